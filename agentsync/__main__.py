@@ -1,0 +1,5 @@
+"""Entry point for `python -m agentsync`."""
+
+from agentsync.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""File-system primitives: atomic writes, file locks, and the fault-injection hook."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from agentsync.errors import BusyError
+
+# Crash-safety tests set AGENTSYNC_FAULT_AFTER_WRITES=N: the process kills itself (SIGKILL,
+# no cleanup) right after the N-th atomic write of this run. Never set in normal use.
+_FAULT_ENV = "AGENTSYNC_FAULT_AFTER_WRITES"
+_writes_done = 0
+
+TEMP_SUFFIX = ".agentsync-tmp"  # never ends in `.md`: Claude Code loads every *.md it finds
+
+
+def _maybe_fault() -> None:
+    global _writes_done  # noqa: PLW0603 - process-wide counter is the point
+    limit = os.environ.get(_FAULT_ENV)
+    if not limit:
+        return
+    _writes_done += 1
+    if _writes_done >= int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` through a temp file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            tmp.chmod(mode)
+        else:
+            tmp.chmod(0o644)
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+    _maybe_fault()
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically write `data` unless `path` already holds exactly those bytes."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write(path, data)
+    return True
+
+
+def atomic_delete(path: Path) -> bool:
+    """Remove `path` if present (a single unlink is atomic); True if it was there."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    _fsync_dir(path.parent)
+    _maybe_fault()
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def clean_stale_temps(folder: Path) -> None:
+    """Remove temp files an interrupted run left behind in `folder` (not recursive)."""
+    if not folder.is_dir():
+        return
+    for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if needed), waiting up to `timeout` seconds."""
+    import filelock  # local import: keeps `--help` fast
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path))
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout as exc:
+        raise BusyError(
+            f"another agentsync run has held the lock on {what} for over {timeout:g}s",
+            hint=f"wait for it to finish, or remove {path} if no agentsync process is running",
+            subject=what,
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()

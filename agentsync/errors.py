@@ -1,0 +1,72 @@
+"""Error types and the one place that maps them to exit codes."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the operation failed or found problems
+EXIT_USAGE = 2  # usage or input error: bad flags, invalid manifest or lock
+
+
+class AgentsyncError(Exception):
+    """An expected failure: rendered as `error: <subject>: <message>` plus an optional hint."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, hint: str | None = None, subject: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.subject = subject
+
+    def render(self) -> str:
+        head = f"error: {self.subject}: {self.message}" if self.subject else f"error: {self.message}"
+        return f"{head}\nhint: {self.hint}" if self.hint else head
+
+
+class UsageError(AgentsyncError):
+    """Bad flags, arguments or input files (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ManifestError(UsageError):
+    """agentsync.toml is invalid."""
+
+
+class LockfileError(UsageError):
+    """agentsync.lock is invalid or unreadable."""
+
+
+class SourceError(AgentsyncError):
+    """A git source could not be fetched, or a ref or file could not be found in it."""
+
+
+class NetworkError(SourceError):
+    """A fetch failed, timed out, or needed the network under --offline."""
+
+
+class ResolveError(AgentsyncError):
+    """An agent could not be resolved: unknown, ambiguous, or not loadable."""
+
+
+class ConflictError(AgentsyncError):
+    """Installing would overwrite a file agentsync does not own, or a name clash."""
+
+
+class IntegrityError(AgentsyncError):
+    """Content does not match the hash or commit recorded in the lock."""
+
+
+class FrozenLockError(AgentsyncError):
+    """`--frozen` was given but the lock would have to change."""
+
+
+class BusyError(AgentsyncError):
+    """Another run held a lock past the wait."""
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The process exit code for an error that reached the command line."""
+    if isinstance(error, AgentsyncError):
+        return error.exit_code
+    return EXIT_FAILED
