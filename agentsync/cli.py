@@ -1,0 +1,490 @@
+"""Command line: parse flags, call one use case, render its report, pick the exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import typer
+
+from agentsync import operations as ops
+from agentsync.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AgentsyncError, UsageError
+
+app = typer.Typer(
+    name="agentsync",
+    help="A git-backed package manager for Claude Code subagents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+source_app = typer.Typer(help="Add, remove and list sources.", no_args_is_help=True)
+app.add_typer(source_app, name="source")
+
+
+@dataclass(frozen=True)
+class Globals:
+    """Global options, available to every command through the click context."""
+
+    options: ops.Options
+    json: bool
+    quiet: bool
+    verbose: bool
+
+
+# Global options may come before or after the command name (SPEC §2): they are moved to the
+# front of argv before Typer sees it. Flags that take a value are listed with `True`.
+_GLOBAL_FLAGS: dict[str, bool] = {
+    "-C": True,
+    "--project": True,
+    "--global": False,
+    "--offline": False,
+    "--json": False,
+    "-q": False,
+    "--quiet": False,
+    "-v": False,
+    "--verbose": False,
+    "--timeout": True,
+}
+
+
+def hoist_global_options(argv: Sequence[str]) -> list[str]:
+    """Move global options anywhere before `--` to the front, keeping their values."""
+    front: list[str] = []
+    rest: list[str] = []
+    items = list(argv)
+    index = 0
+    while index < len(items):
+        item = items[index]
+        if item == "--":
+            rest.extend(items[index:])
+            break
+        flag, has_inline, _value = item.partition("=")
+        takes_value = _GLOBAL_FLAGS.get(flag)
+        if takes_value is None:
+            rest.append(item)
+        elif takes_value and not has_inline and index + 1 < len(items):
+            front.extend(items[index : index + 2])
+            index += 1
+        else:
+            front.append(item)
+        index += 1
+    return front + rest
+
+
+def _timeout_default() -> float:
+    raw = os.environ.get("AGENTSYNC_TIMEOUT")
+    if not raw:
+        return ops.DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(
+            f"AGENTSYNC_TIMEOUT={raw!r} is not a number of seconds",
+            hint="set it to a positive number, e.g. AGENTSYNC_TIMEOUT=60",
+        ) from None
+    if value <= 0:
+        raise UsageError("AGENTSYNC_TIMEOUT must be positive", hint="e.g. AGENTSYNC_TIMEOUT=60")
+    return value
+
+
+@app.callback()
+def _globals(
+    ctx: typer.Context,
+    project: Annotated[
+        Path | None,
+        typer.Option("-C", "--project", help="Project folder (default: nearest agentsync.toml)."),
+    ] = None,
+    global_scope: Annotated[
+        bool, typer.Option("--global", help="User scope: ~/.claude/agents and a user manifest.")
+    ] = False,
+    offline: Annotated[bool, typer.Option(help="Never touch the network; use the cache.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only problems.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Say more.")] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Give up on a network operation after this many seconds.", min=0.1),
+    ] = None,
+) -> None:
+    """agentsync: pin, check and install Claude Code subagents from git repositories."""
+    options = ops.Options(
+        cwd=Path.cwd(),
+        project=project,
+        global_scope=global_scope,
+        offline=offline,
+        timeout=timeout if timeout is not None else _timeout_default(),
+    )
+    ctx.obj = Globals(options, json_out, quiet, verbose)
+
+
+def _g(ctx: typer.Context) -> Globals:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Globals)  # noqa: S101 - set by the callback above
+    return obj
+
+
+# -- output helpers ---------------------------------------------------------------------------
+
+
+def say(g: Globals, text: str) -> None:
+    """Normal output: stdout, silenced by --quiet and by --json."""
+    if not g.quiet and not g.json:
+        typer.echo(text)
+
+
+def warn(text: str) -> None:
+    """A warning on stderr (always shown)."""
+    typer.echo(f"warning: {text}", err=True)
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def finish(code: int) -> NoReturn:
+    raise typer.Exit(code)
+
+
+# -- install / remove / update ----------------------------------------------------------------
+
+_VERBS = {
+    "create": "installed",
+    "restore": "restored",
+    "update": "updated",
+    "remove": "removed",
+    "adopt": "adopted",
+    "keep": "unchanged",
+    "modified": "kept (local edits)",
+    "kept-edit": "kept (local edits)",
+    "orphaned": "left in place",
+}
+
+
+def _render_install(g: Globals, report: ops.InstallReport) -> int:
+    if g.json:
+        emit_json(_install_json(report))
+        return EXIT_OK if report.ok else EXIT_FAILED
+    for text in report.warnings:
+        warn(text)
+    lock = report.lock
+    for action in report.actions:
+        if action.kind == "keep" and not g.verbose:
+            continue
+        locked = lock.agents.get(action.name) if lock else None
+        origin = f" from {locked.source}@{locked.commit[:7]}" if locked else ""
+        line = f"{_VERBS[action.kind]} {action.name}{origin}"
+        if action.kind in {"modified", "kept-edit", "orphaned"}:
+            warn(f"{action.name}: {action.note}")
+        else:
+            say(g, line + (f" ({action.note})" if action.note else ""))
+    if not any(a.writes for a in report.actions):
+        count = len(lock.agents) if lock else 0
+        say(g, f"up to date: {count} agent{'s' if count != 1 else ''}")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _install_json(report: ops.InstallReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "lock_changed": report.lock_changed,
+        "manifest_changed": report.manifest_changed,
+        "actions": [
+            {"agent": a.name, "action": a.kind, "path": str(a.path), "note": a.note or None}
+            for a in report.actions
+        ],
+        "warnings": list(report.warnings),
+    }
+
+
+@app.command()
+def install(
+    ctx: typer.Context,
+    agents: Annotated[
+        list[str] | None, typer.Argument(help="NAME, SOURCE/NAME, NAME@REF, SOURCE/GLOB")
+    ] = None,
+    frozen: Annotated[bool, typer.Option(help="Fail instead of changing the lock (CI).")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Replace locally edited files; install files Claude Code would drop."),
+    ] = False,
+    fix: Annotated[
+        bool, typer.Option(help="Install repaired copies of files Claude Code would drop.")
+    ] = False,
+) -> None:
+    """Add agents and install them; with no AGENT, make the folder match the lock."""
+    g = _g(ctx)
+    report = ops.install(g.options, agents or (), frozen=frozen, force=force, fix=fix)
+    finish(_render_install(g, report))
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    agents: Annotated[list[str], typer.Argument(help="Installed agent names.")],
+    force: Annotated[bool, typer.Option(help="Delete files even when locally edited.")] = False,
+) -> None:
+    """Drop agents from the manifest and lock and delete their files."""
+    g = _g(ctx)
+    finish(_render_install(g, ops.remove(g.options, agents, force=force)))
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    agents: Annotated[
+        list[str] | None, typer.Argument(help="Agents to update (default: all).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace locally edited files.")] = False,
+) -> None:
+    """Move pins to the newest commit of each ref or range; print what changed."""
+    g = _g(ctx)
+    report = ops.update(g.options, agents or (), force=force)
+    _render_moves(g, report)
+    finish(_render_install(g, report))
+
+
+def _render_moves(g: Globals, report: ops.InstallReport) -> None:
+    if g.json or report.lock is None:
+        return
+    before = report.previous.agents if report.previous else {}
+    for name, locked in sorted(report.lock.agents.items()):
+        old = before.get(name)
+        if old is not None and old.commit != locked.commit:
+            say(g, f"{name}: {old.commit[:7]} -> {locked.commit[:7]}")
+
+
+@app.command()
+def outdated(ctx: typer.Context) -> None:
+    """List agents whose pins are behind; exit 1 if any."""
+    g = _g(ctx)
+    report = ops.outdated(g.options)
+    if g.json:
+        emit_json(
+            [
+                {
+                    "agent": e.name,
+                    "source": e.source,
+                    "current": e.current,
+                    "latest": e.latest,
+                    "changed": e.changed,
+                    "pinned": e.pinned,
+                    "behind": e.behind,
+                }
+                for e in report.entries
+            ]
+        )
+    else:
+        for e in report.entries:
+            if e.behind:
+                say(g, f"{e.name}  {e.source}  {e.current[:7]} -> {e.latest[:7]}")
+            elif e.pinned and g.verbose:
+                say(g, f"{e.name}  {e.source}  {e.current[:7]} (pinned)")
+        if not report.behind:
+            say(g, "all agents are up to date")
+    finish(EXIT_FAILED if report.behind else EXIT_OK)
+
+
+@app.command("status")
+def status_cmd(ctx: typer.Context) -> None:
+    """Installed agents: ok, modified locally, missing, not managed by agentsync."""
+    g = _g(ctx)
+    _status(g)
+
+
+@app.command("list", help="Alias of `status`.")
+def list_cmd(ctx: typer.Context) -> None:
+    g = _g(ctx)
+    _status(g)
+
+
+def _status(g: Globals) -> None:
+    report = ops.status(g.options)
+    if g.json:
+        emit_json(
+            [
+                {
+                    "agent": e.name,
+                    "state": e.state,
+                    "path": str(e.path),
+                    "source": e.source,
+                    "commit": e.commit,
+                }
+                for e in report.entries
+            ]
+        )
+    else:
+        if not report.entries:
+            say(g, f"no agents in {report.target}")
+        for e in report.entries:
+            origin = f"{e.source}@{e.commit[:7]}" if e.source and e.commit else "-"
+            say(g, f"{e.state:<10} {e.name:<32} {origin}")
+        for reason in report.stale:
+            warn(f"agentsync.lock is out of date: {reason} (run `agentsync install`)")
+    finish(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+# -- manifest commands ------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    preset: Annotated[str | None, typer.Option(help="Start from a shipped preset.")] = None,
+) -> None:
+    """Create agentsync.toml (empty, or from a preset)."""
+    g = _g(ctx)
+    path = ops.init(g.options, preset)
+    say(g, f"created {path}")
+
+
+@source_app.command("add")
+def source_add(
+    ctx: typer.Context,
+    name: str,
+    url: str,
+    ref: Annotated[str | None, typer.Option(help="Branch, tag or commit.")] = None,
+    version: Annotated[str | None, typer.Option(help="Semver range over tags, e.g. ^1.2.")] = None,
+    path: Annotated[str | None, typer.Option(help="Folder or glob inside the repository.")] = None,
+) -> None:
+    """Add a source (a git URL or a local path)."""
+    g = _g(ctx)
+    if ref is not None and version is not None:
+        raise UsageError("--ref and --version cannot be used together", hint="pick one")
+    ops.source_add(g.options, name, url, ref=ref, version=version, path=path)
+    say(g, f"added source {name}")
+
+
+@source_app.command("remove")
+def source_remove(ctx: typer.Context, name: str) -> None:
+    """Remove a source that no agent uses."""
+    g = _g(ctx)
+    ops.source_remove(g.options, name)
+    say(g, f"removed source {name}")
+
+
+@source_app.command("list")
+def source_list(ctx: typer.Context) -> None:
+    """Show the sources and their locked commits."""
+    g = _g(ctx)
+    rows = ops.source_list(g.options)
+    if g.json:
+        emit_json(
+            [
+                {
+                    "name": r.name,
+                    "url": r.url,
+                    "ref": r.request,
+                    "commit": r.commit,
+                    "agents": r.agents,
+                }
+                for r in rows
+            ]
+        )
+        return
+    for r in rows:
+        say(
+            g,
+            f"{r.name:<16} {r.url}  {r.request}  {ops.commit_label(r.commit)}  "
+            f"{r.agents} installed",
+        )
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Argument(help="Substring or glob.")] = None,
+) -> None:
+    """Agents available in all sources."""
+    g = _g(ctx)
+    rows = ops.search(g.options, query)
+    if g.json:
+        emit_json(
+            [
+                {
+                    "name": r.candidate.name,
+                    "source": r.candidate.source,
+                    "path": r.candidate.path,
+                    "description": r.candidate.description,
+                    "installed": r.installed,
+                    "verdict": r.verdict,
+                }
+                for r in rows
+            ]
+        )
+        return
+    for r in rows:
+        mark = "*" if r.installed else " "
+        desc = " ".join((r.candidate.description or "").split())[:70]
+        say(g, f"{mark} {r.candidate.label:<40} {r.verdict:<13} {desc}")
+
+
+@app.command()
+def show(ctx: typer.Context, agent: str) -> None:
+    """One agent: frontmatter as Claude Code reads it, source, commit, diagnostics."""
+    from agentsync.frontmatter import parse_agent
+
+    g = _g(ctx)
+    report = ops.show(g.options, agent)
+    parsed = parse_agent(report.data)
+    c = report.candidate
+    diagnostics = [
+        {k: getattr(d, k) for k in ("code", "severity", "line", "message", "fix")}
+        for d in report.diagnostics
+    ]
+    if g.json:
+        emit_json(
+            {
+                "name": c.name,
+                "source": c.source,
+                "path": c.path,
+                "commit": c.commit,
+                "loads": parsed.loads,
+                "description": parsed.description,
+                "tools": list(parsed.tools) if parsed.tools is not None else None,
+                "installed": report.locked is not None,
+                "diagnostics": diagnostics,
+            }
+        )
+        return
+    say(g, f"{c.label}  ({c.path} @ {c.commit[:7]})")
+    say(g, f"loads:       {'yes' if parsed.loads else 'no'}")
+    say(g, f"description: {parsed.description if parsed.loads else parsed.evident_description}")
+    tools = "all (inherited)" if parsed.tools is None else ", ".join(parsed.tools) or "none"
+    say(g, f"tools:       {tools}")
+    if report.locked is not None:
+        say(g, f"installed:   as {report.locked.name}")
+    for d in diagnostics:
+        say(g, f"{c.path}:{d['line']}: {d['severity']} {d['code']} {d['message']}")
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the CLI; expected failures become a message and an exit code, never a traceback."""
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    try:
+        code = app(args=args, prog_name="agentsync", standalone_mode=False)
+    except AgentsyncError as error:
+        typer.echo(error.render(), err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

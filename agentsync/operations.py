@@ -1,0 +1,652 @@
+"""Use cases behind the commands: each takes options, does one job, and returns a report."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from agentsync.errors import (
+    AgentsyncError,
+    FrozenLockError,
+    ManifestError,
+    ResolveError,
+    UsageError,
+)
+from agentsync.ids import Commit, short
+from agentsync.installer import (
+    FileAction,
+    Layout,
+    agent_files,
+    apply_plan,
+    disk_sha,
+    plan_install,
+)
+from agentsync.lockfile import Lock, LockedAgent, load_lock, stale_reasons
+from agentsync.manifest import Manifest, ManifestEditor, load_manifest
+from agentsync.project import Project, find_project
+from agentsync.resolve import (
+    Candidate,
+    Policy,
+    Resolver,
+    UpdateScope,
+    ambiguity_error,
+    resolve_spec_commit,
+)
+
+if TYPE_CHECKING:
+    from agentsync.store import Mirror, Store
+
+DEFAULT_TIMEOUT = 60.0
+RUN_LOCK_WAIT = 120.0
+
+
+@dataclass(frozen=True)
+class Options:
+    """Global options every command shares."""
+
+    cwd: Path
+    project: Path | None = None
+    global_scope: bool = False
+    offline: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass
+class Session:
+    """One run's project, manifest, lock and cache."""
+
+    options: Options
+    project: Project
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from agentsync.store import Store
+
+            self._store = Store(timeout=self.options.timeout, offline=self.options.offline)
+        return self._store
+
+    def manifest(self) -> Manifest:
+        if not self.project.manifest_path.exists():
+            raise ManifestError(
+                f"no agentsync.toml in {self.project.root} or any folder above it",
+                hint="create one with `agentsync init`, then `agentsync source add NAME URL`",
+                subject=str(self.project.manifest_path),
+            )
+        return load_manifest(self.project.manifest_path)
+
+    def lock(self) -> Lock | None:
+        return load_lock(self.project.lock_path)
+
+    def layout(self, manifest: Manifest | None) -> Layout:
+        return Layout(
+            target=self.project.target_dir(manifest),
+            lock_path=self.project.lock_path,
+            state_dir=self.project.state_dir,
+        )
+
+    def mirror(self, manifest: Manifest, source: str) -> Mirror:
+        return self.store.mirror(manifest.sources[source].location(manifest.dir))
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+@contextlib.contextmanager
+def session(options: Options, *, locked: bool = True) -> Iterator[Session]:
+    """Open the project (holding its run lock for commands that write)."""
+    project = find_project(options.cwd, options.project, options.global_scope)
+    current = Session(options, project)
+    try:
+        if locked:
+            with project.run_lock(RUN_LOCK_WAIT):
+                yield current
+        else:
+            yield current
+    finally:
+        current.close()
+
+
+# -- install ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    """What install/remove/update did."""
+
+    actions: tuple[FileAction, ...]
+    lock_changed: bool
+    manifest_changed: bool
+    warnings: tuple[str, ...] = ()
+    lock: Lock | None = None
+    previous: Lock | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(a.kind in {"kept-edit", "orphaned"} for a in self.actions)
+
+
+@dataclass(frozen=True)
+class AgentRequest:
+    """One `AGENT` argument: `name`, `source/name`, `name@ref`, `source/name@ref` or a glob."""
+
+    source: str | None
+    name: str
+    ref: str | None
+
+    @property
+    def is_glob(self) -> bool:
+        return any(ch in self.name for ch in "*?[")
+
+    @classmethod
+    def parse(cls, text: str) -> AgentRequest:
+        body, _, ref = text.partition("@")
+        source, _, name = body.rpartition("/")
+        if not name or (ref == "" and "@" in text) or body.count("/") > 1:
+            raise UsageError(
+                f"'{text}' is not an agent reference",
+                hint="use NAME, SOURCE/NAME, NAME@REF, SOURCE/NAME@REF or SOURCE/GLOB",
+            )
+        if text.startswith("-") or ref.startswith("-"):
+            raise UsageError(
+                f"'{text}' is not an agent reference", hint="names cannot start with '-'"
+            )
+        return cls(source or None, name, ref or None)
+
+
+def install(
+    options: Options,
+    requests: Sequence[str] = (),
+    *,
+    frozen: bool = False,
+    force: bool = False,
+    fix: bool = False,
+) -> InstallReport:
+    """`install AGENT...` adds and installs; `install` makes the folder match the lock."""
+    parsed = [AgentRequest.parse(text) for text in requests]
+    if frozen and parsed:
+        raise UsageError("--frozen installs what the lock says; it takes no AGENT arguments")
+    with session(options) as run:
+        manifest = run.manifest()
+        old = run.lock()
+        editor: ManifestEditor | None = None
+        if parsed:
+            editor = ManifestEditor.open(manifest.path)
+            _record_requests(run, manifest, old, editor, parsed)
+            manifest = editor.parsed()
+        new, warnings = _lock_for(run, manifest, old, frozen=frozen, policy=Policy(fix, force))
+        return _apply(run, manifest, new, old, editor, warnings, force=force)
+
+
+def _lock_for(
+    run: Session,
+    manifest: Manifest,
+    old: Lock | None,
+    *,
+    frozen: bool,
+    policy: Policy,
+    update: UpdateScope = "none",
+) -> tuple[Lock, tuple[str, ...]]:
+    """The lock to install from: the current one when fresh, else a new resolution."""
+    reasons = ["agentsync.lock does not exist"] if old is None else stale_reasons(manifest, old)
+    if old is not None and not reasons and update == "none":
+        return old, ()
+    if frozen:
+        raise FrozenLockError(
+            "agentsync.lock is out of date with agentsync.toml: " + "; ".join(reasons),
+            hint="run `agentsync install` and commit the updated agentsync.lock",
+            subject=str(run.project.lock_path),
+        )
+    resolution = Resolver(manifest, run.store, old, update=update, policy=policy).run()
+    return resolution.lock, resolution.warnings
+
+
+def _apply(
+    run: Session,
+    manifest: Manifest,
+    new: Lock,
+    old: Lock | None,
+    editor: ManifestEditor | None,
+    warnings: tuple[str, ...],
+    *,
+    force: bool,
+) -> InstallReport:
+    layout = run.layout(manifest)
+    plan = plan_install(layout, new, old, lambda a: _read_upstream(run, manifest, a), force=force)
+    manifest_changed = editor.save() if editor is not None else False
+    result = apply_plan(plan, layout)
+    return InstallReport(
+        plan.actions, result.lock_changed, manifest_changed, warnings, plan.lock, old
+    )
+
+
+def _read_upstream(run: Session, manifest: Manifest, locked: LockedAgent) -> bytes:
+    mirror = run.mirror(manifest, locked.source)
+    mirror.ensure_commit(locked.commit)
+    return mirror.read_blob(locked.blob)
+
+
+def _record_requests(
+    run: Session,
+    manifest: Manifest,
+    old: Lock | None,
+    editor: ManifestEditor,
+    requests: Sequence[AgentRequest],
+) -> None:
+    """Turn each `AGENT` argument into a manifest edit, refusing anything ambiguous."""
+    for request in requests:
+        if request.source is not None and request.source not in manifest.sources:
+            raise UsageError(
+                f"no source named '{request.source}' in agentsync.toml",
+                hint=f"add it with `agentsync source add {request.source} URL`",
+                subject=request.source,
+            )
+        if request.is_glob:
+            if request.source is None or request.ref is not None:
+                raise UsageError(
+                    f"'{request.name}': a glob needs a source and no @ref",
+                    hint=f"write it as SOURCE/{request.name}",
+                )
+            editor.add_include(request.source, request.name)
+            continue
+        source = request.source or _unique_source(run, manifest, old, request.name)
+        editor.set_agent(request.name, source, ref=request.ref)
+
+
+def _unique_source(run: Session, manifest: Manifest, old: Lock | None, name: str) -> str:
+    found = [c for c in available(run, manifest, old) if c.name == name]
+    sources = sorted({c.source for c in found})
+    if not found:
+        raise ResolveError(
+            f"no source provides an agent named '{name}'",
+            hint="list what is available with `agentsync search`",
+            subject=name,
+        )
+    if len(sources) > 1:
+        raise ambiguity_error(name, found)
+    return sources[0]
+
+
+def available(run: Session, manifest: Manifest, old: Lock | None) -> list[Candidate]:
+    """Every agent in every source, at the locked commit (or the ref's newest when unlocked)."""
+    from agentsync.resolve import Resolver as _Resolver
+
+    resolver = _Resolver(manifest, run.store, old)
+    found: list[Candidate] = []
+    for name in manifest.sources:
+        found.extend(resolver.candidates_of(name))
+    return found
+
+
+# -- remove -----------------------------------------------------------------------------------
+
+
+def remove(options: Options, names: Sequence[str], *, force: bool = False) -> InstallReport:
+    """Drop agents from the manifest and lock and delete their (unedited) files."""
+    with session(options) as run:
+        manifest = run.manifest()
+        old = run.lock()
+        editor = ManifestEditor.open(manifest.path)
+        for text in names:
+            request = AgentRequest.parse(text)
+            if not editor.remove_agent(request.name):
+                raise _not_in_manifest(request.name, old)
+        manifest = editor.parsed()
+        new, warnings = _lock_for(run, manifest, old, frozen=False, policy=Policy())
+        return _apply(run, manifest, new, old, editor, warnings, force=force)
+
+
+def _not_in_manifest(name: str, old: Lock | None) -> AgentsyncError:
+    locked = old.agents.get(name) if old else None
+    if locked is not None and locked.selected == "include":
+        return UsageError(
+            f"'{name}' is installed through the include list of source {locked.source}",
+            hint=f'add "{name}" to `exclude` of [sources.{locked.source}] in agentsync.toml, '
+            "then run `agentsync install`",
+            subject=name,
+        )
+    return UsageError(
+        f"'{name}' is not in agentsync.toml",
+        hint="see what is installed with `agentsync status`",
+        subject=name,
+    )
+
+
+# -- status -----------------------------------------------------------------------------------
+
+AgentState = Literal["ok", "modified", "missing", "unmanaged"]
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """One agent file's state."""
+
+    name: str
+    state: AgentState
+    path: Path
+    source: str | None = None
+    commit: Commit | None = None
+    upstream_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Every agent in the target folder, managed or not."""
+
+    target: Path
+    entries: tuple[StatusEntry, ...]
+    stale: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(e.state in {"ok", "unmanaged"} for e in self.entries)
+
+
+def status(options: Options) -> StatusReport:
+    """Installed agents: ok, modified locally, missing, or not managed by agentsync."""
+    with session(options, locked=False) as run:
+        manifest = run.manifest() if run.project.manifest_path.exists() else None
+        lock = run.lock()
+        layout = run.layout(manifest)
+        entries: list[StatusEntry] = []
+        managed: set[Path] = set()
+        for name, locked in sorted((lock.agents if lock else {}).items()):
+            path = layout.agent_path(name)
+            managed.add(path)
+            current = disk_sha(path)
+            state: AgentState = (
+                "missing" if current is None else "ok" if current == locked.sha256 else "modified"
+            )
+            entries.append(
+                StatusEntry(name, state, path, locked.source, locked.commit, locked.upstream_name)
+            )
+        if layout.target.is_dir():
+            for path in sorted(agent_files(layout.target)):
+                if path not in managed:
+                    entries.append(
+                        StatusEntry(_display_name(path, layout.target), "unmanaged", path)
+                    )
+        stale = tuple(stale_reasons(manifest, lock)) if manifest and lock else ()
+        return StatusReport(layout.target, tuple(entries), stale)
+
+
+def _display_name(path: Path, target: Path) -> str:
+    from agentsync.installer import file_name_of
+
+    return file_name_of(path) or str(path.relative_to(target))
+
+
+# -- outdated and update ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutdatedEntry:
+    """One agent whose pin could move."""
+
+    name: str
+    source: str
+    current: Commit
+    latest: Commit
+    changed: bool  # the agent's own file differs at `latest`
+    pinned: bool  # a commit pin: never moves
+
+    @property
+    def behind(self) -> bool:
+        return self.changed and not self.pinned
+
+
+@dataclass(frozen=True)
+class OutdatedReport:
+    """Agents whose pins are behind their ref or range."""
+
+    entries: tuple[OutdatedEntry, ...]
+
+    @property
+    def behind(self) -> tuple[OutdatedEntry, ...]:
+        return tuple(e for e in self.entries if e.behind)
+
+
+def outdated(options: Options) -> OutdatedReport:
+    """Fetch every source and compare each locked agent with the newest commit of its ref."""
+    with session(options, locked=False) as run:
+        manifest = run.manifest()
+        lock = run.lock()
+        if lock is None:
+            raise UsageError("there is no agentsync.lock yet", hint="run `agentsync install` first")
+        new = Resolver(manifest, run.store, lock, update="all", policy=Policy(force=True)).run()
+        entries = []
+        for name, locked in sorted(lock.agents.items()):
+            latest = new.lock.agents.get(name)
+            if latest is None:
+                continue
+            entries.append(
+                OutdatedEntry(
+                    name,
+                    locked.source,
+                    locked.commit,
+                    latest.commit,
+                    changed=latest.blob != locked.blob or latest.path != locked.path,
+                    pinned=_is_commit_pin(locked),
+                )
+            )
+        return OutdatedReport(tuple(entries))
+
+
+def _is_commit_pin(locked: LockedAgent) -> bool:
+    from agentsync.ids import is_full_commit
+
+    return locked.ref is not None and (is_full_commit(locked.ref) or locked.ref == locked.commit)
+
+
+def update(options: Options, names: Sequence[str] = (), *, force: bool = False) -> InstallReport:
+    """Move pins to the newest commit of each ref or range and rewrite what changed."""
+    with session(options) as run:
+        manifest = run.manifest()
+        old = run.lock()
+        scope: UpdateScope = "all"
+        if names:
+            wanted = frozenset(AgentRequest.parse(n).name for n in names)
+            known = set(old.agents if old else ()) | set(manifest.agents)
+            unknown = sorted(wanted - known)
+            if unknown:
+                raise UsageError(
+                    f"not installed: {', '.join(unknown)}",
+                    hint="see what is installed with `agentsync status`",
+                )
+            scope = wanted
+        new, warnings = _lock_for(
+            run, manifest, old, frozen=False, policy=Policy(force=force), update=scope
+        )
+        return _apply(run, manifest, new, old, None, warnings, force=force)
+
+
+# -- sources, init, search, show --------------------------------------------------------------
+
+
+def init(options: Options, preset: str | None = None) -> Path:
+    """Create agentsync.toml, empty or from a shipped preset."""
+    from agentsync.presets import preset_text
+
+    with session(options) as run:
+        path = run.project.manifest_path
+        if path.exists():
+            raise UsageError(
+                f"{path} already exists", hint="edit it, or use `agentsync source add`"
+            )
+        editor = ManifestEditor.new(path, text=preset_text(preset) if preset else None)
+        editor.save()
+        return path
+
+
+def source_add(
+    options: Options,
+    name: str,
+    url: str,
+    *,
+    ref: str | None = None,
+    version: str | None = None,
+    path: str | None = None,
+) -> None:
+    """Add a source to agentsync.toml (creating the file when absent)."""
+    with session(options) as run:
+        manifest_path = run.project.manifest_path
+        editor = (
+            ManifestEditor.open(manifest_path)
+            if manifest_path.exists()
+            else ManifestEditor.new(manifest_path)
+        )
+        editor.add_source(name, url, ref=ref, version=version, path=path)
+        editor.parsed()
+        editor.save()
+
+
+def source_remove(options: Options, name: str) -> None:
+    """Remove a source that no agent uses any more."""
+    with session(options) as run:
+        editor = ManifestEditor.open(run.manifest().path)
+        editor.remove_source(name)
+        editor.save()
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One source as `source list` shows it."""
+
+    name: str
+    url: str
+    request: str
+    commit: Commit | None
+    agents: int
+
+
+def source_list(options: Options) -> tuple[SourceRow, ...]:
+    """The manifest's sources with their locked commits."""
+    with session(options, locked=False) as run:
+        manifest = run.manifest()
+        lock = run.lock()
+        rows = []
+        for name, spec in manifest.sources.items():
+            locked = lock.sources.get(name) if lock else None
+            count = sum(1 for a in (lock.agents.values() if lock else ()) if a.source == name)
+            request = f"version {spec.version}" if spec.version else (spec.ref or "HEAD")
+            rows.append(
+                SourceRow(
+                    name,
+                    spec.location(manifest.dir).display,
+                    request,
+                    locked.commit if locked else None,
+                    count,
+                )
+            )
+        return tuple(rows)
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    """One available agent."""
+
+    candidate: Candidate
+    installed: bool
+    verdict: str  # "ok", "warnings", "will not load"
+
+
+def search(options: Options, query: str | None = None) -> tuple[SearchRow, ...]:
+    """Agents available in all sources, filtered by a substring or glob of name/description."""
+    from agentsync.compat import diagnose
+
+    with session(options, locked=False) as run:
+        manifest = run.manifest()
+        lock = run.lock()
+        installed = {(a.source, a.upstream_name) for a in (lock.agents.values() if lock else ())}
+        rows = []
+        for candidate in available(run, manifest, lock):
+            if query and not _matches_query(candidate, query):
+                continue
+            data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
+            _parsed, diagnostics = diagnose(data, candidate.path)
+            severities = {d.severity for d in diagnostics}
+            verdict = (
+                "will not load"
+                if "error" in severities
+                else "warnings"
+                if "warning" in severities
+                else "ok"
+            )
+            rows.append(
+                SearchRow(candidate, (candidate.source, candidate.name) in installed, verdict)
+            )
+        return tuple(sorted(rows, key=lambda r: (r.candidate.name, r.candidate.source)))
+
+
+def _matches_query(candidate: Candidate, query: str) -> bool:
+    if any(ch in query for ch in "*?["):
+        return fnmatch.fnmatchcase(candidate.name, query) or fnmatch.fnmatchcase(
+            candidate.label, query
+        )
+    needle = query.lower()
+    return needle in candidate.label.lower() or needle in (candidate.description or "").lower()
+
+
+@dataclass(frozen=True)
+class ShowReport:
+    """One agent: where it comes from and what Claude Code will read from it."""
+
+    candidate: Candidate
+    data: bytes
+    locked: LockedAgent | None
+    diagnostics: tuple[object, ...] = field(default=())
+
+
+def show(options: Options, text: str) -> ShowReport:
+    """Find one agent (installed or available) and diagnose it."""
+    from agentsync.compat import diagnose
+
+    request = AgentRequest.parse(text)
+    with session(options, locked=False) as run:
+        manifest = run.manifest()
+        lock = run.lock()
+        locked = lock.agents.get(request.name) if lock else None
+        found = [
+            c
+            for c in available(run, manifest, lock)
+            if c.name == (locked.upstream_name if locked and not request.source else request.name)
+            and (request.source is None or c.source == request.source)
+        ]
+        if locked is not None and request.source is None:
+            found = [c for c in found if c.source == locked.source] or found
+        if not found:
+            raise ResolveError(
+                f"no agent named '{request.name}' in any source",
+                hint="list what is available with `agentsync search`",
+                subject=request.name,
+            )
+        if len({c.source for c in found}) > 1:
+            raise ambiguity_error(request.name, found)
+        candidate = found[0]
+        data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
+        _parsed, diagnostics = diagnose(data, candidate.path)
+        return ShowReport(candidate, data, locked, tuple(diagnostics))
+
+
+def commit_label(commit: Commit | None) -> str:
+    """Short form for display."""
+    return short(commit) if commit else "-"
+
+
+__all__ = [
+    "AgentRequest",
+    "InstallReport",
+    "Options",
+    "install",
+    "outdated",
+    "remove",
+    "resolve_spec_commit",
+    "status",
+    "update",
+]

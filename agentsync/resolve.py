@@ -1,0 +1,416 @@
+"""Resolution: manifest + cache -> lock (the commit of each source, the file of each agent)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Literal
+
+from agentsync.errors import ResolveError, SourceError
+from agentsync.frontmatter import parse_agent, rename_agent
+from agentsync.ids import BlobId, Commit, blob_id, is_full_commit, sha256, short
+from agentsync.lockfile import Lock, LockedAgent, LockedSource
+from agentsync.manifest import AgentSpec, Manifest, SourceSpec
+from agentsync.urls import redact
+from agentsync.versions import best_tag, parse_range
+
+if TYPE_CHECKING:
+    from agentsync.store import Mirror, Store
+
+MAX_AGENT_BYTES = 1_048_576
+_SKIPPED_NAMES = frozenset({"README.md", "SKILL.md"})
+_SKIPPED_FOLDERS = frozenset({"skills", "commands"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An agent file found in a source at one commit."""
+
+    source: str
+    name: str  # the name Claude Code reads, or the evident `name:` line of a file it drops
+    path: str
+    blob: BlobId
+    commit: Commit
+    description: str | None
+    loads: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.source}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving a manifest: the new lock plus what is worth telling the user."""
+
+    lock: Lock
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class _Catalog:
+    """Candidates per (source, commit), discovered once per run."""
+
+    store: Store
+    manifest: Manifest
+    _cache: dict[tuple[str, str], list[Candidate]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def mirror(self, source: str) -> Mirror:
+        spec = self.manifest.sources[source]
+        return self.store.mirror(spec.location(self.manifest.dir))
+
+    def candidates(self, source: str, commit: Commit) -> list[Candidate]:
+        key = (source, commit)
+        if key not in self._cache:
+            self._cache[key] = self._discover(source, commit)
+        return self._cache[key]
+
+    def _discover(self, source: str, commit: Commit) -> list[Candidate]:
+        spec = self.manifest.sources[source]
+        mirror = self.mirror(source)
+        found: list[Candidate] = []
+        for entry in mirror.list_files(commit):
+            if not _is_agent_path(entry.path, spec.path):
+                continue
+            if entry.kind != "blob":
+                self.warnings.append(f"{source}: skipped {entry.path}: symlinks are not installed")
+                continue
+            if entry.size > MAX_AGENT_BYTES:
+                self.warnings.append(f"{source}: skipped {entry.path}: larger than 1 MiB")
+                continue
+            parsed = parse_agent(mirror.read_blob(entry.blob))
+            name = parsed.name if parsed.loads else parsed.evident_name
+            if not name:
+                continue
+            description = parsed.description if parsed.loads else parsed.evident_description
+            found.append(
+                Candidate(source, name, entry.path, entry.blob, commit, description, parsed.loads)
+            )
+        return found
+
+
+def _is_agent_path(path: str, base: str | None) -> bool:
+    """SPEC §1.1: `*.md` under the source's path, minus README/SKILL and skills/ commands/."""
+    parts = PurePosixPath(path).parts
+    if not path.endswith(".md") or parts[-1] in _SKIPPED_NAMES:
+        return False
+    if any(part in _SKIPPED_FOLDERS for part in parts[:-1]):
+        return False
+    if not base:
+        return True
+    pattern = PurePosixPath(base.strip("/")).parts
+    if path == base.strip("/"):
+        return True
+    if len(parts) <= len(pattern):
+        return False
+    return all(fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pattern, strict=False))
+
+
+# -- refs -------------------------------------------------------------------------------------
+
+
+def resolve_spec_commit(
+    mirror: Mirror, ref: str | None, version: str | None, what: str
+) -> tuple[Commit, str | None]:
+    """The newest commit for a ref or version range, and the tag a range chose."""
+    if version is not None:
+        tags = mirror.tags()
+        tag = best_tag(parse_range(version), tags)
+        if tag is None:
+            raise SourceError(
+                f"no tag matches version range '{version}'",
+                hint="list the tags with `git ls-remote --tags URL`, or relax the range",
+                subject=what,
+            )
+        return tags[tag], tag
+    return mirror.resolve(ref), None
+
+
+# -- the resolver -----------------------------------------------------------------------------
+
+UpdateScope = Literal["none", "all"] | frozenset[str]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How to treat an agent file Claude Code would drop: refuse, fix it, or install as is."""
+
+    fix: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Resolves a manifest against the cache, reusing locked commits unless told to move."""
+
+    manifest: Manifest
+    store: Store
+    old: Lock | None
+    update: UpdateScope = "none"  # "all", or the agent names `update` was asked to move
+    policy: Policy = Policy()
+
+    def run(self) -> Resolution:
+        catalog = _Catalog(self.store, self.manifest)
+        sources = {
+            name: self._lock_source(catalog, spec) for name, spec in self.manifest.sources.items()
+        }
+        agents = self._lock_agents(catalog, sources)
+        return Resolution(Lock(sources=sources, agents=agents), tuple(catalog.warnings))
+
+    def candidates_of(self, source: str) -> list[Candidate]:
+        """Agents in one source at its locked commit (or the newest one when not locked)."""
+        catalog = _Catalog(self.store, self.manifest)
+        locked = self._lock_source(catalog, self.manifest.sources[source])
+        return catalog.candidates(source, locked.commit)
+
+    def _moves(self, agent: str) -> bool:
+        if self.update == "all":
+            return True
+        return self.update != "none" and agent in self.update
+
+    def _source_moves(self, source: str) -> bool:
+        if self.update == "all":
+            return True
+        if self.update == "none":
+            return False
+        named = set(self.update)
+        old_agents = self.old.agents.values() if self.old else ()
+        return any(a.source == source and a.name in named for a in old_agents) or any(
+            a.source == source and a.key in named for a in self.manifest.agents.values()
+        )
+
+    def _lock_source(self, catalog: _Catalog, spec: SourceSpec) -> LockedSource:
+        previous = self.old.sources.get(spec.name) if self.old else None
+        mirror = catalog.mirror(spec.name)
+        if (
+            previous is not None
+            and _same_origin(previous, spec)
+            and not self._source_moves(spec.name)
+        ):
+            mirror.ensure_commit(previous.commit)
+            return _locked_source(spec, previous.commit, previous.resolved)
+        mirror.fetch()
+        commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"source {spec.name}")
+        return _locked_source(spec, commit, tag)
+
+    def _reusable(self, key: str, spec: AgentSpec, selected: str) -> LockedAgent | None:
+        """The previous lock entry for `key`, when nothing asks it to change."""
+        previous = self.old.agents.get(key) if self.old else None
+        if previous is None or self._moves(key) or previous.selected != selected:
+            return None
+        if not _same_agent(previous, spec):
+            return None
+        old_source = self.old.sources.get(spec.source) if self.old else None
+        source_spec = self.manifest.sources[spec.source]
+        if old_source is None or not _same_origin(old_source, source_spec):
+            return None
+        return previous
+
+    def _lock_agents(
+        self, catalog: _Catalog, sources: Mapping[str, LockedSource]
+    ) -> dict[str, LockedAgent]:
+        agents: dict[str, LockedAgent] = {}
+        for spec in self.manifest.agents.values():
+            previous = self._reusable(spec.key, spec, "agents")
+            if previous is not None:
+                catalog.mirror(spec.source).ensure_commit(previous.commit)
+                agents[spec.key] = previous
+                continue
+            commit = self._agent_commit(catalog, sources, spec)
+            candidate = find_candidate(catalog.candidates(spec.source, commit), spec)
+            agents[spec.key] = self._locked(catalog, spec, candidate, "agents")
+        for source in self.manifest.sources.values():
+            self._lock_included(catalog, sources[source.name], source, agents)
+        return agents
+
+    def _lock_included(
+        self,
+        catalog: _Catalog,
+        locked: LockedSource,
+        source: SourceSpec,
+        agents: dict[str, LockedAgent],
+    ) -> None:
+        for candidate in self._included(catalog, locked, source):
+            if candidate.name in agents:
+                continue  # an explicit [agents] entry wins over an include glob
+            spec = AgentSpec(candidate.name, source.name, candidate.name, None, None, None)
+            previous = self._reusable(candidate.name, spec, "include")
+            if previous is not None:
+                agents[candidate.name] = previous
+            else:
+                agents[candidate.name] = self._locked(catalog, spec, candidate, "include")
+
+    def _included(
+        self, catalog: _Catalog, locked: LockedSource, spec: SourceSpec
+    ) -> list[Candidate]:
+        if not spec.include:
+            return []
+        chosen: dict[str, Candidate] = {}
+        for candidate in catalog.candidates(spec.name, locked.commit):
+            if not _matches(candidate.name, spec.include) or _matches(candidate.name, spec.exclude):
+                continue
+            other = chosen.get(candidate.name)
+            if other is not None:
+                raise _duplicate_in_source([other, candidate], spec.name)
+            chosen[candidate.name] = candidate
+        return sorted(chosen.values(), key=lambda c: c.name)
+
+    def _agent_commit(
+        self, catalog: _Catalog, sources: Mapping[str, LockedSource], spec: AgentSpec
+    ) -> Commit:
+        if spec.ref is None and spec.version is None:
+            return sources[spec.source].commit
+        mirror = catalog.mirror(spec.source)
+        if spec.ref is not None and is_full_commit(spec.ref) and not self.store.offline:
+            mirror.ensure_commit(Commit(spec.ref))
+        elif not self.store.offline:
+            mirror.fetch()
+        commit, _tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"agent {spec.key}")
+        return commit
+
+    def _locked(
+        self,
+        catalog: _Catalog,
+        spec: AgentSpec,
+        candidate: Candidate,
+        selected: Literal["agents", "include"],
+    ) -> LockedAgent:
+        if not candidate.loads and not (self.policy.fix or self.policy.force):
+            raise ResolveError(
+                f"Claude Code would not load {candidate.label} ({candidate.path})",
+                hint=f"see why with `agentsync show {candidate.label}`; install a repaired copy "
+                "with --fix, or the file as it is with --force",
+                subject=spec.key,
+            )
+        data = catalog.mirror(spec.source).read_blob(candidate.blob)
+        locked = LockedAgent(
+            name=spec.key,
+            source=spec.source,
+            upstream_name=candidate.name,
+            path=candidate.path,
+            commit=candidate.commit,
+            blob=candidate.blob,
+            sha256=sha256(data),
+            ref=spec.ref,
+            version=spec.version,
+            file=spec.file,
+            selected=selected,
+            fixed=self.policy.fix and _needs_fix(data),
+        )
+        return replace(locked, sha256=sha256(installed_bytes(locked, data)))
+
+
+def _needs_fix(data: bytes) -> bool:
+    from agentsync.fixer import fix_agent
+
+    return fix_agent(data) != data
+
+
+def _locked_source(spec: SourceSpec, commit: Commit, tag: str | None) -> LockedSource:
+    return LockedSource(
+        name=spec.name,
+        url=redact(spec.url),
+        ref=spec.ref,
+        version=spec.version,
+        path=spec.path,
+        include=tuple(spec.include),
+        exclude=tuple(spec.exclude),
+        commit=commit,
+        resolved=tag,
+    )
+
+
+def installed_bytes(locked: LockedAgent, upstream: bytes) -> bytes:
+    """The bytes agentsync writes for `locked`: upstream, repaired if so locked, renamed."""
+    data = upstream
+    if locked.fixed:
+        from agentsync.fixer import fix_agent
+
+        data = fix_agent(data)
+    if locked.name != locked.upstream_name:
+        data = rename_agent(data, locked.name)
+    return data
+
+
+def find_candidate(candidates: Iterable[Candidate], spec: AgentSpec) -> Candidate:
+    """The one candidate an [agents] entry means, or a clear error."""
+    pool = list(candidates)
+    if spec.file is not None:
+        for candidate in pool:
+            if candidate.path == spec.file:
+                return candidate
+        raise ResolveError(
+            f"no agent file {spec.file} in source {spec.source}",
+            hint=f"run `agentsync search {spec.agent}` to see where it lives",
+            subject=spec.key,
+        )
+    matches = [c for c in pool if c.name == spec.agent]
+    if not matches:
+        commit = pool[0].commit if pool else None
+        where = f" at {short(commit)}" if commit else ""
+        raise ResolveError(
+            f"no agent named '{spec.agent}' in source {spec.source}{where}",
+            hint=f"run `agentsync search {spec.agent}` to list what the sources provide",
+            subject=spec.key,
+        )
+    if len(matches) > 1:
+        raise _duplicate_in_source(matches, spec.source, key=spec.key)
+    return matches[0]
+
+
+def _duplicate_in_source(
+    matches: list[Candidate], source: str, key: str | None = None
+) -> ResolveError:
+    listing = "\n".join(f"  {c.label}  ({c.path})  {_one_line(c.description)}" for c in matches)
+    example = matches[0]
+    entry = key or example.name
+    return ResolveError(
+        f"source {source} has {len(matches)} files named '{example.name}':\n{listing}",
+        hint=f'pick one in agentsync.toml: {entry} = {{ source = "{source}", '
+        f'file = "{example.path}" }}',
+        subject=f"{source}/{example.name}",
+    )
+
+
+def ambiguity_error(name: str, matches: list[Candidate]) -> ResolveError:
+    """A name offered by several sources: list them all, never pick one silently."""
+    listing = "\n".join(f"  {c.label}  {_one_line(c.description)}" for c in matches)
+    return ResolveError(
+        f"'{name}' is provided by {len(matches)} sources:\n{listing}",
+        hint=f"name one: agentsync install {matches[0].label}",
+        subject=name,
+    )
+
+
+def _one_line(text: str | None, width: int = 80) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _same_origin(locked: LockedSource, spec: SourceSpec) -> bool:
+    """Same URL and ref/range: the locked commit still answers the request."""
+    return (
+        locked.url == redact(spec.url) and locked.ref == spec.ref and locked.version == spec.version
+    )
+
+
+def _same_agent(locked: LockedAgent, spec: AgentSpec) -> bool:
+    return (
+        locked.source == spec.source
+        and (locked.upstream_name == spec.agent or spec.file is not None)
+        and locked.ref == spec.ref
+        and locked.version == spec.version
+        and locked.file == spec.file
+    )
+
+
+def verify_blob(data: bytes, locked: LockedAgent) -> bool:
+    """True when `data` really is the upstream blob the lock recorded."""
+    return blob_id(data) == locked.blob
