@@ -1,0 +1,695 @@
+"""Agent-file frontmatter, read exactly as Claude Code 2.1.330 reads it (the only YAML user)."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import yaml
+
+CLIENT_VERSION = "2.1.330"
+MAX_FILE_BYTES = 1_048_576  # the client skips larger files
+MAX_NAME_UTF16 = 256
+
+# JavaScript's `\s` (what the client's regexes use), which differs from Python's.
+JS_WS = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_WS_CHARS = frozenset(
+    "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
+_JS_LINE_END = "\n\r\u2028\u2029"  # what JavaScript's `.` refuses to match
+
+# `^---\s*\n([\s\S]*?)---\s*\n?`: the block ends at the first `---` anywhere.
+_FENCE = re.compile(rf"---[{JS_WS}]*\n(.*?)---[{JS_WS}]*\n?", re.DOTALL)
+# The one-shot fallback's line pattern, `^([a-zA-Z_-]+):\s+(\S.*)$` in JavaScript.
+_FALLBACK_LINE = re.compile(rf"([a-zA-Z_-]+):[{JS_WS}]+([^{JS_WS}][^{_JS_LINE_END}]*)\Z")
+_NEEDS_QUOTES = re.compile(r"[{}\[\]*&#!|>%@`]|: ")
+_LEADING_TABS = re.compile(rf"(?:^|(?<=[{_JS_LINE_END}]))\t+")
+_KEY_LINE = re.compile(r"^([^\s#:][^:\n]*?)[ \t]*:(?:[ \t]|$)", re.MULTILINE)
+# A lenient fence used only to find the evident name of a file the client drops.
+_LENIENT_FENCE = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)(?:\r?\n---[ \t]*(?:\r?\n|\Z)|\Z)", re.DOTALL)
+
+MAX_EXPANDED_NODES = 100_000  # alias bombs: refuse documents that expand past this
+MAX_NESTING = 1_000  # libyaml recurses per level; deep nesting would crash the process
+
+HOOK_EVENTS = frozenset(
+    (
+        "PreToolUse",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "PostToolBatch",
+        "Notification",
+        "UserPromptSubmit",
+        "UserPromptExpansion",
+        "SessionStart",
+        "SessionEnd",
+        "Stop",
+        "StopFailure",
+        "SubagentStart",
+        "SubagentStop",
+        "PreCompact",
+        "PostCompact",
+        "PreModelSwitch",
+        "PostModelSwitch",
+        "PermissionRequest",
+        "PermissionDenied",
+        "Setup",
+        "TeammateIdle",
+        "TaskCreated",
+        "TaskCompleted",
+        "Elicitation",
+        "ElicitationResult",
+        "ConfigChange",
+        "WorktreeCreate",
+        "WorktreeRemove",
+        "InstructionsLoaded",
+        "CwdChanged",
+        "FileChanged",
+        "DirectoryAdded",
+        "MessageDisplay",
+    )
+)
+_GUARDED_EVENTS = frozenset({"PreToolUse", "PermissionRequest"})
+_UNSCANNED_KEYS = frozenset({"metadata", "mcpServers", "lspServers"})
+
+ParseMode = Literal["none", "strict", "fallback", "failed"]
+
+
+@dataclass(frozen=True)
+class AgentFile:
+    """What Claude Code reads from one agent file, plus what a checker needs to explain it."""
+
+    loads: bool
+    name: str | None
+    description: str | None
+    tools: tuple[str, ...] | None
+    evident_name: str | None
+    evident_description: str | None
+    drop_reason: str | None = None  # why the client drops it (None when it loads)
+    fields: Mapping[str, Any] = field(default_factory=dict)  # the parsed frontmatter
+    parse: ParseMode = "none"
+    strict_error: str | None = None  # why the first (normal) YAML parse failed
+    fallback_error: str | None = None  # why the fallback parse failed too
+    frontmatter: str | None = None  # the raw text between the fences
+    frontmatter_line: int = 2  # 1-based line where the frontmatter text starts
+    body: str = ""  # everything after the closing fence, as in the file
+    key_lines: Mapping[str, int] = field(default_factory=dict)
+    has_bom: bool = False
+    too_large: bool = False
+    invalid_utf8: bool = False
+    text: str = ""  # the decoded file
+
+    @property
+    def used_fallback(self) -> bool:
+        return self.parse == "fallback"
+
+    def line_of(self, key: str) -> int:
+        """The line of `key:` in the frontmatter, else the opening fence line."""
+        return self.key_lines.get(key, 1)
+
+
+# --- YAML 1.2 core schema on top of PyYAML ----------------------------------------------
+
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _NestingError(ValueError):
+    """The document nests or expands past what we are willing to build."""
+
+
+class CoreLoader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """PyYAML with YAML 1.2 core-schema resolvers (Bun.YAML's typing), tolerant of tags."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+def _resolver(tag: str, pattern: str, first: str) -> None:
+    CoreLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{tag}", re.compile(pattern), list(first) or [""]
+    )
+
+
+_resolver("null", r"^(?:~|null|Null|NULL|)$", "~nN")
+CoreLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
+_resolver("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
+_resolver("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789")
+_resolver(
+    "float",
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+    "-+.0123456789",
+)
+_resolver("merge", r"^<<$", "<")
+
+
+def _construct_int(loader: CoreLoader, node: yaml.Node) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text)
+
+
+def _construct_float(loader: CoreLoader, node: yaml.Node) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if text == ".nan":
+        return float("nan")
+    return float(text)
+
+
+def _construct_untagged(loader: CoreLoader, node: yaml.Node) -> Any:
+    """Unknown or YAML-1.1-only tags: ignore the tag, keep the value (as Bun.YAML does)."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    value = loader.construct_scalar(node)
+    if getattr(node, "style", None) is None:
+        tag = loader.resolve(yaml.ScalarNode, value, (True, False))
+        if tag != "tag:yaml.org,2002:str":
+            return loader.construct_object(yaml.ScalarNode(tag, value, style=None))
+    return value
+
+
+CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+CoreLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+for _tag in ("timestamp", "binary", "set", "omap", "pairs", "value"):
+    CoreLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_untagged)
+CoreLoader.add_constructor(None, _construct_untagged)
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse documents nested deeper than libyaml can take without crashing."""
+    if text.count("[") + text.count("{") + text.count("- ") + text.count("? ") < MAX_NESTING:
+        return
+    depth = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" -?")
+        if (len(line) - len(stripped)) // 2 > MAX_NESTING:
+            raise _NestingError("the frontmatter nests too deeply")
+        for char in line:
+            if char in "[{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _NestingError("the frontmatter nests too deeply")
+            elif char in "]}":
+                depth = max(0, depth - 1)
+
+
+def _check_expansion(value: Any) -> None:
+    """Refuse alias bombs: count nodes as if every alias were expanded (memoised by id)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        item, done = stack.pop()
+        if not isinstance(item, dict | list) or (id(item) in sizes and not done):
+            continue
+        children = list(item.values()) if isinstance(item, dict) else item
+        if not done:
+            sizes[id(item)] = 1  # provisional, also breaks cycles
+            stack.append((item, True))
+            stack.extend((c, False) for c in children)
+            continue
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if total > MAX_EXPANDED_NODES:
+            raise _NestingError("the frontmatter expands too many aliases")
+        sizes[id(item)] = total
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML document the way the client's parser types it; raise on any failure."""
+    _check_nesting(text)
+    try:
+        value = yaml.load(text, Loader=CoreLoader)  # noqa: S506 - CoreLoader is a SafeLoader
+    except RecursionError as exc:
+        raise _NestingError("the frontmatter nests too deeply") from exc
+    _check_expansion(value)
+    return value
+
+
+def dump_yaml_scalar(value: str) -> str:
+    """A YAML scalar that the client's parser and strict YAML both read back as `value`."""
+    return (
+        yaml.dump(value, Dumper=yaml.SafeDumper, allow_unicode=True, width=1_000_000)
+        .rstrip("\n")
+        .removesuffix("\n...")
+    )
+
+
+def yaml_parses_strictly(text: str) -> bool:
+    """Whether plain `yaml.safe_load` (YAML 1.1 typing) accepts `text`."""
+    try:
+        _check_nesting(text)
+        yaml.load(text, Loader=_BASE_LOADER)  # noqa: S506 - a SafeLoader
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return False
+    return True
+
+
+# --- the client's steps ----------------------------------------------------------------
+
+
+def js_trim(text: str) -> str:
+    """JavaScript's String.prototype.trim."""
+    return text.strip("".join(_JS_WS_CHARS))
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def js_truthy(value: Any) -> bool:
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return value is not None and value is not False and value not in ("", 0)
+
+
+def quote_for_fallback(text: str) -> str:
+    """The client's one-shot rescue: quote risky one-line values, then untab indentation."""
+    out = []
+    for line in text.split("\n"):
+        match = _FALLBACK_LINE.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        key, value = match.groups()
+        if _is_quoted(value) or _is_flow_list(value) or not _NEEDS_QUOTES.search(value):
+            out.append(line)
+            continue
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        out.append(f'{key}: "{escaped}"')
+    joined = "\n".join(out)
+    return _LEADING_TABS.sub(lambda m: "  " * len(m.group(0)), joined)
+
+
+def _is_quoted(value: str) -> bool:
+    return (value.startswith('"') and value.endswith('"')) or (
+        value.startswith("'") and value.endswith("'")
+    )
+
+
+def _is_flow_list(value: str) -> bool:
+    if not (value.startswith("[") and value.endswith("]")):
+        return False
+    try:
+        return isinstance(load_yaml(value), list)
+    except Exception:  # any parse failure means "not a list"
+        return False
+
+
+def split_tools(value: Any) -> tuple[str, ...] | None:
+    """Normalise `tools` as the client does: None = all tools, () = none, else the pieces."""
+    if value is None:
+        return ()
+    if not js_truthy(value):
+        return ()
+    items = (
+        [value]
+        if isinstance(value, str)
+        else [v for v in value if isinstance(v, str)]
+        if (isinstance(value, list))
+        else []
+    )
+    pieces = [piece for item in items if item for piece in _split_item(item)]
+    if "*" in pieces:
+        return None
+    return tuple(pieces)
+
+
+def _split_item(item: str) -> list[str]:
+    """Split on `,` and the space only, except inside `(...)` (an on/off flag)."""
+    pieces: list[str] = []
+    current = ""
+    in_parens = False
+    for char in item:
+        if char == "(":
+            in_parens = True
+            current += char
+        elif char == ")":
+            in_parens = False
+            current += char
+        elif char in ", " and not in_parens:
+            if js_trim(current):
+                pieces.append(js_trim(current))
+            current = ""
+        elif current or js_trim(char):
+            current += char
+    if js_trim(current):
+        pieces.append(js_trim(current))
+    return pieces
+
+
+def _looks_like_matcher(value: Any) -> bool:
+    """The client's test for a hook matcher object (`{matcher?, hooks: [...]}`)."""
+    if not isinstance(value, dict):
+        return False
+    if "matcher" not in value and any(k in HOOK_EVENTS for k in value):
+        return False
+    hooks = value.get("hooks")
+    if isinstance(hooks, list):
+        return len(hooks) > 0
+    return (
+        isinstance(hooks, dict)
+        and bool(hooks)
+        and ("matcher" in value or isinstance(hooks.get("type"), str))
+    )
+
+
+def _has_guarded_event(value: Any) -> bool:
+    return isinstance(value, dict) and any(
+        k in _GUARDED_EVENTS and v is not None and v != [] for k, v in value.items()
+    )
+
+
+def _holds_guarded_hooks(value: Any, depth: int, matchers_count: bool, in_list: bool) -> bool:
+    if _has_guarded_event(value) or (matchers_count and _looks_like_matcher(value)):
+        return True
+    if depth == 0 or not isinstance(value, dict | list) or not value:
+        return False
+    if isinstance(value, list):
+        return any(_holds_guarded_hooks(v, depth - 1, matchers_count, in_list) for v in value)
+    if in_list and isinstance(value.get("type"), str):
+        return False
+    return any(
+        k not in _UNSCANNED_KEYS
+        and _holds_guarded_hooks(
+            v,
+            depth - 1,
+            matchers_count and k not in HOOK_EVENTS,
+            k == "hooks" and isinstance(v, list),
+        )
+        for k, v in value.items()
+    )
+
+
+def hooks_problem(fields: Mapping[str, Any]) -> str | None:
+    """Why the client refuses this agent's hooks (2.1.330), or None."""
+    if _has_guarded_event(fields) or any(
+        k != "hooks"
+        and k not in _UNSCANNED_KEYS
+        and _holds_guarded_hooks(v, 3, k not in HOOK_EVENTS, False)
+        for k, v in fields.items()
+    ):
+        return "PreToolUse/PermissionRequest hooks are declared outside `hooks`"
+    hooks = fields.get("hooks")
+    if not js_truthy(hooks):
+        return None
+    if not isinstance(hooks, dict):
+        return "`hooks` must be a mapping of hook events to matcher lists"
+    for event, matchers in hooks.items():
+        if event not in HOOK_EVENTS:
+            continue
+        if event in _GUARDED_EVENTS and matchers is not None and not _valid_matchers(matchers):
+            return f"`hooks.{event}` is not a list of valid matchers"
+    return None
+
+
+def _valid_matchers(matchers: Any) -> bool:
+    if not isinstance(matchers, list):
+        return False
+    for matcher in matchers:
+        if not isinstance(matcher, dict) or not isinstance(matcher.get("hooks"), list):
+            return False
+        if "matcher" in matcher and not isinstance(matcher["matcher"], str):
+            return False
+        if not all(
+            isinstance(h, dict) and isinstance(h.get("type"), str) for h in matcher["hooks"]
+        ):
+            return False
+    return True
+
+
+def load_problem(fields: Mapping[str, Any]) -> str | None:
+    """Why the client drops an agent with these fields (2.1.330 order of checks), or None."""
+    name = fields.get("name")
+    if not isinstance(name, str) or not name:
+        return "name is missing, empty or not a string"
+    if name.startswith("-"):
+        return "name starts with '-'"
+    if utf16_len(name) > MAX_NAME_UTF16:
+        return "name is longer than 256 characters"
+    if ":" in unicodedata.normalize("NFKC", name):
+        return "name contains ':'"
+    description = fields.get("description")
+    if not isinstance(description, str) or not description:
+        return "description is missing, empty or not a string"
+    return hooks_problem(fields)
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace"), True
+
+
+def _key_lines(frontmatter: str, first_line: int) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for match in _KEY_LINE.finditer(frontmatter):
+        key = match.group(1).strip("'\"")
+        lines[key] = first_line + frontmatter.count("\n", 0, match.start())
+    return lines
+
+
+def _js_key(key: Any) -> str:
+    """Object keys are strings in JavaScript: `true: x` has the key "true"."""
+    if isinstance(key, str):
+        return key
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+def _as_fields(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    return {_js_key(k): v for k, v in value.items()}
+
+
+def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None, str | None]:
+    """The client's two-step parse: (fields, mode, first error, fallback error)."""
+    try:
+        return _as_fields(load_yaml(text)), "strict", None, None
+    except Exception as first:  # every failure leads to the fallback
+        strict_error = _error_text(first)
+    try:
+        return _as_fields(load_yaml(quote_for_fallback(text))), "fallback", strict_error, None
+    except Exception as second:  # a second failure means {}
+        return {}, "failed", strict_error, _error_text(second)
+
+
+def _error_text(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def parse_agent(data: bytes) -> AgentFile:
+    """Read `data` as Claude Code 2.1.330 reads an agent file; never raises."""
+    try:
+        return _parse_agent(data)
+    except Exception as exc:  # a checker must survive any input
+        return AgentFile(
+            loads=False,
+            name=None,
+            description=None,
+            tools=None,
+            evident_name=None,
+            evident_description=None,
+            drop_reason=f"unreadable: {_error_text(exc)}",
+            parse="failed",
+        )
+
+
+def _parse_agent(data: bytes) -> AgentFile:
+    text, invalid = _decode(data)
+    has_bom = text.startswith("\ufeff")
+    if has_bom:
+        text = text[1:]
+    evident_name, evident_description = evident_fields(text)
+    common: dict[str, Any] = {
+        "evident_name": evident_name,
+        "evident_description": evident_description,
+        "has_bom": has_bom,
+        "invalid_utf8": invalid,
+        "text": text,
+    }
+    if len(data) > MAX_FILE_BYTES:
+        return _dropped("the file is larger than 1 MiB", too_large=True, **common)
+    match = _FENCE.match(text)
+    if match is None:
+        return _dropped("no frontmatter (the file must start with a `---` line)", **common)
+    frontmatter = match.group(1)
+    first_line = 1 + text.count("\n", 0, match.start(1))
+    fields, mode, strict_error, fallback_error = parse_frontmatter(frontmatter)
+    common.update(
+        fields=fields,
+        parse=mode,
+        strict_error=strict_error,
+        fallback_error=fallback_error,
+        frontmatter=frontmatter,
+        frontmatter_line=first_line,
+        body=text[match.end() :],
+        key_lines=_key_lines(frontmatter, first_line),
+    )
+    if mode == "failed":
+        return _dropped("the frontmatter is not valid YAML, even after the fallback", **common)
+    problem = load_problem(fields)
+    if problem is not None:
+        return _dropped(problem, **common)
+    if mode == "strict" or evident_name is None:
+        common["evident_name"] = fields["name"]
+        common["evident_description"] = fields["description"].replace("\\n", "\n")
+    return AgentFile(
+        loads=True,
+        name=fields["name"],
+        description=fields["description"].replace("\\n", "\n"),
+        tools=split_tools(fields["tools"]) if "tools" in fields else None,
+        **common,
+    )
+
+
+def _dropped(reason: str, **common: Any) -> AgentFile:
+    return AgentFile(
+        loads=False, name=None, description=None, tools=None, drop_reason=reason, **common
+    )
+
+
+# --- evident values: what a human reads on the `name:` line ----------------------------
+
+_EVIDENT_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:[ \t]*(.*?)[ \t]*\r?$")
+
+
+def evident_fields(text: str) -> tuple[str | None, str | None]:
+    """The `name:` and `description:` a reader sees, even when the client drops the file."""
+    match = _LENIENT_FENCE.match(text)
+    if match is None:
+        return None, None
+    block = match.group(1)
+    values: dict[str, str] = {}
+    lines = block.split("\n")
+    for index, line in enumerate(lines):
+        found = _EVIDENT_LINE.match(line)
+        if found is None or found.group(1) not in ("name", "description"):
+            continue
+        value = found.group(2)
+        if found.group(1) == "description":
+            value = _evident_description(value, lines[index + 1 :])
+        values[found.group(1)] = _unquote(value)
+    name = values.get("name") or None
+    description = values.get("description") or None
+    return name, description.replace("\\n", "\n") if description else None
+
+
+def _evident_description(first: str, rest: list[str]) -> str:
+    """A description that runs on over unindented lines, up to the next `key:` line."""
+    block = first in ("|", ">", "|-", ">-", "|+", ">+")
+    parts = [] if block else [first]
+    for line in rest:
+        starts_key = _EVIDENT_LINE.match(line) and not line.startswith((" ", "\t"))
+        if starts_key or (block and line.strip() and not line.startswith((" ", "\t"))):
+            break
+        parts.append(line.rstrip("\r").strip())
+    joiner = "\n" if first.startswith("|") else " "
+    return joiner.join(p for p in parts if p)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        inner = value[1:-1]
+        if value[0] == "'":
+            return inner.replace("''", "'")
+        try:
+            loaded = load_yaml(value)
+        except Exception:  # keep the text between the quotes
+            return inner
+        return loaded if isinstance(loaded, str) else inner
+    return value
+
+
+# --- rewriting the name ---------------------------------------------------------------
+
+
+def rename_agent(data: bytes, new_name: str) -> bytes:
+    """Rewrite only the frontmatter `name:` so Claude Code reads `new_name`; body untouched."""
+    before = parse_agent(data)
+    edited = _edit_name_line(data, new_name)
+    if edited is None or not before.loads or _reads_name(edited, new_name):
+        return data if edited is None else edited
+    # A name the line edit cannot reach (a flow mapping, a merge): rewrite the whole block.
+    fields = dict(before.fields)
+    fields["name"] = new_name
+    rebuilt = replace_frontmatter(data, dump_yaml_mapping(fields))
+    return rebuilt if rebuilt is not None and _reads_name(rebuilt, new_name) else edited
+
+
+def _reads_name(data: bytes, name: str) -> bool:
+    after = parse_agent(data)
+    return after.loads and after.name == name
+
+
+def split_file(data: bytes) -> tuple[str, str, str] | None:
+    """(head up to the frontmatter text, frontmatter text, rest) of the undecoded-safe text."""
+    text = data.decode("utf-8", errors="surrogateescape")  # round-trips every byte
+    offset = 1 if text.startswith("\ufeff") else 0
+    match = _FENCE.match(text, offset)
+    if match is None:
+        return None
+    return text[: match.start(1)], match.group(1), text[match.end(1) :]
+
+
+def replace_frontmatter(data: bytes, new_frontmatter: str) -> bytes | None:
+    """`data` with the text between the fences replaced; every other byte kept."""
+    parts = split_file(data)
+    if parts is None:
+        return None
+    head, _, rest = parts
+    return (head + new_frontmatter + rest).encode("utf-8", errors="surrogateescape")
+
+
+def dump_yaml_mapping(fields: Mapping[str, Any]) -> str:
+    """Frontmatter text for `fields` that strict YAML and the client both read back."""
+    return yaml.dump(
+        dict(fields),
+        Dumper=yaml.SafeDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=1_000_000,
+        default_flow_style=False,
+    )
+
+
+_NAME_LINE = re.compile(r"^name[ \t]*:.*?(?=\r?$)", re.MULTILINE)
+
+
+def _edit_name_line(data: bytes, new_name: str) -> bytes | None:
+    parts = split_file(data)
+    if parts is None:
+        return None
+    head, frontmatter, rest = parts
+    scalar = dump_yaml_scalar(new_name)
+    hits = list(_NAME_LINE.finditer(frontmatter))
+    if hits:
+        last = hits[-1]  # the last duplicate key wins, so rewrite that one
+        tail = _drop_continuation(frontmatter[last.end() :])
+        frontmatter = frontmatter[: last.start()] + f"name: {scalar}" + tail
+    else:
+        newline = "\r\n" if "\r\n" in frontmatter else "\n"
+        frontmatter = f"name: {scalar}{newline}" + frontmatter
+    return (head + frontmatter + rest).encode("utf-8", errors="surrogateescape")
+
+
+def _drop_continuation(rest: str) -> str:
+    """Drop indented continuation lines of the old multi-line name value."""
+    lines = rest.split("\n")
+    keep_from = 1
+    while keep_from < len(lines) and lines[keep_from].startswith((" ", "\t")):
+        keep_from += 1
+    return "\n".join(lines[:1] + lines[keep_from:])

@@ -1,0 +1,404 @@
+"""Tests for agentsync.frontmatter: reading agent files exactly as Claude Code 2.1.330 does."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from agentsync.frontmatter import (
+    AgentFile,
+    load_yaml,
+    parse_agent,
+    quote_for_fallback,
+    rename_agent,
+    split_tools,
+)
+
+
+def agent(frontmatter: str, body: str = "You are helpful.\n") -> bytes:
+    return f"---\n{frontmatter}---\n\n{body}".encode()
+
+
+def loads(frontmatter: str) -> AgentFile:
+    return parse_agent(agent(frontmatter))
+
+
+# --- fences (claude-code-agents.md §2) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"---\nname: a\ndescription: d\n---\nbody", True),
+        (b"---  \nname: a\ndescription: d\n---\nbody", True),  # trailing space on the fence
+        (b"---\r\nname: a\r\ndescription: d\r\n---\r\nbody", True),  # CRLF works
+        (b"---\rname: a\rdescription: d\r---\rbody", False),  # CR-only does not
+        (b"\n---\nname: a\ndescription: d\n---\nbody", False),  # leading blank line
+        (b" ---\nname: a\ndescription: d\n---\nbody", False),  # leading space
+        (b"--- yaml\nname: a\ndescription: d\n---\nbody", False),
+        (b"---\nname: a\ndescription: d\n", False),  # no closing fence
+        (b"---\nname: a\ndescription: d\n...\nbody", False),  # `...` does not close
+        (b"\xef\xbb\xbf---\nname: a\ndescription: d\n---\n", True),  # BOM stripped (2.1.330)
+        (b"---\nname: a\ndescription: d\n----\nbody", True),  # `----` closes too
+        (b"no frontmatter at all", False),
+        (b"", False),
+    ],
+)
+def test_fence_rules(data: bytes, expected: bool) -> None:
+    assert parse_agent(data).loads is expected
+
+
+def test_first_dashes_anywhere_end_the_block() -> None:
+    parsed = loads("name: a\ndescription: before --- after\ntools: Read\n")
+    assert parsed.loads
+    assert parsed.description == "before"
+    assert parsed.tools is None  # `tools:` fell into the body
+    assert "tools: Read" in parsed.body
+
+
+def test_body_is_everything_after_the_fence() -> None:
+    parsed = parse_agent(b"---\nname: a\ndescription: d\n---\n\nHello\n")
+    assert parsed.body.strip() == "Hello"
+
+
+# --- YAML typing (§3) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["yes", "no", "on", "off", "1_000", "2024-01-01", "1:20", "Yes", "0b11", "=", "0777x"]
+)
+def test_yaml_12_core_keeps_these_as_strings(value: str) -> None:
+    parsed = loads(f"name: a\ndescription: {value}\nextra: {value}\n")
+    assert parsed.loads
+    assert parsed.description == value
+    assert parsed.fields["extra"] == value
+
+
+@pytest.mark.parametrize(
+    "value", ["123", "1.5", "true", "null", "~", "0x1F", "1e3", ".inf", "-.INF", ".NaN", "0o17", ""]
+)
+def test_yaml_12_core_types_these_as_non_strings(value: str) -> None:
+    parsed = loads(f"name: {value}\ndescription: d\n")
+    assert not parsed.loads
+    assert parsed.drop_reason == "name is missing, empty or not a string"
+
+
+def test_pyyaml_safe_load_would_disagree() -> None:
+    # The reason for CoreLoader: YAML 1.1 turns these into bool and date.
+    assert yaml.safe_load("a: yes")["a"] is True
+    assert load_yaml("a: yes\nb: 2024-01-01\nc: 1:20") == {
+        "a": "yes",
+        "b": "2024-01-01",
+        "c": "1:20",
+    }
+
+
+def test_non_mapping_counts_as_empty() -> None:
+    parsed = loads("- name: a\n- description: d\n")
+    assert not parsed.loads
+    assert parsed.parse == "strict"
+    assert dict(parsed.fields) == {}
+
+
+def test_flow_mapping_works() -> None:
+    assert loads("{name: a, description: d}\n").name == "a"
+
+
+def test_duplicate_keys_last_wins() -> None:
+    parsed = loads("name: first\ndescription: d\nname: second\n")
+    assert parsed.name == "second"
+
+
+def test_anchors_aliases_and_merges() -> None:
+    parsed = loads("base: &b {name: merged, description: from merge}\n<<: *b\ndescription: own\n")
+    assert (parsed.name, parsed.description) == ("merged", "own")
+
+
+@pytest.mark.parametrize("tag", ["!foo", "!!python/object", "!!timestamp", "!!binary"])
+def test_unknown_tags_are_ignored(tag: str) -> None:
+    parsed = loads(f"name: {tag} agent\ndescription: d\n")
+    assert parsed.loads
+    assert parsed.name == "agent"
+
+
+def test_keys_are_case_sensitive() -> None:
+    parsed = loads("Name: a\ndescription: d\n")
+    assert not parsed.loads
+    assert "Name" in parsed.fields
+
+
+# --- the fallback (§3) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("description: Use when: x", "Use when: x"),
+        ("description: [Draft] reviewer", "[Draft] reviewer"),
+        ("description: *important* reviewer", "*important* reviewer"),
+        ("description: @team reviewer", "@team reviewer"),
+        ("description: %p reviewer", "%p reviewer"),
+        ("description: `code` reviewer", "`code` reviewer"),
+        ("description: > reviewer", "> reviewer"),
+        (
+            "description: Review. Examples:\\n\\n<example>\\nContext: x\\n</example>",
+            "Review. Examples:\n\n<example>\nContext: x\n</example>",
+        ),
+    ],
+)
+def test_fallback_rescues(line: str, value: str) -> None:
+    parsed = loads(f"name: a\n{line}\n")
+    assert parsed.loads
+    assert parsed.used_fallback
+    assert parsed.description == value
+
+
+def test_fallback_tools_star_and_model_with_colon() -> None:
+    parsed = loads("name: a\ndescription: d\ntools: *\nmodel: sonnet: fast\n")
+    assert parsed.used_fallback
+    assert parsed.tools is None
+    assert parsed.fields["model"] == "sonnet: fast"
+
+
+@pytest.mark.parametrize(
+    "frontmatter",
+    [
+        "name: a\ndescription: Use when: x\nkey2: Use when: y\n",  # offending key has a digit
+        'name: a\ndescription: "Reviewer" for code\n',  # quote then more text
+        "name: a\ndescription: - item\n",  # value starts with `- `
+        "name: a\ndescription: Use when: x\n  and more\n",  # indented continuation
+        "name: a\ndescription: |\n  Block: with colon\ntools: Use when: x\n",  # block scalar
+        "name: a\ndescription: first line\nsecond line without colon\n",  # unindented
+    ],
+)
+def test_fallback_does_not_rescue(frontmatter: str) -> None:
+    parsed = loads(frontmatter)
+    assert not parsed.loads
+    assert parsed.parse == "failed"
+    assert parsed.evident_name == "a"
+
+
+def test_crlf_file_needing_the_fallback_is_dropped() -> None:
+    data = b"---\r\nname: a\r\ndescription: Use when: x\r\n---\r\nbody\r\n"
+    parsed = parse_agent(data)
+    assert not parsed.loads
+    assert (parsed.evident_name, parsed.evident_description) == ("a", "Use when: x")
+    assert parse_agent(data.replace(b"\r\n", b"\n")).loads
+
+
+def test_fallback_comments_leak_into_values() -> None:
+    parsed = loads("name: a\ndescription: Use when: x\ntools: Read, Grep # search\n")
+    assert parsed.tools == ("Read", "Grep", "#", "search")
+
+
+def test_normal_path_strips_comments() -> None:
+    parsed = loads("name: a\ndescription: Use it #1 choice\n")
+    assert parsed.description == "Use it"
+    assert parsed.parse == "strict"
+
+
+def test_fallback_quoting_rules() -> None:
+    text = 'k: a: b\nq: "already: quoted"\nl: [a, b]\nx: plain\n\tt: y\nback: a\\b "c" #'
+    assert quote_for_fallback(text) == (
+        'k: "a: b"\nq: "already: quoted"\nl: [a, b]\nx: plain\n  t: y\nback: "a\\\\b \\"c\\" #"'
+    )
+
+
+def test_fallback_line_pattern_uses_javascript_dot() -> None:
+    # `.` in JavaScript does not match U+2028, so the line is left alone.
+    assert quote_for_fallback("k: a: b\u2028c") == "k: a: b\u2028c"
+
+
+# --- load rule (§4) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frontmatter", "reason"),
+    [
+        ("description: d\n", "name is missing, empty or not a string"),
+        ("name:\ndescription: d\n", "name is missing, empty or not a string"),
+        ("name: ''\ndescription: d\n", "name is missing, empty or not a string"),
+        ("name: [a]\ndescription: d\n", "name is missing, empty or not a string"),
+        ("name: -a\ndescription: d\n", "name starts with '-'"),
+        ("name: 'a:b'\ndescription: d\n", "name contains ':'"),
+        ("name: a\uff1ab\ndescription: d\n", "name contains ':'"),  # NFKC folds to ':'
+        (f"name: {'a' * 257}\ndescription: d\n", "name is longer than 256 characters"),
+        (f"name: {'😀' * 129}\ndescription: d\n", "name is longer than 256 characters"),
+        ("name: a\n", "description is missing, empty or not a string"),
+        ("name: a\ndescription: ''\n", "description is missing, empty or not a string"),
+        ("name: a\ndescription: 12\n", "description is missing, empty or not a string"),
+        ("name: a\ndescription: d\nhooks: nonsense\n", "`hooks` must be a mapping"),
+        ("name: a\ndescription: d\nhooks: []\n", "`hooks` must be a mapping"),
+        ("name: a\ndescription: d\nPreToolUse: [x]\n", "PreToolUse/PermissionRequest"),
+        ("name: a\ndescription: d\nhooks: {PreToolUse: x}\n", "`hooks.PreToolUse`"),
+    ],
+)
+def test_dropped(frontmatter: str, reason: str) -> None:
+    parsed = loads(frontmatter)
+    assert not parsed.loads
+    assert parsed.drop_reason is not None
+    assert parsed.drop_reason.startswith(reason)
+    assert (parsed.name, parsed.description, parsed.tools) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    "frontmatter",
+    [
+        f"name: {'a' * 256}\ndescription: d\n",
+        f"name: {'😀' * 128}\ndescription: d\n",
+        "name: ' '\ndescription: ' '\n",  # whitespace-only counts as non-empty
+        "name: a\ndescription: d\nhooks: {}\n",
+        "name: a\ndescription: d\nhooks:\n",
+        "name: a\ndescription: d\nhooks: {pre: x, post: y}\n",
+        "name: a\ndescription: d\nhooks:\n  PreToolUse:\n    - matcher: Bash\n"
+        "      hooks:\n        - type: command\n          command: echo\n",
+        "name: a\ndescription: d\ncolor: nope\nmodel: 12\nmaxTurns: -1\n",
+    ],
+)
+def test_loads(frontmatter: str) -> None:
+    assert loads(frontmatter).loads
+
+
+def test_name_is_exact() -> None:
+    assert loads("name: ' Reviewer '\ndescription: d\n").name == " Reviewer "
+
+
+def test_description_literal_backslash_n_becomes_newline() -> None:
+    assert loads("name: a\ndescription: 'one\\ntwo'\n").description == "one\ntwo"
+    assert loads('name: a\ndescription: "one\\\\ntwo"\n').description == "one\ntwo"
+
+
+def test_block_scalar_keeps_final_newline() -> None:
+    assert loads("name: a\ndescription: |\n  one\n  two\n").description == "one\ntwo\n"
+
+
+def test_oversized_file_is_not_loaded() -> None:
+    data = agent("name: a\ndescription: d\n", body="x" * 1_048_576)
+    parsed = parse_agent(data)
+    assert not parsed.loads
+    assert parsed.too_large
+    assert parsed.evident_name == "a"
+
+
+def test_invalid_utf8_becomes_replacement_and_loads() -> None:
+    parsed = parse_agent(b"---\nname: a\ndescription: caf\xe9\n---\nbody\xff")
+    assert parsed.loads
+    assert parsed.description == "caf\ufffd"
+    assert parsed.invalid_utf8
+
+
+# --- tools (§6) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Read, Grep", ("Read", "Grep")),
+        ("Read Grep", ("Read", "Grep")),
+        ("Bash, Read, Run Terminal", ("Bash", "Read", "Run", "Terminal")),
+        ("Bash(git diff:*), Read", ("Bash(git diff:*)", "Read")),
+        ("Bash(git, Read", ("Bash(git, Read",)),  # unbalanced paren swallows the rest
+        ("Read;Grep", ("Read;Grep",)),
+        ("Read|Grep", ("Read|Grep",)),
+        ("Read\tGrep", ("Read\tGrep",)),
+        ("read, read", ("read", "read")),
+        ("Read, *", None),
+        ("*", None),
+        (["Read", "*"], None),
+        (["Read, Grep", "Edit", 3, None], ("Read", "Grep", "Edit")),
+        ("Read\nGrep\n", ("Read\nGrep",)),
+        (None, ()),
+        ("", ()),
+        (False, ()),
+        (True, ()),
+        (0, ()),
+        (7, ()),
+        ({"a": 1}, ()),
+        ([], ()),
+        (" , ,", ()),
+    ],
+)
+def test_split_tools(value: object, expected: tuple[str, ...] | None) -> None:
+    assert split_tools(value) == expected
+
+
+def test_tools_absent_means_inherit_and_empty_means_none() -> None:
+    assert loads("name: a\ndescription: d\n").tools is None
+    assert loads("name: a\ndescription: d\ntools:\n").tools == ()
+    assert loads("name: a\ndescription: d\ntools: []\n").tools == ()
+    assert loads("name: a\ndescription: d\ntools: |\n  Read\n  Grep\n").tools == ("Read\nGrep",)
+    assert loads("name: a\ndescription: d\ntools: [Read, Grep]\n").tools == ("Read", "Grep")
+
+
+# --- hostile input -----------------------------------------------------------------------
+
+
+def test_alias_bomb_is_bounded() -> None:
+    lines = ["name: a", "description: d", "a0: [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    lines[2] = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"
+    started = time.perf_counter()
+    parsed = loads("\n".join(lines) + "\n")
+    assert time.perf_counter() - started < 2
+    assert parsed.parse != "strict"  # the strict parse refused to expand it
+
+
+def test_deep_nesting_does_not_crash() -> None:
+    parsed = loads("name: a\ndescription: d\nx: " + "[" * 200_000 + "\n")
+    assert not parsed.loads
+    parsed = loads("name: a\ndescription: d\nx: " + "- " * 5_000 + "y\n")
+    assert parsed.parse == "failed"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x00\xff\xfe", b"---\n\x00\n---\n", b"---\n: : :\n---\n", b"---\n? [a]\n: b\n---\n"],
+)
+def test_never_raises(data: bytes) -> None:
+    assert isinstance(parse_agent(data), AgentFile)
+
+
+# --- evident values and renaming -----------------------------------------------------------
+
+
+def test_evident_values_of_a_dropped_file() -> None:
+    parsed = parse_agent(b"\n---\nname: 'helper'\ndescription: Runs\ncontinued here\n---\n")
+    assert not parsed.loads
+    assert (parsed.evident_name, parsed.evident_description) == ("helper", "Runs continued here")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        agent("name: old\ndescription: d\ntools: Read\n"),
+        b"---\r\nname: old\r\ndescription: d\r\n---\r\nbody\r\n",
+        agent("name: old\ndescription: Use when: x\n"),  # loads through the fallback
+        agent("{name: old, description: d}\n"),
+        agent("name: old\ndescription: d\nname: older\n"),
+        b"\xef\xbb\xbf---\nname: old\ndescription: d\n---\nbody \xff\n",
+        agent("description: d\nname: >\n  old\n"),
+    ],
+)
+@pytest.mark.parametrize("new_name", ["new-name", "yes", "a #b", "#x", "x -"])
+def test_rename_agent(data: bytes, new_name: str) -> None:
+    renamed = rename_agent(data, new_name)
+    parsed = parse_agent(renamed)
+    assert parsed.loads
+    assert parsed.name == new_name
+    before = parse_agent(data)
+    assert parsed.description == before.description
+    assert parsed.tools == before.tools
+    assert renamed.endswith(data[-8:])  # the body bytes are untouched
+
+
+def test_rename_keeps_the_body_byte_for_byte() -> None:
+    body = "\n# Title\n\nname: not-frontmatter\n---\n"
+    data = agent("name: old\ndescription: d\n", body=body)
+    renamed = rename_agent(data, "new")
+    assert renamed == data.replace(b"name: old", b"name: new", 1)
+
+
+def test_rename_without_frontmatter_returns_input() -> None:
+    assert rename_agent(b"just text", "x") == b"just text"
