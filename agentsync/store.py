@@ -1,0 +1,549 @@
+"""The cache of bare git mirrors, one per source URL, shared by all projects."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from agentsync import vcs
+from agentsync._fs import file_lock
+from agentsync.errors import AgentsyncError, NetworkError, SourceError
+from agentsync.ids import BlobId, Commit, is_full_commit
+from agentsync.urls import Location, redact_text
+from agentsync.vcs import TreeEntry
+
+__all__ = ["Mirror", "Store", "TreeEntry"]
+
+# Everything a mirror holds: all branches, all tags, and the remote's HEAD (its default branch).
+REMOTE_HEAD = "refs/agentsync/HEAD"
+PINNED_PREFIX = "refs/agentsync/commits/"  # commits fetched by id, kept reachable against gc
+FETCH_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+HEAD_REFSPEC = f"+HEAD:{REMOTE_HEAD}"
+
+TIMEOUT_HINT = "check the network, or allow more time with --timeout SECONDS (or AGENTSYNC_TIMEOUT)"
+OFFLINE_HINT = "run without --offline once to fill the cache"
+_FULL_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
+_SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
+_CORRUPTION = (
+    "not a git repository",
+    "bad object",
+    "corrupt",
+    "unable to read",
+    "did not send all necessary objects",
+    "broken ref",
+    "invalid sha1 pointer",
+    "missing blob",
+    "missing tree",
+    "missing commit",
+)
+_AUTH_FAILURE = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "permission denied",
+    "terminal prompts disabled",
+    "host key verification failed",
+)
+_NOT_FOUND = ("repository not found", "does not appear to be a git repository", "not found")
+
+
+class _FetchTimeout(NetworkError):
+    """A fetch that ran past the time limit (never retried another way)."""
+
+
+class Store:
+    """The mirror cache under `root`; `mirror()` hands out one Mirror per source."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        timeout: float = 60.0,
+        offline: bool = False,
+        lock_timeout: float | None = None,
+    ) -> None:
+        self.root = root if root is not None else default_cache_dir()
+        self.timeout = timeout
+        self.offline = offline
+        # A waiter may sit behind a full network fetch by another process, and then some.
+        self.lock_timeout = lock_timeout if lock_timeout is not None else max(120.0, 3 * timeout)
+        self._mirrors: dict[str, Mirror] = {}
+        self._guard = threading.Lock()
+
+    def mirror(self, location: Location) -> Mirror:
+        """The Mirror for `location` (created on disk only when fetched)."""
+        key = mirror_key(location)
+        with self._guard:
+            if key not in self._mirrors:
+                self._mirrors[key] = Mirror(self, location, key)
+            return self._mirrors[key]
+
+    def prefetch(
+        self,
+        locations: Sequence[Location],
+        *,
+        missing_only: bool = False,
+        on_done: Callable[[Location, AgentsyncError | None], None] | None = None,
+    ) -> None:
+        """Fetch several sources in parallel; raise the failure (or a combined one) at the end."""
+        mirrors = list({m.key: m for m in map(self.mirror, locations)}.values())
+        if not mirrors:
+            return
+
+        def work(mirror: Mirror) -> AgentsyncError | None:
+            try:
+                if missing_only:
+                    mirror.ensure()
+                else:
+                    mirror.fetch()
+            except AgentsyncError as error:
+                result: AgentsyncError | None = error
+            else:
+                result = None
+            if on_done is not None:
+                on_done(mirror.location, result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=min(8, len(mirrors))) as pool:
+            errors = [e for e in pool.map(work, mirrors) if e is not None]
+        if errors:
+            raise _combine(errors)
+
+    def close(self) -> None:
+        """Stop every mirror's long-lived git process."""
+        with self._guard:
+            mirrors = list(self._mirrors.values())
+        for mirror in mirrors:
+            mirror.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def default_cache_dir() -> Path:
+    """$AGENTSYNC_CACHE_DIR, else the platform's user cache folder for agentsync."""
+    configured = os.environ.get("AGENTSYNC_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs  # local import: keeps `--help` fast
+
+    return Path(platformdirs.user_cache_dir("agentsync"))
+
+
+def mirror_key(location: Location) -> str:
+    """`<readable slug>-<hash>`: one key per credential-free URL, or per absolute local path."""
+    identity = location.git_url if location.kind == "path" else location.display
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    readable = re.sub(r"^[a-z0-9+.-]+://", "", identity.lower()).rstrip("/").removesuffix(".git")
+    parts = [part for part in re.split(r"[/:]", readable.rpartition("@")[2]) if part]
+    # Remote: host plus the last two path parts ("github.com-owner-repo"); local: the last two.
+    keep = parts[-2:] if location.kind in ("path", "file") else parts[:1] + parts[1:][-2:]
+    slug = re.sub(r"[^a-z0-9._]+", "-", "-".join(keep)).strip("-.")[:60]
+    return f"{slug or 'source'}-{digest}"
+
+
+def _combine(errors: list[AgentsyncError]) -> AgentsyncError:
+    if len(errors) == 1:
+        return errors[0]
+    lines = "\n".join(f"  {e.subject or 'source'}: {e.message}" for e in errors)
+    kind = NetworkError if all(isinstance(e, NetworkError) for e in errors) else SourceError
+    return kind(f"{len(errors)} sources could not be fetched:\n{lines}", hint=errors[0].hint)
+
+
+class Mirror:
+    """One bare mirror: fetches under a file lock, resolves refs, reads trees and blobs."""
+
+    def __init__(self, store: Store, location: Location, key: str) -> None:
+        self.store = store
+        self.location = location
+        self.key = key
+        self.path = store.root / "mirrors" / f"{key}.git"
+        self._lock_path = store.root / "locks" / f"{key}.lock"
+        self._reader: vcs.ObjectReader | None = None
+        self._refs: dict[str, Commit | None] | None = None
+        self._guard = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The source as it may be shown: credential-free."""
+        return self.location.display
+
+    # --- fetching ---------------------------------------------------------------------------
+
+    def fetch(self) -> None:
+        """Create the mirror if missing, else update it: all branches, tags and the remote HEAD."""
+        self._require_online("fetch")
+        with self._locked():
+            self._fetch_locked()
+        self._invalidate()
+
+    def ensure(self) -> None:
+        """Fetch only when the mirror does not exist yet."""
+        if vcs.looks_like_git_dir(self.path):
+            return
+        self._require_online("read")
+        with self._locked():
+            if not vcs.looks_like_git_dir(self.path):
+                self._create_locked()
+        self._invalidate()
+
+    def ensure_commit(self, commit: Commit) -> None:
+        """Make sure `commit` is in the mirror: fetch it by id, or fall back to a full fetch."""
+        _check_full_commit(commit)
+        if self.has_commit(commit):
+            return
+        self._require_online(f"get commit {commit[:12]}")
+        with self._locked():
+            if not vcs.looks_like_git_dir(self.path):
+                self._create_locked()
+            if not self._has_object(commit):
+                self._fetch_commit_locked(commit)
+        self._invalidate()
+        if not self.has_commit(commit):
+            raise SourceError(
+                f"commit {commit} is not in the repository",
+                hint="it may have been force-pushed away; `agentsync update` pins a new commit",
+                subject=self.name,
+            )
+
+    def _fetch_locked(self) -> None:
+        if not vcs.looks_like_git_dir(self.path):
+            self._create_locked()
+            return
+        problem = vcs.repository_problem(self.path)
+        if problem is not None:
+            self._create_locked()
+            return
+        self._clear_stale_git_locks()
+        try:
+            self._fetch_all(self.path)
+        except SourceError as error:
+            if not _is_corruption(error.message):
+                raise
+            self._create_locked()  # rebuilt once; a second failure is reported as is
+
+    def _fetch_commit_locked(self, commit: Commit) -> None:
+        self._clear_stale_git_locks()
+        try:
+            self._run_fetch(self.path, [f"+{commit}:{PINNED_PREFIX}{commit}"], prune=False)
+        except _FetchTimeout:
+            raise
+        except SourceError:
+            # The server refuses unadvertised objects: take everything and look again.
+            self._fetch_all(self.path)
+            if self._has_object(commit):
+                vcs.run_git(
+                    ["update-ref", "--end-of-options", f"{PINNED_PREFIX}{commit}", commit],
+                    git_dir=self.path,
+                )
+
+    def _create_locked(self) -> None:
+        """Build a fresh mirror in a staging folder, then rename it into place."""
+        self._check_local_source()
+        tmp_root = self.store.root / "tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_staging(tmp_root)
+        staging = Path(tempfile.mkdtemp(prefix=f"{self.key}.", dir=tmp_root))
+        try:
+            vcs.init_bare(staging)
+            self._fetch_all(staging)
+            self.close()  # a reader on the old (corrupt) mirror must not outlive it
+            self._discard_existing(tmp_root)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            staging.rename(self.path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _discard_existing(self, tmp_root: Path) -> None:
+        if not os.path.lexists(self.path):
+            return
+        trash = Path(tempfile.mkdtemp(prefix=f"{self.key}.old.", dir=tmp_root))
+        self.path.rename(trash / "mirror")
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _remove_stale_staging(self, tmp_root: Path) -> None:
+        # Staging folders for this key are only made under this key's lock, which we hold:
+        # any still there belong to a run that was killed.
+        for leftover in tmp_root.glob(f"{self.key}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def _clear_stale_git_locks(self) -> None:
+        # We hold the mirror's lock, so git lock files in it were left by a killed fetch;
+        # left alone they would fail every later fetch with "Unable to create ... .lock".
+        candidates = [*self.path.glob("*.lock"), *(self.path / "refs").rglob("*.lock")]
+        for stale in candidates:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+    def _fetch_all(self, git_dir: Path) -> None:
+        try:
+            self._run_fetch(git_dir, [*FETCH_REFSPECS, HEAD_REFSPEC], prune=True)
+        except SourceError as error:
+            if "couldn't find remote ref HEAD" not in error.message:
+                raise
+            # An empty remote or one with a dangling HEAD: branches and tags still count.
+            self._run_fetch(git_dir, list(FETCH_REFSPECS), prune=True)
+            vcs.run_git(["update-ref", "-d", REMOTE_HEAD], git_dir=git_dir, check=False)
+
+    def _run_fetch(self, git_dir: Path, refspecs: list[str], *, prune: bool) -> None:
+        try:
+            vcs.fetch(
+                git_dir, self.location.git_url, refspecs, timeout=self.store.timeout, prune=prune
+            )
+        except vcs.GitTimeout as error:
+            raise _FetchTimeout(
+                f"fetch timed out after {error.seconds:g}s", hint=TIMEOUT_HINT, subject=self.name
+            ) from None
+        except vcs.GitError as error:
+            raise self._fetch_error(error.stderr) from None
+
+    def _fetch_error(self, stderr: str) -> SourceError:
+        detail = self._redact(_git_message(stderr)) or "git fetch failed"
+        lowered = detail.lower()
+        if any(marker in lowered for marker in _AUTH_FAILURE):
+            return NetworkError(
+                f"could not fetch: {detail}",
+                hint=f"check that `git ls-remote {self.name}` works in your shell "
+                "(credentials, SSH keys); agentsync never prompts",
+                subject=self.name,
+            )
+        if any(marker in lowered for marker in _NOT_FOUND):
+            return SourceError(
+                f"could not fetch: {detail}",
+                hint="check the URL; for a private repository check your git credentials",
+                subject=self.name,
+            )
+        return NetworkError(
+            f"could not fetch: {detail}",
+            hint=f"check the URL and the network; `git ls-remote {self.name}` shows git's view",
+            subject=self.name,
+        )
+
+    def _check_local_source(self) -> None:
+        if self.location.kind != "path":
+            return
+        path = Path(self.location.git_url)
+        if not path.is_dir():
+            raise SourceError(
+                f"the local source folder {path} does not exist",
+                hint="fix the path in agentsync.toml (relative to the manifest's folder)",
+                subject=self.name,
+            )
+        if vcs.local_git_dir(path) is None:
+            raise SourceError(
+                f"{path} is not a git repository (agentsync pins commits: sources must be repos)",
+                hint=f"run `git init` and commit the agents in {path}",
+                subject=self.name,
+            )
+
+    def _require_online(self, action: str) -> None:
+        if self.store.offline:
+            raise NetworkError(
+                f"cannot {action}: --offline was given and the cache does not have it",
+                hint=OFFLINE_HINT,
+                subject=self.name,
+            )
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with file_lock(self._lock_path, timeout=self.store.lock_timeout, what=self.name):
+            yield
+
+    def _redact(self, text: str) -> str:
+        return redact_text(text, self.location.git_url)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def resolve(self, ref: str | None) -> Commit:
+        """The commit for a branch, tag, full or short commit id; None means the remote HEAD."""
+        self.ensure()
+        if ref is None or ref == "HEAD":
+            return self._remote_head()
+        _check_ref(ref, self.name)
+        refs = self._ref_table()
+        if _FULL_HEX.match(ref):
+            ref = ref.lower()
+        if is_full_commit(ref):
+            self.ensure_commit(Commit(ref))
+            return Commit(ref)
+        for candidate in (ref, f"refs/tags/{ref}", f"refs/heads/{ref}"):
+            commit = refs.get(candidate)
+            if commit is not None:
+                return commit
+        if _SHORT_COMMIT.match(ref):
+            commit, ambiguous = vcs.resolve_commit_prefix(self.path, ref.lower())
+            if commit is not None:
+                return commit
+            if ambiguous:
+                raise SourceError(
+                    f"the short commit id '{ref}' is ambiguous",
+                    hint="write more characters of the commit id",
+                    subject=self.name,
+                )
+        raise SourceError(
+            f"no branch, tag or commit named '{ref}'",
+            hint=self._available_refs_hint(),
+            subject=self.name,
+        )
+
+    def _remote_head(self) -> Commit:
+        commit = self._ref_table().get(REMOTE_HEAD)
+        if commit is None:
+            raise SourceError(
+                "the repository has no default branch (its HEAD points nowhere)",
+                hint="name a branch or tag with `ref = ...` in agentsync.toml",
+                subject=self.name,
+            )
+        return commit
+
+    def _available_refs_hint(self) -> str:
+        branches, tags = sorted(self.branches()), sorted(self.tags(), reverse=True)
+        parts = []
+        if branches:
+            parts.append("branches: " + _some(branches))
+        if tags:
+            parts.append("tags: " + _some(tags))
+        listing = "; ".join(parts) if parts else "the repository has no branches or tags"
+        return f"available {listing}"
+
+    def tags(self) -> dict[str, Commit]:
+        """Tag name -> the commit it points at (annotated tags peeled)."""
+        return self._refs_under("refs/tags/")
+
+    def branches(self) -> dict[str, Commit]:
+        """Branch name -> commit."""
+        return self._refs_under("refs/heads/")
+
+    def _refs_under(self, prefix: str) -> dict[str, Commit]:
+        self.ensure()
+        return {
+            name.removeprefix(prefix): commit
+            for name, commit in self._ref_table().items()
+            if name.startswith(prefix) and commit is not None
+        }
+
+    def _ref_table(self) -> dict[str, Commit | None]:
+        with self._guard:
+            if self._refs is None:
+                records = vcs.list_refs(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
+                self._refs = {record.name: record.commit for record in records}
+            return self._refs
+
+    def has_commit(self, commit: Commit) -> bool:
+        """True when the mirror exists and holds `commit`."""
+        _check_full_commit(commit)
+        return vcs.looks_like_git_dir(self.path) and self._has_object(commit, "commit")
+
+    def _has_object(self, oid: str, kind: str | None = None) -> bool:
+        found = self._read_object(oid)
+        return found is not None and (kind is None or found[0] == kind)
+
+    def _read_object(self, name: str) -> tuple[str, bytes] | None:
+        try:
+            return self._objects().read(name)
+        except vcs.GitError as error:
+            raise self._read_error(f"read {name[:40]}", error) from None
+
+    def is_ancestor(self, ancestor: Commit, descendant: Commit) -> bool:
+        """True when `ancestor` is `descendant` or one of its ancestors."""
+        _check_full_commit(ancestor)
+        _check_full_commit(descendant)
+        try:
+            return vcs.is_ancestor(self.path, ancestor, descendant)
+        except vcs.GitError as error:
+            action = f"compare commits {ancestor[:12]}..{descendant[:12]}"
+            raise self._read_error(action, error) from None
+
+    def list_files(self, commit: Commit) -> list[TreeEntry]:
+        """Every file of `commit`, recursively; symlinks are "link", submodules "commit"."""
+        _check_full_commit(commit)
+        self.ensure()
+        try:
+            return vcs.ls_tree(self.path, commit)
+        except vcs.GitError as error:
+            raise self._read_error(f"list the files of commit {commit[:12]}", error) from None
+
+    def read_blob(self, blob: BlobId) -> bytes:
+        """The content of a blob, through the mirror's long-lived `git cat-file --batch`."""
+        found = self._read_object(blob)
+        if found is None or found[0] != "blob":
+            raise SourceError(
+                f"blob {blob} is missing from the cache",
+                hint=f"the cache entry may be damaged: remove {self.path} and run again",
+                subject=self.name,
+            )
+        return found[1]
+
+    def read_path(self, commit: Commit, path: str) -> bytes | None:
+        """The content of the file at `path` in `commit`, or None when there is no such blob."""
+        _check_full_commit(commit)
+        found = self._read_object(f"{commit}:{path}")
+        return found[1] if found is not None and found[0] == "blob" else None
+
+    def _objects(self) -> vcs.ObjectReader:
+        with self._guard:
+            if self._reader is None:
+                self._reader = vcs.ObjectReader(self.path)
+            return self._reader
+
+    def _read_error(self, action: str, error: vcs.GitError) -> SourceError:
+        return SourceError(
+            f"could not {action}: {self._redact(_git_message(error.stderr))}",
+            hint=f"the cache entry may be damaged: remove {self.path} and run again",
+            subject=self.name,
+        )
+
+    def _invalidate(self) -> None:
+        with self._guard:
+            self._refs = None
+        # A rebuilt mirror is a new directory: restart the reader so it sees the new objects.
+        self.close()
+
+    def close(self) -> None:
+        """Stop the mirror's cat-file process (reopened on the next read)."""
+        with self._guard:
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+
+def _check_full_commit(commit: str) -> None:
+    if not is_full_commit(commit):
+        raise ValueError(f"expected a full 40-hex commit id, got {commit!r}")
+
+
+def _check_ref(ref: str, subject: str) -> None:
+    if not ref or ref.startswith("-") or any(c.isspace() or ord(c) < 32 for c in ref):
+        raise SourceError(
+            f"'{ref}' is not a valid branch, tag or commit name",
+            hint="refs may not be empty, start with '-' or contain spaces",
+            subject=subject,
+        )
+
+
+def _git_message(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    chosen = (fatal or lines)[-3:]
+    return " / ".join(chosen)
+
+
+def _is_corruption(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in _CORRUPTION) and "remote:" not in lowered
+
+
+def _some(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return f"{shown} (and {len(names) - limit} more)" if len(names) > limit else shown

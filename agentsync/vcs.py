@@ -1,0 +1,455 @@
+"""The git adapter: the only module that runs git (hardened env, timeouts, object reads, merges)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from agentsync.errors import AgentsyncError
+from agentsync.ids import BlobId, Commit
+from agentsync.urls import ALLOWED_SCHEMES
+
+# Inherited GIT_* variables survive only when they configure the user, credentials or
+# transport. Everything else (GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_PARAMETERS,
+# ...) is dropped: inside a git hook those point at the *user's* repository, not our mirror.
+_KEEP_GIT_VARS = frozenset(
+    {
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSH_VARIANT",
+        "GIT_ASKPASS",
+        "GIT_EXEC_PATH",
+        "GIT_CURL_VERBOSE",
+    }
+)
+_KEEP_GIT_PREFIXES = (
+    "GIT_SSL_",
+    "GIT_HTTP_",
+    "GIT_PROXY_",
+    "GIT_TRACE",
+    "GIT_AUTHOR_",
+    "GIT_COMMITTER_",
+)
+
+# `-c` settings on every call: only allowed transports, protocol v2, and no background work
+# that could outlive our lock or our timeout.
+_HARDENING = (
+    "-c",
+    "protocol.allow=never",
+    *(arg for scheme in ALLOWED_SCHEMES for arg in ("-c", f"protocol.{scheme}.allow=always")),
+    "-c",
+    "protocol.version=2",
+    "-c",
+    "gc.autoDetach=false",
+    "-c",
+    "maintenance.autoDetach=false",
+    "-c",
+    "core.fsmonitor=false",
+)
+
+TreeKind = Literal["blob", "link", "commit"]
+
+
+class GitError(Exception):
+    """A git command failed; `stderr` is raw and may hold credentials: redact before showing it."""
+
+    def __init__(self, command: str, returncode: int, stderr: str) -> None:
+        super().__init__(f"git {command} failed (exit {returncode})")
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class GitTimeout(GitError):
+    """A git command ran past its time limit and was killed with its whole process group."""
+
+    def __init__(self, command: str, seconds: float, stderr: str) -> None:
+        super().__init__(command, -1, stderr)
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """What a finished git command printed."""
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One file in a commit's tree: `kind` is "link" for symlinks, "commit" for submodules."""
+
+    path: str
+    mode: str
+    blob: BlobId
+    size: int
+    kind: TreeKind
+
+
+@dataclass(frozen=True)
+class RefRecord:
+    """A ref and the commit it finally points at (None when it points at a tree or blob)."""
+
+    name: str
+    commit: Commit | None
+
+
+def git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for git: scrubbed GIT_*, no prompts, C locale, allowed protocols only."""
+    source = os.environ if environ is None else environ
+    env = {k: v for k, v in source.items() if not k.startswith("GIT_") or _keep_git_var(k)}
+    env.update(
+        GIT_TERMINAL_PROMPT="0",
+        GIT_ALLOW_PROTOCOL=":".join(ALLOWED_SCHEMES),
+        LC_ALL="C",
+        LANGUAGE="C",
+    )
+    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
+        # BatchMode: ssh fails instead of asking for a password or a host-key confirmation.
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+    return env
+
+
+def _keep_git_var(name: str) -> bool:
+    return name in _KEEP_GIT_VARS or name.startswith(_KEEP_GIT_PREFIXES)
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    git_dir: Path | None = None,
+    timeout: float | None = None,
+    cwd: Path | None = None,
+    check: bool = True,
+) -> GitResult:
+    """Run `git <hardening> [--git-dir=...] <args>`; kill its process group after `timeout`."""
+    argv = ["git", *_HARDENING]
+    if git_dir is not None:
+        argv.append(f"--git-dir={git_dir}")
+    argv.extend(args)
+    command = args[0] if args else "git"
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=git_env(),
+        cwd=cwd,
+        # Own process group (killable as a whole) and no controlling terminal to prompt on.
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        _, err = proc.communicate()
+        raise GitTimeout(command, timeout or 0.0, err.decode(errors="replace")) from None
+    except BaseException:
+        _kill_group(proc)
+        proc.communicate()
+        raise
+    result = GitResult(proc.returncode, out, err.decode(errors="replace"))
+    if check and result.returncode != 0:
+        raise GitError(command, result.returncode, result.stderr)
+    return result
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    # git spawns helpers (git-remote-https, ssh, upload-pack): kill them all, not just git.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            proc.kill()
+
+
+# --- repositories -------------------------------------------------------------------------
+
+
+def init_bare(path: Path) -> None:
+    """Create an empty bare repository at `path` (no template: no sample hooks)."""
+    run_git(["init", "--quiet", "--bare", "--template=", "--end-of-options", str(path)])
+
+
+def looks_like_git_dir(path: Path) -> bool:
+    """Cheap check (no process) that `path` has the shape of a git directory."""
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+
+
+def local_git_dir(path: Path) -> Path | None:
+    """The git directory of a local source at `path` (work tree or bare), or None if not a repo."""
+    dot_git = path / ".git"
+    if dot_git.exists():
+        return dot_git
+    if looks_like_git_dir(path):
+        return path
+    return None
+
+
+def repository_problem(git_dir: Path) -> str | None:
+    """Why `git_dir` is not a sound repository (missing, broken HEAD or refs), or None."""
+    if not looks_like_git_dir(git_dir):
+        return "not a git directory"
+    result = run_git(["for-each-ref", "--format=%(objectname)"], git_dir=git_dir, check=False)
+    if result.returncode != 0:
+        return _first_line(result.stderr) or f"git for-each-ref failed (exit {result.returncode})"
+    if "broken ref" in result.stderr or "bad object" in result.stderr:
+        return _first_line(result.stderr)
+    head = run_git(["rev-parse", "--git-dir"], git_dir=git_dir, check=False)
+    if head.returncode != 0:
+        return _first_line(head.stderr) or "broken HEAD"
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def fetch(
+    git_dir: Path, url: str, refspecs: Sequence[str], *, timeout: float | None, prune: bool = True
+) -> None:
+    """Fetch `refspecs` from `url` into `git_dir`; the URL (credentials too) never reaches disk."""
+    args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
+    if prune:
+        args.append("--prune")
+    # --end-of-options: a URL or refspec can never be read as an option.
+    run_git([*args, "--end-of-options", url, *refspecs], git_dir=git_dir, timeout=timeout)
+
+
+def list_refs(git_dir: Path, patterns: Sequence[str]) -> list[RefRecord]:
+    """Refs under `patterns` (e.g. "refs/tags/"), with annotated tags peeled to their commit."""
+    fmt = "%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)"
+    out = run_git(["for-each-ref", f"--format={fmt}", *patterns], git_dir=git_dir).stdout
+    records = []
+    for line in out.decode(errors="replace").splitlines():
+        kind, oid, peeled_kind, peeled, name = _split_ref_line(line)
+        if kind == "commit":
+            records.append(RefRecord(name, Commit(oid)))
+        elif kind == "tag" and peeled_kind == "commit":
+            records.append(RefRecord(name, Commit(peeled)))
+        elif kind == "tag":  # a tag of a tag, or a tag of a tree: let git peel it fully
+            records.append(RefRecord(name, peel_to_commit(git_dir, oid)))
+        else:
+            records.append(RefRecord(name, None))
+    return records
+
+
+def _split_ref_line(line: str) -> tuple[str, str, str, str, str]:
+    # Empty %(*...) fields for non-tags collapse to spaces; the ref name is always last.
+    kind, oid, rest = line.split(" ", 2)
+    peeled_kind, peeled, name = rest.split(" ", 2)
+    return kind, oid, peeled_kind, peeled, name
+
+
+def peel_to_commit(git_dir: Path, name: str) -> Commit | None:
+    """The commit `name` (an object id or full ref name) points at, or None."""
+    result = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}"],
+        git_dir=git_dir,
+        check=False,
+    )
+    return Commit(result.stdout.decode().strip()) if result.returncode == 0 else None
+
+
+def resolve_commit_prefix(git_dir: Path, prefix: str) -> tuple[Commit | None, bool]:
+    """(commit, ambiguous) for a hex prefix of a commit id present in `git_dir`."""
+    result = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{prefix}^{{commit}}"],
+        git_dir=git_dir,
+        check=False,
+    )
+    if result.returncode == 0:
+        return Commit(result.stdout.decode().strip()), False
+    return None, "ambiguous" in result.stderr
+
+
+def is_ancestor(git_dir: Path, ancestor: Commit, descendant: Commit) -> bool:
+    """True when `ancestor` is reachable from `descendant` (or equal to it)."""
+    result = run_git(
+        ["merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant],
+        git_dir=git_dir,
+        check=False,
+    )
+    if result.returncode in (0, 1):
+        return result.returncode == 0
+    raise GitError("merge-base", result.returncode, result.stderr)
+
+
+def ls_tree(git_dir: Path, commit: Commit) -> list[TreeEntry]:
+    """Every file in `commit`'s tree, recursively, with sizes."""
+    out = run_git(
+        ["ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", commit], git_dir=git_dir
+    ).stdout
+    entries = []
+    for record in out.split(b"\0"):
+        if record:
+            entries.append(_tree_entry(record))
+    return entries
+
+
+def _tree_entry(record: bytes) -> TreeEntry:
+    meta, _, raw_path = record.partition(b"\t")
+    mode, obj_type, oid, size = meta.decode().split()
+    kind: TreeKind = "link" if mode == "120000" else "commit" if obj_type == "commit" else "blob"
+    return TreeEntry(
+        path=raw_path.decode("utf-8", errors="surrogateescape"),
+        mode=mode,
+        blob=BlobId(oid),
+        size=0 if size == "-" else int(size),
+        kind=kind,
+    )
+
+
+class ObjectReader:
+    """One long-lived `git cat-file --batch` for a repository; thread-safe; restarts if it died."""
+
+    def __init__(self, git_dir: Path) -> None:
+        self.git_dir = git_dir
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def read(self, name: str) -> tuple[str, bytes] | None:
+        """(type, content) of the object `name` (an id or `<commit>:<path>`), or None if missing."""
+        if "\n" in name or "\r" in name or not name:
+            raise ValueError(f"invalid object name {name!r}")
+        with self._lock:
+            try:
+                return self._request(name)
+            except (BrokenPipeError, EOFError):
+                self._stop()  # the process died (e.g. the mirror was rebuilt): start over once
+            try:
+                return self._request(name)
+            except (BrokenPipeError, EOFError) as error:
+                self._stop()
+                raise GitError("cat-file", -1, str(error)) from None
+
+    def _request(self, name: str) -> tuple[str, bytes] | None:
+        stdin, stdout = self._pipes()
+        stdin.write(name.encode("utf-8", errors="surrogateescape") + b"\n")
+        stdin.flush()
+        header = stdout.readline()
+        if not header:
+            raise EOFError("git cat-file exited")
+        if header.endswith((b" missing\n", b" ambiguous\n")):
+            return None
+        _, obj_type, size = header.decode().split()
+        data = _read_exactly(stdout, int(size) + 1)  # content, then a newline
+        return obj_type, data[:-1]
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                ["git", *_HARDENING, f"--git-dir={self.git_dir}", "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=git_env(),
+                start_new_session=True,
+            )
+        assert self._proc.stdin is not None and self._proc.stdout is not None  # noqa: S101
+        return self._proc.stdin, self._proc.stdout
+
+    def close(self) -> None:
+        """Stop the cat-file process (idempotent)."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    chunks = []
+    remaining = size
+    while remaining:
+        chunk = stream.read(remaining)
+        if not chunk:
+            raise EOFError("git cat-file exited mid-object")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+# --- helpers that need no mirror -------------------------------------------------------------
+
+
+def uncommitted_changes(path: Path) -> bool:
+    """True when the local repository at `path` has changes or untracked files not committed."""
+    git_dir = local_git_dir(path)
+    if git_dir is None or git_dir == path:  # not a repo, or bare: nothing uncommitted
+        return False
+    result = run_git(
+        [
+            "--no-optional-locks",  # never take index.lock in the user's repository
+            f"--git-dir={git_dir}",
+            f"--work-tree={path}",
+            "status",
+            "--porcelain",
+            "-z",
+        ],
+        cwd=path,
+    )
+    return bool(result.stdout.strip(b"\0"))
+
+
+def merge_file(
+    base: bytes,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    labels: tuple[str, str, str] = ("local", "pinned", "upstream"),
+    markers: bool = True,
+) -> tuple[bytes, bool]:
+    """3-way merge with `git merge-file`: (merged bytes, had_conflicts).
+
+    `labels` name ours, base and theirs in conflict markers. With `markers=False` a
+    conflicting merge returns `ours` unchanged, so no marker can reach a file by accident.
+    """
+    ours_label, base_label, theirs_label = labels
+    with tempfile.TemporaryDirectory(prefix="agentsync-merge-") as folder:
+        root = Path(folder)
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            (root / name).write_bytes(data)
+        result = run_git(
+            [
+                *("merge-file", "-p", "-L", ours_label, "-L", base_label, "-L", theirs_label),
+                *("--", "ours", "base", "theirs"),
+            ],
+            cwd=root,
+            check=False,
+        )
+    if result.returncode < 0 or result.returncode > 127:
+        raise AgentsyncError(
+            f"git merge-file could not merge the three versions: {_first_line(result.stderr)}",
+            hint="merge the file by hand, or use --force to take the upstream version",
+        )
+    conflicts = result.returncode > 0
+    if conflicts and not markers:
+        return ours, True
+    return result.stdout, conflicts
