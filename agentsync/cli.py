@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 
 from agentsync import operations as ops
@@ -105,7 +104,9 @@ def _globals(
     global_scope: Annotated[
         bool, typer.Option("--global", help="User scope: ~/.claude/agents and a user manifest.")
     ] = False,
-    offline: Annotated[bool, typer.Option(help="Never touch the network; use the cache.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never touch the network; use the cache.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only problems.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Say more.")] = False,
@@ -476,12 +477,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except AgentsyncError as error:
         typer.echo(error.render(), err=True)
         sys.exit(error.exit_code)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.ClickException as error:
+    except typer.TyperException as error:  # bad flags or arguments: Typer's own usage message
         error.show()
-        sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
+        sys.exit(EXIT_USAGE if error.exit_code != 0 else EXIT_OK)
+    except typer.Abort:
         typer.echo("error: interrupted", err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:

@@ -179,7 +179,7 @@ def install(
         if parsed:
             editor = ManifestEditor.open(manifest.path)
             _record_requests(run, manifest, old, editor, parsed)
-            manifest = editor.parsed()
+            manifest = editor.manifest()
         new, warnings = _lock_for(run, manifest, old, frozen=frozen, policy=Policy(fix, force))
         return _apply(run, manifest, new, old, editor, warnings, force=force)
 
@@ -297,7 +297,7 @@ def remove(options: Options, names: Sequence[str], *, force: bool = False) -> In
             request = AgentRequest.parse(text)
             if not editor.remove_agent(request.name):
                 raise _not_in_manifest(request.name, old)
-        manifest = editor.parsed()
+        manifest = editor.manifest()
         new, warnings = _lock_for(run, manifest, old, frozen=False, policy=Policy())
         return _apply(run, manifest, new, old, editor, warnings, force=force)
 
@@ -502,7 +502,7 @@ def source_add(
             else ManifestEditor.new(manifest_path)
         )
         editor.add_source(name, url, ref=ref, version=version, path=path)
-        editor.parsed()
+        editor.manifest()
         editor.save()
 
 

@@ -12,9 +12,7 @@ import pytest
 
 def run_git(cwd: Path, *args: str) -> str:
     """Run plain git (never agentsync's own vcs module) and return stdout."""
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    )
+    result = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     return result.stdout.strip()
 
 
@@ -83,7 +81,7 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
         "[user]\n\tname = Test Author\n\temail = test@example.invalid\n"
-        "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
+        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
     )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -113,3 +111,34 @@ def project_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "project"
     path.mkdir()
     yield path
+
+
+class CliResult:
+    """Exit code and captured output of one in-process `agentsync` run."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out!r}, err={self.err!r})"
+
+
+@pytest.fixture
+def cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., CliResult]:
+    """cli(*args, cwd=PATH) runs agentsync's entry point in-process and returns CliResult."""
+    from agentsync.cli import main
+
+    def run(*args: str, cwd: Path) -> CliResult:
+        monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        code: int | str | None = 0
+        try:
+            main(list(args))
+        except SystemExit as done:
+            code = done.code
+        out, err = capsys.readouterr()
+        return CliResult(int(code or 0), out, err)
+
+    return run
