@@ -126,6 +126,36 @@ class CoreLoader(_BASE_LOADER):  # type: ignore[valid-type,misc]
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        tag = super().resolve(kind, value, implicit)
+        if tag == _INT_TAG and _radix_overflows(value):
+            return _STR_TAG  # observed: Bun.YAML keeps hex/octal past 64 bits as text
+        return tag
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Like SafeConstructor's, but a list or mapping key becomes text, as in JavaScript."""
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                key = _js_key(key)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _radix_overflows(value: str) -> bool:
+    digits = value.lstrip("+-")
+    if digits[:2] in ("0x", "0o"):
+        return int(digits[2:], 16 if digits[1] == "x" else 8) >= 2**64
+    return False
+
 
 def _resolver(tag: str, pattern: str, first: str) -> None:
     CoreLoader.add_implicit_resolver(
@@ -136,7 +166,7 @@ def _resolver(tag: str, pattern: str, first: str) -> None:
 _resolver("null", r"^(?:~|null|Null|NULL|)$", "~nN")
 CoreLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
 _resolver("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
-_resolver("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789")
+_resolver("int", r"^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789")
 _resolver(
     "float",
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
@@ -148,10 +178,10 @@ _resolver("merge", r"^<<$", "<")
 
 def _construct_int(loader: CoreLoader, node: yaml.Node) -> int:
     text = str(loader.construct_scalar(node))
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if text.startswith("0x"):
-        return int(text[2:], 16)
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits[:2] in ("0o", "0x"):
+        return sign * int(digits[2:], 8 if digits[1] == "o" else 16)
     return int(text)
 
 
@@ -401,7 +431,7 @@ def hooks_problem(fields: Mapping[str, Any]) -> str | None:
     hooks = fields.get("hooks")
     if not js_truthy(hooks):
         return None
-    if not isinstance(hooks, dict):
+    if not isinstance(hooks, dict) or _looks_like_matcher(hooks):
         return "`hooks` must be a mapping of hook events to matcher lists"
     for event, matchers in hooks.items():
         if event not in HOOK_EVENTS:
@@ -419,11 +449,26 @@ def _valid_matchers(matchers: Any) -> bool:
             return False
         if "matcher" in matcher and not isinstance(matcher["matcher"], str):
             return False
-        if not all(
-            isinstance(h, dict) and isinstance(h.get("type"), str) for h in matcher["hooks"]
-        ):
+        if not all(_valid_hook(entry) for entry in matcher["hooks"]):
             return False
     return True
+
+
+# Each hook type and the field it cannot do without (the client's settings schema).
+_HOOK_REQUIRES = {
+    "command": "command",
+    "prompt": "prompt",
+    "agent": "prompt",
+    "http": "url",
+    "mcp_tool": "server",
+}
+
+
+def _valid_hook(entry: Any) -> bool:
+    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+        return False
+    required = _HOOK_REQUIRES.get(entry["type"])
+    return required is not None and isinstance(entry.get(required), str)
 
 
 def load_problem(fields: Mapping[str, Any]) -> str | None:
@@ -466,6 +511,10 @@ def _js_key(key: Any) -> str:
         return "null"
     if isinstance(key, bool):
         return "true" if key else "false"
+    if isinstance(key, list):
+        return ",".join("" if k is None else _js_key(k) for k in key)
+    if isinstance(key, dict):
+        return "[object Object]"
     return str(key)
 
 

@@ -402,3 +402,51 @@ def test_rename_keeps_the_body_byte_for_byte() -> None:
 
 def test_rename_without_frontmatter_returns_input() -> None:
     assert rename_agent(b"just text", "x") == b"just text"
+
+
+# --- findings from the real client (2.1.330) beyond the summary page -------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "is_string"),
+    [
+        ("-0x1F", False),  # Bun.YAML accepts a sign on hex and octal
+        ("+0o17", False),
+        ("0xFFFFFFFFFFFFFFFF", False),
+        ("0x1FFFFFFFFFFFFFFFF", True),  # past 64 bits it stays text
+        ("0o3777777777777777777777", True),
+    ],
+)
+def test_bun_number_edges(value: str, is_string: bool) -> None:
+    assert loads(f"name: a\ndescription: {value}\n").loads is is_string
+
+
+def test_list_keys_become_text() -> None:
+    parsed = loads("name: a\ndescription: d\n? [x, y]\n: z\n")
+    assert parsed.loads
+    assert parsed.fields["x,y"] == "z"
+
+
+@pytest.mark.parametrize(
+    ("hooks", "ok"),
+    [
+        ("{matcher: x, hooks: [{type: command, command: ls}]}", False),  # one bare matcher
+        ("{PreToolUse: [{matcher: x, hooks: [{type: nope, command: ls}]}]}", False),
+        ("{PreToolUse: [{matcher: x, hooks: [{type: command, command: ls}]}]}", True),
+        ("{Stop: [{matcher: x, hooks: y}]}", True),  # bad entries of other events are dropped
+        ("{Stop: x}", True),
+        ("false", True),
+        ("0", True),
+    ],
+)
+def test_hooks_shapes(hooks: str, ok: bool) -> None:
+    assert loads(f"name: a\ndescription: d\nhooks: {hooks}\n").loads is ok
+
+
+def test_guarded_hooks_outside_hooks_drop_the_agent() -> None:
+    nested = (
+        "settings:\n  hooks:\n    - matcher: Bash\n      hooks: [{type: command, command: x}]\n"
+    )
+    assert not loads(f"name: a\ndescription: d\n{nested}").loads
+    assert loads("name: a\ndescription: d\nPreToolUse: []\n").loads
+    assert loads("name: a\ndescription: d\nmetadata: {PreToolUse: [x]}\n").loads
