@@ -15,7 +15,7 @@ import tomli_w
 from agentsync import _fs
 from agentsync.errors import LockfileError
 from agentsync.ids import BlobId, Commit, Sha256
-from agentsync.manifest import NAME_RE, Manifest, SourceSpec, toml_key_lines
+from agentsync.manifest import NAME_RE, Manifest, SourceSpec, display_path, toml_key_lines
 from agentsync.urls import redact
 
 LOCK_NAME = "agentsync.lock"
@@ -133,7 +133,7 @@ class _Reader:
         line = next(
             (self.lines[keys[:i]] for i in range(len(keys), 0, -1) if keys[:i] in self.lines), None
         )
-        where = f"{self.path.name}:{line}" if line else self.path.name
+        where = f"{display_path(self.path)}:{line}" if line else display_path(self.path)
         key = ".".join(keys)
         raise LockfileError(f"{where}: {key}: {what}" if key else f"{where}: {what}", _HINT)
 
@@ -200,7 +200,9 @@ def load_lock(path: Path) -> Lock | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LockfileError(f"{path.name}: cannot read as UTF-8 text: {exc}", _HINT) from exc
+        raise LockfileError(
+            f"{display_path(path)}: cannot read as UTF-8 text: {exc}", _HINT
+        ) from exc
     return parse_lock(text, path)
 
 
@@ -210,7 +212,7 @@ def parse_lock(text: str, path: Path) -> Lock:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
-        where = f"{path.name}:{match.group(1)}" if match else path.name
+        where = f"{display_path(path)}:{match.group(1)}" if match else display_path(path)
         raise LockfileError(f"{where}: not valid TOML: {exc}", _HINT) from exc
     reader = _Reader(path, text)
     reader.keys_within((), data, {"version", "sources", "agents"})
@@ -218,8 +220,8 @@ def parse_lock(text: str, path: Path) -> Lock:
     if version != LOCK_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > LOCK_VERSION:
             raise LockfileError(
-                f"{path.name}: lock format version {version} is newer than this agentsync reads "
-                f"({LOCK_VERSION})",
+                f"{display_path(path)}: lock format version {version} is newer than "
+                f"this agentsync reads ({LOCK_VERSION})",
                 "upgrade agentsync, or delete the lock and run `agentsync install`",
             )
         reader.fail(("version",), f"must be {LOCK_VERSION}")

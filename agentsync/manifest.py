@@ -309,7 +309,8 @@ class _Scanner:
 # --------------------------------------------------------------------------- loading
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """`path` as errors show it: relative to the current folder when below it."""
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -335,7 +336,7 @@ class _Context:
 
     def fail(self, keys: tuple[str, ...], what: str, hint: str | None = None) -> NoReturn:
         line = self.line_of(keys)
-        where = f"{_display(self.path)}:{line}" if line else _display(self.path)
+        where = f"{display_path(self.path)}:{line}" if line else display_path(self.path)
         raise ManifestError(
             f"{where}: {_dotted(keys)}: {what}" if keys else f"{where}: {what}", hint
         )
@@ -392,14 +393,14 @@ def load_manifest(path: Path) -> Manifest:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError as exc:
         raise ManifestError(
-            f"{_display(path)}: no manifest here", hint="run `agentsync init` to create one"
+            f"{display_path(path)}: no manifest here", hint="run `agentsync init` to create one"
         ) from exc
     except UnicodeDecodeError as exc:
         raise ManifestError(
-            f"{_display(path)}: not valid UTF-8", hint="save the file as UTF-8"
+            f"{display_path(path)}: not valid UTF-8", hint="save the file as UTF-8"
         ) from exc
     except OSError as exc:
-        raise ManifestError(f"{_display(path)}: cannot read: {exc.strerror}") from exc
+        raise ManifestError(f"{display_path(path)}: cannot read: {exc.strerror}") from exc
     return parse_manifest(text, path)
 
 
@@ -410,7 +411,7 @@ def _syntax_check(text: str, path: Path) -> dict[str, Any]:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
         what = re.sub(r"\s*\(at line .*\)$", "", message) or "invalid TOML"
-        where = f"{_display(path)}:{match.group(1)}" if match else _display(path)
+        where = f"{display_path(path)}:{match.group(1)}" if match else display_path(path)
         col = f" (column {match.group(2)})" if match else ""
         raise ManifestError(
             f"{where}: invalid TOML: {what}{col}", hint="fix the syntax; see https://toml.io"
@@ -510,7 +511,7 @@ class ManifestEditor:
             self._doc = tomlkit.parse(text)
             self._leading_blank = text.startswith("\n")
         except tomlkit.exceptions.ParseError as exc:  # tomllib accepted it; be safe anyway
-            raise ManifestError(f"{_display(path)}:{exc.line}: invalid TOML: {exc}") from exc
+            raise ManifestError(f"{display_path(path)}:{exc.line}: invalid TOML: {exc}") from exc
 
     @classmethod
     def open(cls, path: Path) -> ManifestEditor:
@@ -518,10 +519,10 @@ class ManifestEditor:
             text = path.read_bytes().decode("utf-8")
         except FileNotFoundError as exc:
             raise ManifestError(
-                f"{_display(path)}: no manifest here", hint="run `agentsync init` to create one"
+                f"{display_path(path)}: no manifest here", hint="run `agentsync init` to create one"
             ) from exc
         except (OSError, UnicodeDecodeError) as exc:
-            raise ManifestError(f"{_display(path)}: cannot read as UTF-8 text: {exc}") from exc
+            raise ManifestError(f"{display_path(path)}: cannot read as UTF-8 text: {exc}") from exc
         return cls(path, text)
 
     @classmethod
@@ -553,7 +554,7 @@ class ManifestEditor:
         return value if isinstance(value, dict) else {}
 
     def _fail(self, what: str, hint: str | None = None) -> NoReturn:
-        raise ManifestError(f"{_display(self.path)}: {what}", hint)
+        raise ManifestError(f"{display_path(self.path)}: {what}", hint)
 
     def _rule(self, where: str, check: Any, *args: Any) -> None:
         try:
