@@ -93,14 +93,17 @@ class Store:
         missing_only: bool = False,
         on_done: Callable[[Location, AgentsyncError | None], None] | None = None,
     ) -> None:
-        """Fetch several sources in parallel; raise the failure (or a combined one) at the end."""
+        """Fetch several sources in parallel; raise the failure (or a combined one) at the end.
+
+        `missing_only` (implied by offline) fetches only sources not in the cache yet.
+        """
         mirrors = list({m.key: m for m in map(self.mirror, locations)}.values())
         if not mirrors:
             return
 
         def work(mirror: Mirror) -> AgentsyncError | None:
             try:
-                if missing_only:
+                if missing_only or self.offline:  # offline: whatever the cache holds will do
                     mirror.ensure()
                 else:
                     mirror.fetch()
@@ -183,7 +186,7 @@ class Mirror:
 
     def fetch(self) -> None:
         """Create the mirror if missing, else update it: all branches, tags and the remote HEAD."""
-        self._require_online("fetch")
+        self._require_online("cannot fetch: --offline was given")
         with self._locked():
             self._fetch_locked()
         self._invalidate()
@@ -192,7 +195,7 @@ class Mirror:
         """Fetch only when the mirror does not exist yet."""
         if vcs.looks_like_git_dir(self.path):
             return
-        self._require_online("read")
+        self._require_online("not in the cache, and --offline forbids fetching it")
         with self._locked():
             if not vcs.looks_like_git_dir(self.path):
                 self._create_locked()
@@ -203,7 +206,9 @@ class Mirror:
         _check_full_commit(commit)
         if self.has_commit(commit):
             return
-        self._require_online(f"get commit {commit[:12]}")
+        self._require_online(
+            f"commit {commit} is not in the cache, and --offline forbids fetching it"
+        )
         with self._locked():
             if not vcs.looks_like_git_dir(self.path):
                 self._create_locked()
@@ -347,10 +352,10 @@ class Mirror:
                 subject=self.name,
             )
 
-    def _require_online(self, action: str) -> None:
+    def _require_online(self, message: str) -> None:
         if self.store.offline:
             raise NetworkError(
-                f"cannot {action}: --offline was given and the cache does not have it",
+                message,
                 hint=OFFLINE_HINT,
                 subject=self.name,
             )

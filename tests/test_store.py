@@ -276,8 +276,12 @@ def test_offline_resolves_from_the_cache_and_never_fetches(store: Store, source:
         assert mirror.resolve("main") == first
         assert mirror.resolve(None) == first
         assert [e.path for e in mirror.list_files(Commit(first))] == ["agents/alpha.md"]
-        with pytest.raises(NetworkError, match="--offline"):
+        with pytest.raises(NetworkError, match="not in the cache, and --offline") as caught:
             mirror.ensure_commit(later)
+        assert caught.value.hint == "run without --offline once to fill the cache"
+        offline.prefetch([loc(source.url)])  # offline: the cached mirror is enough
+        with pytest.raises(NetworkError, match="--offline"):
+            mirror.fetch()
         with pytest.raises(NetworkError):
             mirror.resolve(later)
 
@@ -462,6 +466,7 @@ def test_fetch_gives_up_after_the_timeout(silent_server: int) -> None:
     assert error.hint is not None and "--timeout SECONDS" in error.hint
     assert "AGENTSYNC_TIMEOUT" in error.hint
     assert not mirror.path.exists()  # no half-made mirror at the final path
+    assert list((store.root / "tmp").iterdir()) == []  # nor a staging folder left behind
 
 
 def _closed_port() -> int:

@@ -1,0 +1,241 @@
+"""The git adapter: scrubbed environment, hostile input, timeouts, merges, dirty local sources."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentsync import vcs
+from agentsync.errors import NetworkError, SourceError
+from agentsync.store import Store
+from agentsync.urls import Location, UrlRejected, parse_location
+from tests.conftest import GitRepo
+
+MakeRepo = Callable[..., GitRepo]
+
+
+# --- environment ---------------------------------------------------------------------------
+
+
+def test_git_env_drops_repository_variables_and_keeps_user_ones() -> None:
+    inherited = {
+        "PATH": "/usr/bin",
+        "GIT_DIR": "/elsewhere/.git",
+        "GIT_WORK_TREE": "/elsewhere",
+        "GIT_INDEX_FILE": "/elsewhere/.git/index",
+        "GIT_OBJECT_DIRECTORY": "/elsewhere/objects",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES": "/x",
+        "GIT_COMMON_DIR": "/x",
+        "GIT_NAMESPACE": "ns",
+        "GIT_PREFIX": "sub/",
+        "GIT_QUARANTINE_PATH": "/x",
+        "GIT_CONFIG_PARAMETERS": "'core.hooksPath'='/x'",
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_GLOBAL": "/home/me/.gitconfig",
+        "GIT_SSH_COMMAND": "ssh -i key",
+        "GIT_ASKPASS": "/usr/bin/helper",
+        "GIT_SSL_CAINFO": "/ca.pem",
+        "GIT_HTTP_PROXY_AUTHMETHOD": "basic",
+        "GIT_TRACE": "1",
+        "GIT_AUTHOR_NAME": "Me",
+        "GIT_ALLOW_PROTOCOL": "ext",
+        "LANG": "de_DE.UTF-8",
+    }
+    env = vcs.git_env(inherited)
+    for dropped in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+        "GIT_QUARANTINE_PATH",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+    ):
+        assert dropped not in env
+    for kept in ("GIT_CONFIG_GLOBAL", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_SSL_CAINFO"):
+        assert env[kept] == inherited[kept]
+    assert env["GIT_HTTP_PROXY_AUTHMETHOD"] == "basic"
+    assert env["GIT_TRACE"] == "1" and env["GIT_AUTHOR_NAME"] == "Me"
+    assert env["GIT_ALLOW_PROTOCOL"] == "https:ssh:git:file"
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+    assert env["LC_ALL"] == "C"
+    assert env["PATH"] == "/usr/bin"
+
+
+def test_ssh_runs_in_batch_mode_unless_the_user_chose_a_command() -> None:
+    assert vcs.git_env({})["GIT_SSH_COMMAND"] == "ssh -o BatchMode=yes"
+    assert "GIT_SSH_COMMAND" not in vcs.git_env({"GIT_SSH": "/usr/bin/plink"})
+
+
+def test_a_run_inside_a_git_hook_does_not_touch_the_outer_repository(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inside a hook, git exports GIT_DIR/GIT_INDEX_FILE of the repository being committed to.
+    outer = make_repo("outer")
+    outer_head = outer.commit("outer")
+    source = make_repo("source")
+    source.write("a.md", "a")
+    source_head = source.commit("source")
+    monkeypatch.setenv("GIT_DIR", str(outer.path / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(outer.path))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(outer.path / ".git" / "index"))
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(outer.path / ".git" / "objects"))
+    with Store() as store:
+        mirror = store.mirror(parse_location(source.url, Path.cwd()))
+        mirror.fetch()
+        assert mirror.resolve(None) == source_head
+        assert [e.path for e in mirror.list_files(mirror.resolve(None))] == ["a.md"]
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    monkeypatch.delenv("GIT_OBJECT_DIRECTORY")
+    assert outer.head() == outer_head
+    assert outer.git("for-each-ref", "--format=%(refname)") == "refs/heads/main"
+
+
+# --- hostile input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ext::sh -c touch% /tmp/pwned", "fd::17", "-u/tmp/x", "--upload-pack=touch /tmp/x"],
+)
+def test_remote_helpers_and_option_like_urls_are_refused(text: str) -> None:
+    with pytest.raises(UrlRejected):
+        parse_location(text, Path.cwd())
+
+
+def test_git_itself_refuses_remote_helpers_even_if_one_slips_through(tmp_path: Path) -> None:
+    # Defence in depth: a Location built by hand bypasses parse_location; git must still refuse.
+    marker = tmp_path / "pwned"
+    hostile = Location("ext", f"ext::sh -c touch% {marker}", "ext::...")
+    with Store(tmp_path / "cache") as store, pytest.raises(SourceError) as caught:
+        store.mirror(hostile).fetch()
+    assert "transport 'ext' not allowed" in caught.value.message
+    assert not marker.exists()
+
+
+def test_option_like_url_is_never_read_as_an_option(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    hostile = Location("scp", f"--upload-pack=touch {marker}", "--upload-pack=...")
+    with Store(tmp_path / "cache") as store, pytest.raises(SourceError):
+        store.mirror(hostile).fetch()
+    assert not marker.exists()
+
+
+def test_run_git_kills_the_whole_process_group_on_timeout(tmp_path: Path) -> None:
+    # An alias running a shell that spawns a grandchild: all must be gone after the timeout.
+    marker = tmp_path / "survivor"
+    script = f"!sh -c 'sleep 30 & sleep 1; touch {marker}'"
+    started = time.monotonic()
+    with pytest.raises(vcs.GitTimeout) as caught:
+        vcs.run_git(["-c", f"alias.slow={script}", "slow"], timeout=0.3, cwd=tmp_path)
+    assert time.monotonic() - started < 5
+    assert caught.value.seconds == 0.3
+    time.sleep(1.2)
+    assert not marker.exists()
+
+
+def test_git_error_message_hides_arguments() -> None:
+    with pytest.raises(vcs.GitError) as caught:
+        vcs.run_git(["rev-parse", "--verify", "https://user:secret@host/x"])
+    assert "secret" not in str(caught.value)
+    assert caught.value.command == "rev-parse"
+
+
+# --- objects --------------------------------------------------------------------------------
+
+
+def test_object_reader_reports_missing_and_reads_paths(make_repo: MakeRepo) -> None:
+    repo = make_repo("objects")
+    repo.write("dir/file name.md", b"bytes\x00with nul\n")
+    head = repo.commit()
+    reader = vcs.ObjectReader(repo.path / ".git")
+    try:
+        assert reader.read("0" * 40) is None
+        assert reader.read(f"{head}:dir/file name.md") == ("blob", b"bytes\x00with nul\n")
+        found = reader.read(head)
+        assert found is not None and found[0] == "commit"
+        with pytest.raises(ValueError, match="invalid object name"):
+            reader.read("HEAD\nHEAD")
+    finally:
+        reader.close()
+    reader.close()  # idempotent
+
+
+# --- merges ---------------------------------------------------------------------------------
+
+BASE = b"---\nname: a\ndescription: old\n---\n\nline one\nline two\nline three\n"
+
+
+def test_merge_file_clean() -> None:
+    ours = BASE.replace(b"line one", b"line one, edited locally")
+    theirs = BASE.replace(b"description: old", b"description: new")
+    merged, conflicts = vcs.merge_file(BASE, ours, theirs)
+    assert not conflicts
+    assert b"line one, edited locally" in merged and b"description: new" in merged
+
+
+def test_merge_file_conflict_has_labelled_markers() -> None:
+    ours = BASE.replace(b"line two", b"mine")
+    theirs = BASE.replace(b"line two", b"theirs")
+    merged, conflicts = vcs.merge_file(BASE, ours, theirs)
+    assert conflicts
+    assert b"<<<<<<< local\nmine\n=======\ntheirs\n>>>>>>> upstream\n" in merged
+    unmarked, conflicts = vcs.merge_file(BASE, ours, theirs, markers=False)
+    assert conflicts and unmarked == ours
+    labelled, _ = vcs.merge_file(BASE, ours, theirs, labels=("a", "b", "c"))
+    assert b"<<<<<<< a\n" in labelled and b">>>>>>> c\n" in labelled
+
+
+def test_merge_file_identical_sides() -> None:
+    assert vcs.merge_file(BASE, BASE, BASE) == (BASE, False)
+
+
+# --- local sources --------------------------------------------------------------------------
+
+
+def test_uncommitted_changes(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo("local")
+    repo.write("a.md", "a")
+    repo.commit()
+    assert not vcs.uncommitted_changes(repo.path)
+    repo.write("a.md", "changed")
+    assert vcs.uncommitted_changes(repo.path)
+    repo.git("checkout", "--", "a.md")
+    repo.write("new.md", "untracked")
+    assert vcs.uncommitted_changes(repo.path)
+    assert not (repo.path / ".git" / "index.lock").exists()
+    (tmp_path / "plain").mkdir()
+    assert not vcs.uncommitted_changes(tmp_path / "plain")
+
+
+def test_uncommitted_changes_ignores_a_hook_environment(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dirty = make_repo("dirty")
+    dirty.write("x.md", "x")
+    clean = make_repo("clean")
+    clean.commit()
+    monkeypatch.setenv("GIT_DIR", str(dirty.path / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(dirty.path))
+    assert not vcs.uncommitted_changes(clean.path)
+
+
+def test_offline_store_runs_no_git_for_a_missing_mirror(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo("src")
+    repo.commit()
+    calls: list[object] = []
+    monkeypatch.setattr(vcs, "run_git", lambda *a, **k: calls.append(a))
+    with Store(offline=True) as store, pytest.raises(NetworkError):
+        store.mirror(parse_location(repo.url, Path.cwd())).fetch()
+    assert calls == []
