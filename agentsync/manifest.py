@@ -31,6 +31,7 @@ _SETTINGS_KEYS = ("target",)
 _SOURCE_KEYS = ("url", "ref", "version", "path", "include", "exclude")
 _AGENT_KEYS = ("source", "agent", "ref", "version", "file")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 DEFAULT_TEXT = """\
 # agentsync manifest: which git sources to use, and which agents to install from them.
@@ -239,7 +240,7 @@ class _Scanner:
             if c in ('"', "'"):
                 parts.append(self.string())
             else:
-                match = re.compile(r"[A-Za-z0-9_-]+").match(self.text, self.pos)
+                match = _BARE_KEY.match(self.text, self.pos)
                 if not match:
                     return tuple(parts)
                 parts.append(match.group())
@@ -318,7 +319,7 @@ def display_path(path: Path) -> str:
 
 
 def _dotted(path: tuple[str, ...]) -> str:
-    return ".".join(p if re.fullmatch(r"[A-Za-z0-9_-]+", p) else f'"{p}"' for p in path)
+    return ".".join(p if _BARE_KEY.fullmatch(p) else f'"{p}"' for p in path)
 
 
 class _Context:
@@ -603,6 +604,8 @@ class ManifestEditor:
         keys = list(self._doc.keys())
         tail = keys[keys.index(before) :] if before in keys else []
         moved = [(k, self._doc.item(k)) for k in tail]
+        if not all(isinstance(v, Table) for _, v in moved):
+            tail, moved = [], []  # a split table cannot be moved whole; append instead
         for k in tail:
             self._doc.remove(k)
         self._doc.add(key, item)
@@ -619,9 +622,9 @@ class ManifestEditor:
                 f"remove them first: agentsync remove {' '.join(users)}",
             )
         sources: Any = self._doc["sources"]
-        sources.remove(name)
+        del sources[name]  # `del`, not .remove(): a split [sources] is a proxy without it
         if not self._sources() and "sources" in self._doc and not self._doc["sources"]:
-            self._doc.remove("sources")
+            del self._doc["sources"]
 
     def _source_table(self, name: str) -> Any:
         if name not in self._sources():
@@ -645,7 +648,7 @@ class ManifestEditor:
             return False
         del include[list(include).index(pattern)]
         if not include:
-            table.remove("include")
+            del table["include"]
         return True
 
     # -- agents
@@ -684,7 +687,7 @@ class ManifestEditor:
         agents = self._doc.get("agents")
         if agents is None or key not in agents:
             return False
-        agents.remove(key)
+        del agents[key]
         return True
 
     # -- writing

@@ -124,6 +124,18 @@ def test_round_trip(tmp_path: Path) -> None:
     assert load_lock(path) == LOCK
 
 
+def test_every_optional_field_round_trips(tmp_path: Path) -> None:
+    full = Lock(
+        sources={"s": source("s", "../s", path="agents/*", include=("a*",), exclude=("*-old",))},
+        agents={
+            "a": agent("a", "s", version="^1", resolved="v1.2.0", file="x/a.md", fixed=True),
+        },
+    )
+    path = tmp_path / "agentsync.lock"
+    write_lock(path, full)
+    assert load_lock(path) == full
+
+
 def test_empty_lock_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "agentsync.lock"
     write_lock(path, Lock())

@@ -127,6 +127,9 @@ BAD = [
     (SRC + 'ref = "main"\nversion = "^1"\n', ":4: sources.team.version: give either ref or version", "remove one"),
     (SRC + 'ref = "--output=x"\n', ":3: sources.team.ref: ref '--output=x' may not start with '-'", None),
     (SRC + 'ref = ""\n', ":3: sources.team.ref: ref may not be empty", None),
+    (SRC + 'ref = "a b"\n', ":3: sources.team.ref: ref 'a b' may not contain spaces", None),
+    (SRC + 'path = "C:/x"\n', ":3: sources.team.path: path 'C:/x' must be relative", None),
+    (SRC + 'path = "a\\u0007"\n', ":3: sources.team.path: path 'a\\x07' may not contain control characters", None),
     (SRC + 'version = "latest"\n', ":3: sources.team.version: invalid version range 'latest'", "^1.2"),
     (SRC + 'path = "/etc"\n', ":3: sources.team.path: path '/etc' must be relative", None),
     (SRC + 'path = "agents/../../x"\n', ":3: sources.team.path: path 'agents/../../x' may not contain '..'", None),
@@ -176,6 +179,12 @@ def test_missing_manifest_suggests_init(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no manifest here") as info:
         load_manifest(tmp_path / "agentsync.toml")
     assert info.value.hint == "run `agentsync init` to create one"
+
+
+def test_unreadable_manifest(tmp_path: Path) -> None:
+    (tmp_path / "agentsync.toml").mkdir()
+    with pytest.raises(ManifestError, match="cannot read"):
+        load_manifest(tmp_path / "agentsync.toml")
 
 
 def test_non_utf8_manifest(tmp_path: Path) -> None:
@@ -364,3 +373,39 @@ def test_save_refuses_an_invalid_result_and_writes_nothing(tmp_path: Path) -> No
 def test_open_reports_syntax_errors_with_line(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match=r"agentsync\.toml:3: invalid TOML"):
         ManifestEditor.open(write(tmp_path, "[agents]\na = 'b'\nc = \n"))
+
+
+SPLIT = """\
+[sources.a]
+url = "../a"
+
+[agents]
+x = "a"
+
+[sources.b]  # declared after [agents]
+url = "../b"
+include = ["q*"]
+"""
+
+
+def test_edits_on_a_split_sources_table(tmp_path: Path) -> None:
+    editor = ManifestEditor.open(write(tmp_path, SPLIT))
+    assert editor.remove_include("b", "q*")
+    editor.remove_source("b")
+    editor.add_source("c", "../c")
+    editor.set_agent("y", "c")
+    manifest = editor.manifest()
+    assert list(manifest.sources) == ["a", "c"]
+    assert manifest.agents["y"].source == "c"
+    assert "../b" not in editor.text()
+    assert editor.remove_agent("x")
+    assert list(editor.manifest().agents) == ["y"]
+
+
+def test_removing_the_last_source_leaves_a_valid_manifest(tmp_path: Path) -> None:
+    path = write(tmp_path, '# keep me\n[sources.a]\nurl = "../a"\n')
+    editor = ManifestEditor.open(path)
+    editor.remove_source("a")
+    assert editor.text() == "# keep me\n"
+    assert editor.save()
+    assert dict(load_manifest(path).sources) == {}
