@@ -362,8 +362,21 @@ class Mirror:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with file_lock(self._lock_path, timeout=self.store.lock_timeout, what=self.name):
-            yield
+        """Hold the mirror's file lock; local failures (disk, permissions) become SourceErrors."""
+        try:
+            with file_lock(self._lock_path, timeout=self.store.lock_timeout, what=self.name):
+                yield
+        except vcs.GitError as error:
+            raise self._cache_error(self._redact(_git_message(error.stderr))) from None
+        except OSError as error:
+            raise self._cache_error(str(error)) from None
+
+    def _cache_error(self, detail: str) -> SourceError:
+        return SourceError(
+            f"the cache at {self.store.root} is not usable: {detail}",
+            hint="check its permissions and free space, or point AGENTSYNC_CACHE_DIR elsewhere",
+            subject=self.name,
+        )
 
     def _redact(self, text: str) -> str:
         return redact_text(text, self.location.git_url)
@@ -441,7 +454,10 @@ class Mirror:
     def _ref_table(self) -> dict[str, Commit | None]:
         with self._guard:
             if self._refs is None:
-                records = vcs.list_refs(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
+                try:
+                    records = vcs.list_refs(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
+                except vcs.GitError as error:
+                    raise self._read_error("list branches and tags", error) from None
                 self._refs = {record.name: record.commit for record in records}
             return self._refs
 

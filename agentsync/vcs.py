@@ -140,17 +140,8 @@ def run_git(
     if git_dir is not None:
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
-    command = args[0] if args else "git"
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=git_env(),
-        cwd=cwd,
-        # Own process group (killable as a whole) and no controlling terminal to prompt on.
-        start_new_session=True,
-    )
+    command = next((arg for arg in args if not arg.startswith("-")), "git")
+    proc = _spawn(argv, stdin=subprocess.DEVNULL, cwd=cwd)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -165,6 +156,26 @@ def run_git(
     if check and result.returncode != 0:
         raise GitError(command, result.returncode, result.stderr)
     return result
+
+
+def _spawn(
+    argv: list[str], *, stdin: int, stderr: int = subprocess.PIPE, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=git_env(),
+            cwd=cwd,
+            # Own process group (killable as a whole) and no controlling terminal to prompt on.
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise AgentsyncError(
+            "git was not found on PATH", hint="install git (2.30 or newer) and run again"
+        ) from None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -352,14 +363,8 @@ class ObjectReader:
 
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                ["git", *_HARDENING, f"--git-dir={self.git_dir}", "cat-file", "--batch"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=git_env(),
-                start_new_session=True,
-            )
+            argv = ["git", *_HARDENING, f"--git-dir={self.git_dir}", "cat-file", "--batch"]
+            self._proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self._proc.stdin is not None and self._proc.stdout is not None  # noqa: S101
         return self._proc.stdin, self._proc.stdout
 
@@ -414,8 +419,10 @@ def uncommitted_changes(path: Path) -> bool:
             "-z",
         ],
         cwd=path,
+        check=False,
     )
-    return bool(result.stdout.strip(b"\0"))
+    # Only feeds a warning: if git cannot tell (e.g. "dubious ownership"), stay quiet.
+    return result.returncode == 0 and bool(result.stdout.strip(b"\0"))
 
 
 def merge_file(

@@ -328,17 +328,28 @@ def _missing_objects(mirror: Mirror) -> None:
     subprocess.run(["rm", "-rf", str(mirror.path / "objects")], check=True)
 
 
-@pytest.mark.parametrize("damage", [_corrupt_head, _corrupt_ref, _empty_folder, _missing_objects])
+def _lost_object_files(mirror: Mirror) -> None:
+    # Structure and refs intact, objects gone: only the fetch itself notices ("bad object").
+    for item in (mirror.path / "objects").rglob("*"):
+        if item.is_file():
+            item.unlink()
+
+
+@pytest.mark.parametrize(
+    "damage", [_corrupt_head, _corrupt_ref, _empty_folder, _missing_objects, _lost_object_files]
+)
 def test_corrupt_mirror_is_rebuilt_on_fetch(
     store: Store, source: GitRepo, damage: Callable[[Mirror], None]
 ) -> None:
     mirror = mirror_of(store, source)
     mirror.fetch()
+    first = Commit(source.head())
     mirror.close()
     damage(mirror)
+    later = source.commit("after the damage")
     mirror.fetch()
-    assert mirror.resolve("main") == source.head()
-    assert mirror.read_path(Commit(source.head()), "agents/alpha.md") == agent_md("alpha").encode()
+    assert mirror.resolve("main") == later
+    assert mirror.read_path(first, "agents/alpha.md") == agent_md("alpha").encode()
     assert list((store.root / "tmp").iterdir()) == []
 
 
@@ -504,3 +515,32 @@ def test_errors_are_agentsync_errors_with_subjects(store: Store, tmp_path: Path)
         store.mirror(loc(repo.url + "-typo")).fetch()
     assert caught.value.subject == repo.url + "-typo"
     assert caught.value.hint
+
+
+def test_unusable_cache_folder_is_a_clear_error(source: GitRepo, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache should be")
+    with Store(blocker) as store, pytest.raises(SourceError) as caught:
+        store.mirror(loc(source.url)).fetch()
+    assert "is not usable" in caught.value.message
+    assert caught.value.hint is not None and "AGENTSYNC_CACHE_DIR" in caught.value.hint
+
+
+def test_missing_git_is_a_clear_error(
+    store: Store, source: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(AgentsyncError, match="git was not found"):
+        store.mirror(loc(source.url)).fetch()
+
+
+def test_busy_lock_reports_the_source(store: Store, source: GitRepo) -> None:
+    from agentsync._fs import file_lock
+    from agentsync.errors import BusyError
+
+    with Store(lock_timeout=0.2) as impatient:
+        mirror = impatient.mirror(loc(source.url))
+        lock_path = impatient.root / "locks" / f"{mirror.key}.lock"
+        with file_lock(lock_path, timeout=1, what="test"), pytest.raises(BusyError) as caught:
+            mirror.fetch()
+    assert caught.value.subject == source.url
