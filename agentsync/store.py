@@ -174,6 +174,7 @@ class Mirror:
         self.path = store.root / "mirrors" / f"{key}.git"
         self._lock_path = store.root / "locks" / f"{key}.lock"
         self._reader: vcs.ObjectReader | None = None
+        self.fetched = False  # fetched (or created) during this Store's lifetime
         self._refs: dict[str, Commit | None] | None = None
         self._guard = threading.Lock()
 
@@ -184,12 +185,19 @@ class Mirror:
 
     # --- fetching ---------------------------------------------------------------------------
 
-    def fetch(self) -> None:
-        """Create the mirror if missing, else update it: all branches, tags and the remote HEAD."""
+    def fetch(self, *, again: bool = False) -> None:
+        """Create the mirror if missing, else update it: all branches, tags and the remote HEAD.
+
+        A Store is one run: once a mirror was fetched in it, later calls return at once
+        unless `again` is true (several agents of one source cost one fetch).
+        """
+        if self.fetched and not again:
+            return
         self._require_online("cannot fetch: --offline was given")
         with self._locked():
             self._fetch_locked()
         self._invalidate()
+        self.fetched = True
 
     def ensure(self) -> None:
         """Fetch only when the mirror does not exist yet."""
@@ -267,6 +275,7 @@ class Mirror:
             self._discard_existing(tmp_root)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             staging.rename(self.path)
+            self.fetched = True
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

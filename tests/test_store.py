@@ -146,7 +146,9 @@ def test_new_commits_moved_tags_and_deleted_branches_seen_after_fetch(
     source.tag("stable", force=True)
     source.git("branch", "-D", "old")
     assert mirror.resolve("main") == first  # nothing changes until a fetch
-    mirror.fetch()
+    mirror.fetch()  # already fetched in this run (one Store): no second round trip
+    assert mirror.resolve("main") == first
+    mirror.fetch(again=True)
     assert mirror.resolve("main") == second
     assert mirror.resolve("stable") == second
     assert mirror.resolve(None) == second
@@ -347,7 +349,7 @@ def test_corrupt_mirror_is_rebuilt_on_fetch(
     mirror.close()
     damage(mirror)
     later = source.commit("after the damage")
-    mirror.fetch()
+    mirror.fetch(again=True)
     assert mirror.resolve("main") == later
     assert mirror.read_path(first, "agents/alpha.md") == agent_md("alpha").encode()
     assert list((store.root / "tmp").iterdir()) == []
@@ -365,10 +367,10 @@ def test_interrupted_fetch_leftovers_do_not_block_the_next_one(
     staging = store.root / "tmp" / f"{mirror.key}.abandoned"
     staging.mkdir(parents=True)
     later = source.commit("later")
-    mirror.fetch()
+    mirror.fetch(again=True)
     assert mirror.resolve("main") == later
     mirror.path.rename(mirror.path.with_suffix(".gone"))  # force a re-create
-    mirror.fetch()
+    mirror.fetch(again=True)
     assert not staging.exists()
 
 
