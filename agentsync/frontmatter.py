@@ -96,6 +96,7 @@ class AgentFile:
     fallback_error: str | None = None  # why the fallback parse failed too
     frontmatter: str | None = None  # the raw text between the fences
     frontmatter_line: int = 2  # 1-based line where the frontmatter text starts
+    closing_fence_at: int = -1  # offset in `text` of the `---` that ended the block
     body: str = ""  # everything after the closing fence, as in the file
     key_lines: Mapping[str, int] = field(default_factory=dict)
     has_bom: bool = False
@@ -271,6 +272,46 @@ def dump_yaml_scalar(value: str) -> str:
         .rstrip("\n")
         .removesuffix("\n...")
     )
+
+
+def dump_yaml_value(value: Any) -> str:
+    """One-line YAML for `value` that CoreLoader and `yaml.safe_load` both read back equal."""
+    for style in (None, '"'):
+        if isinstance(value, str):
+            text = yaml.dump(
+                value,
+                Dumper=yaml.SafeDumper,
+                allow_unicode=True,
+                width=1_000_000,
+                default_style=style,
+            )
+        else:
+            text = yaml.dump(
+                value,
+                Dumper=yaml.SafeDumper,
+                allow_unicode=True,
+                width=1_000_000,
+                default_flow_style=True,
+            )
+        text = text.removesuffix("\n").removesuffix("\n...").rstrip("\n")
+        if _reads_back(text, value):
+            return text
+    return text
+
+
+def _reads_back(text: str, value: Any) -> bool:
+    try:
+        core = load_yaml(f"k: {text}")
+        strict = yaml.load(f"k: {text}", Loader=_BASE_LOADER)  # noqa: S506 - a SafeLoader
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return False
+    return bool(core == {"k": value} and strict == {"k": value})
+
+
+def strict_load(text: str) -> Any:
+    """`yaml.safe_load` semantics (YAML 1.1 typing); raises on invalid YAML."""
+    _check_nesting(text)
+    return yaml.load(text, Loader=_BASE_LOADER)  # noqa: S506 - a SafeLoader
 
 
 def yaml_parses_strictly(text: str) -> bool:
@@ -537,7 +578,8 @@ def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None,
 
 
 def _error_text(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()).replace('in "<unicode string>", ', "")
+    return text or type(exc).__name__
 
 
 def parse_agent(data: bytes) -> AgentFile:
@@ -585,6 +627,7 @@ def _parse_agent(data: bytes) -> AgentFile:
         fallback_error=fallback_error,
         frontmatter=frontmatter,
         frontmatter_line=first_line,
+        closing_fence_at=match.end(1),
         body=text[match.end() :],
         key_lines=_key_lines(frontmatter, first_line),
     )

@@ -1,0 +1,196 @@
+"""`check --fix`: rewrite only an agent's frontmatter as strict YAML the client reads the same."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agentsync.compat import RETIRED_TOOLS
+from agentsync.frontmatter import (
+    AgentFile,
+    dump_yaml_mapping,
+    dump_yaml_value,
+    load_yaml,
+    parse_agent,
+    replace_frontmatter,
+    split_tools,
+    strict_load,
+)
+
+_KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One top-level entry of the frontmatter: its key (None for comments) and raw lines."""
+
+    key: str | None
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def raw_value(self) -> str:
+        first = self.lines[0].split(":", 1)[1].strip()
+        rest = " ".join(line.strip() for line in self.lines[1:] if line.strip())
+        return f"{first} {rest}".strip() if rest else first
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What the fixed file must make the client read."""
+
+    name: str
+    description: str
+    tools: tuple[str, ...] | None
+    values: Mapping[str, Any]  # value per key to write when a block must be rewritten
+
+
+def fix_agent(data: bytes, *, fix_tools: bool = False) -> bytes:
+    """The file with its frontmatter rewritten as strict YAML; `data` itself when not fixable.
+
+    The client reads the same name, description and tools as before, or, for a file it
+    drops only because of how a value was written, the evident ones. The body is never
+    touched. `fix_tools` also replaces retired tool names by their successors.
+    """
+    agent = parse_agent(data)
+    target = _target(agent, fix_tools)
+    if target is None or agent.frontmatter is None:
+        return data
+    newline = "\r\n" if "\r\n" in agent.frontmatter else "\n"
+    blocks = _blocks(agent.frontmatter.replace("\r\n", "\n"))
+    rewritten = _rewrite_blocks(blocks, target)
+    for candidate_text in (rewritten, dump_yaml_mapping(target.values)):
+        text = candidate_text if candidate_text.endswith("\n") else candidate_text + "\n"
+        candidate = replace_frontmatter(data, text.replace("\n", newline))
+        if candidate is not None and _reads_as(candidate, target):
+            return candidate
+    return data
+
+
+def _target(agent: AgentFile, fix_tools: bool) -> _Target | None:
+    if agent.loads:
+        values = dict(agent.fields)
+    elif agent.parse == "failed" and agent.evident_name and agent.evident_description:
+        values = _evident_values(agent)
+    else:
+        return None  # dropped for a reason no rewrite of the same values can cure
+    if fix_tools and "tools" in values:
+        values["tools"] = _successors(values["tools"])
+    description = values["description"]
+    return _Target(
+        name=values["name"],
+        description=description.replace("\\n", "\n"),
+        tools=split_tools(values["tools"]) if "tools" in values else None,
+        values=values,
+    )
+
+
+def _evident_values(agent: AgentFile) -> dict[str, Any]:
+    """Keys as a reader sees them in a file the client cannot parse."""
+    values: dict[str, Any] = {}
+    for block in _blocks((agent.frontmatter or "").replace("\r\n", "\n")):
+        if block.key is None:
+            continue
+        parsed = _parse_alone(block.text)
+        values[block.key] = parsed[block.key] if parsed is not None else block.raw_value
+    values["name"] = agent.evident_name
+    values["description"] = agent.evident_description
+    return values
+
+
+def _successors(value: Any) -> Any:
+    pieces = split_tools(value)
+    if not pieces:
+        return value
+    mapped: list[str] = []
+    for piece in pieces:
+        new = RETIRED_TOOLS.get(piece, piece)
+        if new not in mapped:
+            mapped.append(new)
+    return mapped if isinstance(value, list) else ", ".join(mapped)
+
+
+def _blocks(frontmatter: str) -> list[_Block]:
+    blocks: list[_Block] = []
+    current: list[str] = []
+    key: str | None = None
+    for line in frontmatter.removesuffix("\n").split("\n"):
+        found = _KEY_LINE.match(line)
+        if found is not None:
+            if current:
+                blocks.append(_Block(key, tuple(current)))
+            key, current = found.group(1), [line]
+        else:
+            current.append(line)
+    if current:
+        blocks.append(_Block(key, tuple(current)))
+    return blocks
+
+
+def _rewrite_blocks(blocks: list[_Block], target: _Target) -> str:
+    last = {block.key: index for index, block in enumerate(blocks) if block.key is not None}
+    out: list[str] = []
+    for index, block in enumerate(blocks):
+        if block.key is None:
+            out.extend(block.lines)
+            continue
+        if last[block.key] != index or block.key not in target.values:
+            continue  # an earlier duplicate: the client never read it
+        value = target.values[block.key]
+        if _parse_alone(block.text) == {block.key: value}:
+            out.extend(block.lines)
+        else:
+            out.append(f"{block.key}: {dump_yaml_value(value)}")
+            out.extend(_trailing_comments(block.lines))
+    return "\n".join(out)
+
+
+def _trailing_comments(lines: tuple[str, ...]) -> list[str]:
+    """Comment and blank lines that end a block: kept when its value is rewritten."""
+    kept: list[str] = []
+    for line in reversed(lines[1:]):
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        kept.insert(0, line)
+    return kept
+
+
+def _parse_alone(text: str) -> dict[str, Any] | None:
+    """The block read by both the client's typing and `yaml.safe_load`, if they agree."""
+    try:
+        core, strict = load_yaml(text), strict_load(text)
+    except Exception:  # any parse failure means "rewrite this block"
+        return None
+    if not isinstance(core, dict) or core != strict:
+        return None
+    return core
+
+
+def _reads_as(candidate: bytes, target: _Target) -> bool:
+    after = parse_agent(candidate)
+    if not after.loads or after.parse != "strict" or after.frontmatter is None:
+        return False
+    try:
+        if not isinstance(strict_load(after.frontmatter), dict):
+            return False
+    except Exception:  # strict YAML must accept it
+        return False
+    return (after.name, after.description, after.tools) == (
+        target.name,
+        target.description,
+        target.tools,
+    )
+
+
+def unified_diff(before: bytes, after: bytes, path: str) -> str:
+    """A unified diff of the change `check --fix` is about to write."""
+    old = before.decode("utf-8", errors="replace").splitlines(keepends=True)
+    new = after.decode("utf-8", errors="replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(old, new, fromfile=f"a/{path}", tofile=f"b/{path}")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
