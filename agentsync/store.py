@@ -295,7 +295,12 @@ class Mirror:
     def _clear_stale_git_locks(self) -> None:
         # We hold the mirror's lock, so git lock files in it were left by a killed fetch;
         # left alone they would fail every later fetch with "Unable to create ... .lock".
-        candidates = [*self.path.glob("*.lock"), *(self.path / "refs").rglob("*.lock")]
+        candidates = [
+            *self.path.glob("*.lock"),
+            *(self.path / "refs").rglob("*.lock"),
+            *(self.path / "objects" / "info").glob("*.lock"),
+            *(self.path / "objects" / "pack").glob("*.lock"),
+        ]
         for stale in candidates:
             with contextlib.suppress(OSError):
                 stale.unlink()

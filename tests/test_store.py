@@ -364,6 +364,7 @@ def test_interrupted_fetch_leftovers_do_not_block_the_next_one(
     (mirror.path / "refs" / "heads" / "main.lock").write_text("x")
     (mirror.path / "packed-refs.lock").write_text("")
     (mirror.path / "shallow.lock").write_text("")
+    (mirror.path / "objects" / "info" / "commit-graph.lock").write_text("")
     staging = store.root / "tmp" / f"{mirror.key}.abandoned"
     staging.mkdir(parents=True)
     later = source.commit("later")
