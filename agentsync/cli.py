@@ -466,6 +466,56 @@ def show(ctx: typer.Context, agent: str) -> None:
         say(g, f"{c.path}:{d['line']}: {d['severity']} {d['code']} {d['message']}")
 
 
+# -- check ----------------------------------------------------------------------------------
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files or folders (default: the project's target folder)."),
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+    fix: Annotated[
+        bool, typer.Option(help="Rewrite frontmatter as strict YAML (shows the diff first).")
+    ] = False,
+    fix_tools: Annotated[
+        bool, typer.Option(help="With --fix: also replace retired tool names.")
+    ] = False,
+) -> None:
+    """Compatibility diagnostics for files, folders, or (no PATH) the target folder."""
+    from agentsync import checker
+
+    g = _g(ctx)
+    given = list(paths or ())
+    if not given:
+        with ops.session(g.options, locked=False) as run:
+            manifest = run.manifest() if run.project.manifest_path.exists() else None
+            target = run.layout(manifest).target
+            mcp_root = run.project.root
+        given = [os.path.relpath(target) if target.is_relative_to(Path.cwd()) else str(target)]
+    else:
+        mcp_root = Path.cwd()
+        missing = [p for p in given if not os.path.lexists(p)]
+        if missing:
+            raise UsageError(f"{missing[0]}: no such file or folder", hint="give existing paths")
+    servers = checker.load_mcp_servers(mcp_root)
+    report = checker.check_paths(given, mcp_servers=servers)
+    if fix or fix_tools:
+        patches = checker.plan_fixes(report, fix_tools=fix_tools)
+        for patch in patches:
+            typer.echo(patch.diff, nl=False, err=g.json)
+        checker.apply_fixes(patches)
+        if patches:
+            report = checker.check_paths(given, mcp_servers=servers)
+    if g.json:
+        emit_json(checker.render_json(report))
+    elif not g.quiet or report.exit_code(strict=strict):
+        typer.echo(checker.render_text(report), nl=False)
+    finish(report.exit_code(strict=strict))
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 
