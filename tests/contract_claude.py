@@ -42,7 +42,7 @@ class _StubHandler(BaseHTTPRequestHandler):
 
     bodies: list[dict[str, Any]]
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -79,11 +79,19 @@ class _StubHandler(BaseHTTPRequestHandler):
             ("message_start", {"type": "message_start", "message": start}),
             (
                 "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
             ),
             (
                 "content_block_delta",
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}},
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": "ok"},
+                },
             ),
             ("content_block_stop", {"type": "content_block_stop", "index": 0}),
             (
@@ -171,10 +179,12 @@ def _init_agents(stdout: str) -> list[str] | None:
             event = json.loads(line)
         except ValueError:
             continue
-        if isinstance(event, dict) and event.get("type") == "system":
-            if event.get("subtype") == "init":
-                agents = event.get("agents")
-                return [str(a) for a in agents] if isinstance(agents, list) else []
+        if isinstance(event, dict) and (event.get("type"), event.get("subtype")) == (
+            "system",
+            "init",
+        ):
+            agents = event.get("agents")
+            return [str(a) for a in agents] if isinstance(agents, list) else []
     return None
 
 
@@ -222,6 +232,8 @@ def parse_listing(listing: str, names: list[str]) -> dict[str, Listed]:
     return listed
 
 
-def shown_tools(tools: tuple[str, ...] | list[str] | None) -> str:
-    """How the listing shows a tools value: None and [] both read "All tools"."""
-    return ", ".join(tools) if tools else ALL_TOOLS
+def shown_tools(tools: tuple[str, ...] | list[str] | None, disallowed: tuple[str, ...] = ()) -> str:
+    """How the listing shows tools: None and [] both read "All tools"; disallowed ones go."""
+    if not tools:
+        return f"{ALL_TOOLS} except {', '.join(disallowed)}" if disallowed else ALL_TOOLS
+    return ", ".join(t for t in tools if t not in disallowed)
