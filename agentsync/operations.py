@@ -221,9 +221,27 @@ def _apply(
     plan = plan_install(layout, new, old, lambda a: _read_upstream(run, manifest, a), force=force)
     manifest_changed = editor.save() if editor is not None else False
     result = apply_plan(plan, layout)
-    return InstallReport(
-        plan.actions, result.lock_changed, manifest_changed, warnings, plan.lock, old
-    )
+    notes = warnings + install_diagnostics(plan.changes)
+    return InstallReport(plan.actions, result.lock_changed, manifest_changed, notes, plan.lock, old)
+
+
+# Info codes worth showing at install time: what the agent may do beyond its prompt.
+_REVIEW_CODES = frozenset({"AS203", "AS204", "AS205"})
+
+
+def install_diagnostics(actions: Sequence[FileAction]) -> tuple[str, ...]:
+    """Warnings (and review flags) about the agent files a run writes."""
+    from agentsync.compat import diagnose
+
+    lines: list[str] = []
+    for action in actions:
+        if action.data is None:
+            continue
+        _agent, diagnostics = diagnose(action.data, str(action.path))
+        for d in diagnostics:
+            if d.severity != "info" or d.code in _REVIEW_CODES:
+                lines.append(f"{action.path.name}:{d.line}: {d.severity} {d.code} {d.message}")
+    return tuple(lines)
 
 
 def _read_upstream(run: Session, manifest: Manifest, locked: LockedAgent) -> bytes:
