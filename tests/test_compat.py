@@ -1,0 +1,252 @@
+"""Tests for agentsync.compat: one finding per rule of claude-code-agents.md §10."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentsync.compat import CODES, Diagnostic, diagnose
+
+
+def fm(rest: str, name: str = "reviewer", description: str = "Reviews code.") -> bytes:
+    return f"---\nname: {name}\ndescription: {description}\n{rest}---\n\nYou review.\n".encode()
+
+
+def codes(data: bytes, path: str = "agent.md", **kwargs: frozenset[str]) -> list[str]:
+    return [d.code for d in diagnose(data, path, **kwargs)[1]]
+
+
+# (case id, file bytes, display path, code that must be reported). Every code in CODES
+# appears at least once (test_every_code_has_a_case), so every rule has a failing example.
+CASES: list[tuple[str, bytes, str, str]] = [
+    ("not-md", fm(""), "agent.txt", "AS001"),
+    ("too-large", fm("", description="d") + b"x" * 1_048_576, "a.md", "AS002"),
+    ("no-frontmatter", b"# Reviewer\n\nJust text.\n", "a.md", "AS003"),
+    ("opening-with-text", b"--- yaml\nname: a\ndescription: d\n---\n", "a.md", "AS003"),
+    ("leading-blank", b"\n" + fm(""), "a.md", "AS004"),
+    ("leading-space", b" " + fm(""), "a.md", "AS004"),
+    ("no-closing", b"---\nname: a\ndescription: d\n", "a.md", "AS005"),
+    ("both-parses-fail", fm("", description="first\nsecond line"), "a.md", "AS006"),
+    ("crlf-fallback", fm("", description="Use when: x").replace(b"\n", b"\r\n"), "a.md", "AS006"),
+    ("name-missing", b"---\ndescription: d\n---\n", "a.md", "AS007"),
+    ("name-empty", fm("", name="''"), "a.md", "AS007"),
+    ("name-number", fm("", name="42"), "a.md", "AS007"),
+    ("description-missing", b"---\nname: a\n---\n", "a.md", "AS008"),
+    ("description-bool", fm("", description="true"), "a.md", "AS008"),
+    ("name-dash", fm("", name="-x"), "a.md", "AS009"),
+    ("name-colon", fm("", name="'team:reviewer'"), "a.md", "AS010"),
+    ("name-long", fm("", name="a" * 257), "a.md", "AS011"),
+    ("hooks-string", fm("hooks: nonsense\n"), "a.md", "AS012"),
+    ("hooks-list", fm("hooks: []\n"), "a.md", "AS012"),
+    ("cr-only", fm("").replace(b"\n", b"\r"), "a.md", "AS013"),
+    ("fallback", fm("", description="Use when: tests fail"), "a.md", "AS101"),
+    (
+        "fallback-examples",
+        fm("", description="Go.\\n\\n<example>\\nuser: x\\n</example>"),
+        "a.md",
+        "AS101",
+    ),
+    ("dashes-in-value", fm("tools: Read\n", description="before --- after"), "a.md", "AS102"),
+    ("four-dashes", b"---\nname: a\ndescription: d\n----\nbody", "a.md", "AS102"),
+    ("fallback-comment", fm("tools: Read # search\n", description="Use when: x"), "a.md", "AS103"),
+    ("stripped-comment", fm("", description="Use it #1 choice"), "a.md", "AS104"),
+    ("empty-tools", fm("tools: []\n"), "a.md", "AS105"),
+    ("null-tools", fm("tools:\n"), "a.md", "AS105"),
+    ("unknown-tool", fm("tools: Read, Foo\n"), "a.md", "AS106"),
+    ("run-terminal", fm("tools: Bash, Run Terminal\n"), "a.md", "AS106"),
+    ("foreign-tool", fm("tools: codebase, editFiles\n"), "a.md", "AS106"),
+    ("lowercase-tool", fm("tools: read, grep\n"), "a.md", "AS107"),
+    ("multiedit", fm("tools: [Read, MultiEdit]\n"), "a.md", "AS108"),
+    ("task", fm("tools: Read, Task\n"), "a.md", "AS108"),
+    ("ls", fm("tools: LS\n"), "a.md", "AS108"),
+    ("semicolon", fm("tools: Read;Grep\n"), "a.md", "AS109"),
+    ("pipe", fm("tools: Read|Grep\n"), "a.md", "AS109"),
+    ("newline", fm("tools: |\n  Read\n  Grep\n"), "a.md", "AS109"),
+    ("tab", fm('tools: "Read\\tGrep"\n'), "a.md", "AS109"),
+    ("bash-specifier", fm("tools: Bash(git diff:*), Read\n"), "a.md", "AS110"),
+    ("glob-with-bash", fm("tools: Bash, Glob, Grep\n"), "a.md", "AS111"),
+    ("unknown-model", fm("model: gpt-4o\n"), "a.md", "AS112"),
+    ("model-number", fm("model: 4\n"), "a.md", "AS112"),
+    ("bad-color", fm("color: magenta\n"), "a.md", "AS113"),
+    ("bad-permission-mode", fm("permissionMode: yolo\n"), "a.md", "AS113"),
+    ("bad-effort", fm("effort: extreme\n"), "a.md", "AS113"),
+    ("bad-memory", fm("memory: global\n"), "a.md", "AS113"),
+    ("bad-isolation", fm("isolation: docker\n"), "a.md", "AS113"),
+    ("bad-max-turns", fm("maxTurns: 0\n"), "a.md", "AS113"),
+    ("bad-background", fm("background: sometimes\n"), "a.md", "AS113"),
+    ("mcp-servers-mapping", fm("mcpServers: {github: {}}\n"), "a.md", "AS114"),
+    ("allowed-tools", fm("allowed-tools: Read\n"), "a.md", "AS115"),
+    ("capital-tools", fm("Tools: Read\n"), "a.md", "AS115"),
+    ("capital-name", b"---\nName: a\ndescription: d\n---\n", "a.md", "AS115"),
+    ("disallowed-tools", fm("disallowed-tools: Bash\n"), "a.md", "AS115"),
+    ("todowrite", fm("tools: Read, TodoWrite\n"), "a.md", "AS117"),
+    ("invalid-utf8", fm("", description="cafX").replace(b"cafX", b"caf\xe9"), "a.md", "AS118"),
+    ("name-convention", fm("", name="Code Reviewer"), "a.md", "AS201"),
+    ("hooks-info", fm("hooks: {}\n"), "a.md", "AS203"),
+    ("mcp-servers-info", fm("mcpServers: [github]\n"), "a.md", "AS204"),
+    ("bypass", fm("permissionMode: bypassPermissions\n"), "a.md", "AS205"),
+    ("bom", b"\xef\xbb\xbf" + fm(""), "a.md", "AS206"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_rule_fires(data: bytes, path: str, code: str) -> None:
+    assert code in codes(data, path)
+
+
+def test_invalid_utf8_case_is_really_invalid() -> None:
+    data = next(c[1] for c in CASES if c[0] == "invalid-utf8")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode()
+
+
+def test_every_code_has_a_case() -> None:
+    covered = {c[3] for c in CASES} | {"AS014", "AS116", "AS202"}  # tested in test_checker
+    assert covered == set(CODES)
+
+
+def test_clean_file_has_no_findings() -> None:
+    agent, found = diagnose(fm("tools: Read, Edit\nmodel: sonnet\ncolor: blue\n"), "a.md")
+    assert agent.loads
+    assert found == []
+
+
+def test_severity_matches_the_table_and_sorts_errors_first() -> None:
+    _, found = diagnose(fm("tools: Read, Foo\n", name="-Bad Name"), "a.md")
+    assert [d.severity for d in found] == sorted(
+        (d.severity for d in found), key=["error", "warning", "info"].index
+    )
+    assert all(d.severity == CODES[d.code][0] for d in found)
+
+
+def test_line_numbers_point_at_the_key() -> None:
+    _, found = diagnose(fm("model: gpt-4o\ncolor: magenta\n"), "a.md")
+    lines = {d.code: d.line for d in found}
+    assert lines == {"AS112": 4, "AS113": 5}
+
+
+def test_fallback_line_is_the_offending_line() -> None:
+    _, found = diagnose(fm("", description="Use when: x"), "a.md")
+    assert [(d.code, d.line) for d in found] == [("AS101", 3)]
+
+
+def test_retired_tools_name_the_successor() -> None:
+    _, found = diagnose(fm("tools: MultiEdit, Task, NotebookRead, KillShell, MCPSearch\n"), "a.md")
+    messages = " ".join(d.message for d in found if d.code == "AS108")
+    for old, new in [
+        ("MultiEdit", "Edit"),
+        ("Task", "Agent"),
+        ("NotebookRead", "Read"),
+        ("KillShell", "TaskStop"),
+        ("MCPSearch", "ToolSearch"),
+    ]:
+        assert f"`{old}`" in messages
+        assert f"`{new}`" in messages
+
+
+def test_lowercase_tool_suggests_the_right_case() -> None:
+    _, found = diagnose(fm("tools: webfetch\n"), "a.md")
+    assert found[0].fix == "write `WebFetch`"
+
+
+def test_did_you_mean() -> None:
+    _, found = diagnose(fm("allowed-tools: Read\ndisallowed_tools: Bash\nloop: inner\n"), "a.md")
+    assert {d.fix for d in found if d.code == "AS115"} == {
+        "rename `allowed-tools` to `tools`",
+        "rename `disallowed_tools` to `disallowedTools`",
+    }
+
+
+def test_unrelated_unknown_keys_are_not_reported() -> None:
+    assert codes(fm("loop: inner\ntype: backend\nversion: 2\n")) == []
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "inherit",
+        "INHERIT",
+        "Sonnet",
+        "opus",
+        "haiku",
+        "claude-sonnet-4-5",
+        "claude-opus-4-1-20250805",
+    ],
+)
+def test_known_models(model: str) -> None:
+    assert "AS112" not in codes(fm(f"model: {model}\n"))
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "effort: 3\n",
+        "effort: max\n",
+        "maxTurns: 5\n",
+        "maxTurns: '7'\n",
+        "background: true\n",
+        "background: 'false'\n",
+        "permissionMode: plan\n",
+        "memory: project\n",
+        "isolation: worktree\n",
+        "color: cyan\n",
+    ],
+)
+def test_valid_values_are_quiet(rest: str) -> None:
+    assert codes(fm(rest)) == []
+
+
+def test_mcp_server_configured_or_declared_is_quiet() -> None:
+    data = fm("tools: Read, mcp__github__create_issue, mcp__context7__*\n")
+    assert codes(data, mcp_servers=frozenset({"github", "context7"})) == []
+    assert codes(data, mcp_servers=frozenset({"github"})) == ["AS202"]
+    assert codes(data) == []  # no project knowledge: say nothing
+    own = fm("tools: mcp__db__query\nmcpServers: [db]\n")
+    assert codes(own, mcp_servers=frozenset()) == ["AS204"]
+
+
+def test_star_tools_need_no_name_checks() -> None:
+    assert codes(fm("tools: '*'\n")) == []
+
+
+def test_diagnostic_json_shape() -> None:
+    _, found = diagnose(fm("tools: []\n"), "a.md")
+    assert found[0].as_json() == {
+        "code": "AS105",
+        "severity": "warning",
+        "line": 4,
+        "message": found[0].message,
+        "fix": found[0].fix,
+    }
+    assert isinstance(found[0], Diagnostic)
+
+
+def test_sample_with_examples_and_run_terminal() -> None:
+    """Modelled on a real collection's file: one-line examples, MultiEdit, Run Terminal."""
+    description = (
+        "Backend developer. Examples:\\n\\n<example>\\nContext: API design\\nuser: "
+        '"Build a REST API"\\nassistant: "I\'ll create it"\\n</example>'
+    )
+    data = fm(
+        "tools: Bash, Read, MultiEdit, Write, Grep, Run Terminal\nmodel: sonnet\ncolor: yellow\n",
+        name="backend-developer",
+        description=description,
+    )
+    agent, found = diagnose(data, "backend-developer.md")
+    assert agent.loads
+    assert agent.used_fallback
+    assert agent.tools == ("Bash", "Read", "MultiEdit", "Write", "Grep", "Run", "Terminal")
+    assert agent.description is not None and "<example>\nContext" in agent.description
+    assert sorted({d.code for d in found}) == ["AS101", "AS106", "AS108", "AS111"]
+
+
+def test_sample_with_mcp_wildcards_and_loop_key() -> None:
+    data = fm(
+        "tools: Glob, Grep, Read, Write, Edit, mcp__github__*, mcp__serena__*\n"
+        "model: sonnet\ncolor: orange\nloop: inner\n",
+        name="backend-engineer",
+    )
+    agent, found = diagnose(data, "backend-engineer.md", mcp_servers=frozenset({"github"}))
+    assert agent.loads
+    assert [(d.code, d.severity) for d in found] == [("AS202", "info")]

@@ -1,0 +1,150 @@
+"""Tests for agentsync.fixer: strict-YAML frontmatter the client reads the same; body untouched."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from agentsync.fixer import fix_agent, unified_diff
+from agentsync.frontmatter import parse_agent
+
+BODY = b"\n# Role\n\nname: not-a-key\n---\nbody text \xff\n"
+
+
+def agent(frontmatter: str, *, crlf: bool = False) -> bytes:
+    head = f"---\n{frontmatter}---\n"
+    if crlf:
+        head = head.replace("\n", "\r\n")
+    return head.encode() + BODY
+
+
+def strict_frontmatter(data: bytes) -> dict[str, object]:
+    parsed = parse_agent(data)
+    assert parsed.frontmatter is not None
+    loaded = yaml.safe_load(parsed.frontmatter)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+LOADING = [
+    "name: a\ndescription: Use when: x\n",
+    "name: a\ndescription: Review.\\n\\n<example>\\nuser: x\\n</example>\ntools: Read, Task\n",
+    "name: a\ndescription: Use when: x\ntools: Read, Grep # search\nmodel: haiku # cheap\n",
+    "name: a\ndescription: d\ntools: *\n",
+    "name: a\ndescription: '[Draft] x'\ntools: [Read, MultiEdit]\n",
+    "name: a\ndescription: yes\nextra: 2024-01-01\ntime: 1:20\n",
+    "name: a\ndescription: 0o17x\nweird: 0o17\n",
+    "name: first\ndescription: d\nname: second\n",
+    "name: a\ndescription: |\n  Block\n  text\ncolor: blue\n",
+    "{name: a, description: 'Use when: x'}\n",
+    "b: &b {name: merged, description: m}\n<<: *b\n",
+    "name: a\ndescription: `code` reviewer\n# a comment\ntools: Read\n",
+    "name: a\ndescription: \\tTabbed: x\n",
+]
+
+
+@pytest.mark.parametrize("frontmatter", LOADING)
+@pytest.mark.parametrize("crlf", [False, True])
+def test_fix_keeps_what_the_client_reads(frontmatter: str, crlf: bool) -> None:
+    data = agent(frontmatter, crlf=crlf)
+    before = parse_agent(data)
+    if not before.loads:
+        pytest.skip("CRLF defeats the fallback: covered by the evident-values test")
+    fixed = fix_agent(data)
+    after = parse_agent(fixed)
+    assert after.loads
+    assert after.parse == "strict"
+    assert (after.name, after.description, after.tools) == (
+        before.name,
+        before.description,
+        before.tools,
+    )
+    strict_frontmatter(fixed)
+    assert fixed.endswith(BODY)
+
+
+@pytest.mark.parametrize(
+    ("frontmatter", "name", "description"),
+    [
+        (
+            "name: a\ndescription: First line\nsecond line\ntools: Read\n",
+            "a",
+            "First line second line",
+        ),
+        ('name: "Reviewer" for code\ndescription: d\n', '"Reviewer" for code', "d"),
+        ("name: a\ndescription: Use when: x\n  and more\n", "a", "Use when: x and more"),
+        ("name: a\ndescription: Use when: x\nkey2: a: b\n", "a", "Use when: x"),
+        ('name: a\ndescription: "Reviewer" for code\n', "a", '"Reviewer" for code'),
+    ],
+)
+def test_fix_repairs_dropped_files_with_evident_values(
+    frontmatter: str, name: str, description: str
+) -> None:
+    data = agent(frontmatter)
+    assert not parse_agent(data).loads
+    fixed = fix_agent(data)
+    after = parse_agent(fixed)
+    assert (after.loads, after.name, after.description) == (True, name, description)
+    strict_frontmatter(fixed)
+    assert fixed.endswith(BODY)
+
+
+def test_crlf_file_needing_the_fallback_is_repaired_and_stays_crlf() -> None:
+    data = agent("name: a\ndescription: Use when: x\ntools: Read\n", crlf=True)
+    fixed = fix_agent(data)
+    after = parse_agent(fixed)
+    assert (after.loads, after.description, after.tools) == (True, "Use when: x", ("Read",))
+    head = fixed[: fixed.index(BODY)]
+    assert b"\n" not in head.replace(b"\r\n", b"")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"no frontmatter\n",
+        b"\n---\nname: a\ndescription: d\n---\n",
+        agent("name: a\ndescription: 5\n"),
+        agent("name: -a\ndescription: d\n"),
+        agent("name: a\ndescription: d\nhooks: nonsense\n"),
+    ],
+)
+def test_unfixable_files_are_returned_as_is(data: bytes) -> None:
+    assert fix_agent(data) == data
+
+
+def test_already_strict_files_are_unchanged() -> None:
+    data = agent("name: a\ndescription: 'Use when: x'\ntools: Read, Grep\n# note\nloop: inner\n")
+    assert fix_agent(data) == data
+
+
+def test_fix_touches_only_the_lines_that_need_it() -> None:
+    data = agent("name: a\n# keep me\ndescription: Use when: x\ncolor: blue\nloop: inner\n")
+    fixed = fix_agent(data).decode("utf-8", errors="replace")
+    assert "# keep me\ndescription: 'Use when: x'\ncolor: blue\nloop: inner\n" in fixed
+
+
+@pytest.mark.parametrize(
+    ("tools", "expected"),
+    [
+        ("[Read, MultiEdit, Edit, Task]", ("Read", "Edit", "Agent")),
+        ("Read, LS, NotebookRead, KillShell", ("Read", "Glob", "TaskStop")),
+        ("Bash(git *), BashOutput", ("Bash(git *)", "TaskOutput")),
+    ],
+)
+def test_fix_tools_maps_retired_names(tools: str, expected: tuple[str, ...]) -> None:
+    data = agent(f"name: a\ndescription: d\ntools: {tools}\n")
+    assert parse_agent(fix_agent(data)).tools == parse_agent(data).tools  # not without the flag
+    assert parse_agent(fix_agent(data, fix_tools=True)).tools == expected
+
+
+def test_fix_tools_keeps_inherit_all() -> None:
+    data = agent("name: a\ndescription: d\n")
+    assert fix_agent(data, fix_tools=True) == data
+
+
+def test_unified_diff() -> None:
+    before = agent("name: a\ndescription: Use when: x\n")
+    diff = unified_diff(before, fix_agent(before), ".claude/agents/a.md")
+    assert diff.startswith("--- a/.claude/agents/a.md\n+++ b/.claude/agents/a.md\n")
+    assert "-description: Use when: x\n+description: 'Use when: x'\n" in diff
+    assert unified_diff(before, before, "x.md") == ""
