@@ -48,8 +48,46 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_dir(path.parent)
+    _sync_dir_later(path.parent)
     _maybe_fault()
+
+
+# Inside `batched_dir_sync()`, the folder fsync after each rename is deferred: one fsync per
+# folder instead of one per file. Pending folders are synced before a write lands in another
+# folder, so the lock (written last, elsewhere) never reaches disk before the agent files do.
+_pending_dirs: list[Path] | None = None
+
+
+def _sync_dir_later(folder: Path) -> None:
+    if _pending_dirs is None:
+        _fsync_dir(folder)
+        return
+    _flush_pending(except_for=folder)
+    if folder not in _pending_dirs:
+        _pending_dirs.append(folder)
+
+
+def _flush_pending(except_for: Path | None = None) -> None:
+    if not _pending_dirs:
+        return
+    for folder in [d for d in _pending_dirs if d != except_for]:
+        _fsync_dir(folder)
+        _pending_dirs.remove(folder)
+
+
+@contextlib.contextmanager
+def batched_dir_sync() -> Iterator[None]:
+    """Defer per-file folder fsyncs to one per folder for the writes inside this block."""
+    global _pending_dirs  # noqa: PLW0603 - one batch per process at a time
+    if _pending_dirs is not None:
+        yield
+        return
+    _pending_dirs = []
+    try:
+        yield
+    finally:
+        _flush_pending()
+        _pending_dirs = None
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -69,7 +107,7 @@ def atomic_delete(path: Path) -> bool:
         path.unlink()
     except FileNotFoundError:
         return False
-    _fsync_dir(path.parent)
+    _sync_dir_later(path.parent)
     _maybe_fault()
     return True
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from agentsync._fs import batched_dir_sync
 from agentsync.errors import (
     AgentsyncError,
     FrozenLockError,
@@ -220,7 +221,8 @@ def _apply(
     layout = run.layout(manifest)
     plan = plan_install(layout, new, old, lambda a: _read_upstream(run, manifest, a), force=force)
     manifest_changed = editor.save() if editor is not None else False
-    result = apply_plan(plan, layout)
+    with batched_dir_sync():
+        result = apply_plan(plan, layout)
     notes = warnings + install_diagnostics(plan.changes)
     return InstallReport(plan.actions, result.lock_changed, manifest_changed, notes, plan.lock, old)
 

@@ -164,6 +164,9 @@ def _combine(errors: list[AgentsyncError]) -> AgentsyncError:
     return kind(f"{len(errors)} sources could not be fetched:\n{lines}", hint=errors[0].hint)
 
 
+_BLOB_CACHE_BYTES = 64 * 1024 * 1024  # per mirror and run
+
+
 class Mirror:
     """One bare mirror: fetches under a file lock, resolves refs, reads trees and blobs."""
 
@@ -177,6 +180,8 @@ class Mirror:
         self.fetched = False  # fetched (or created) during this Store's lifetime
         self._refs: dict[str, Commit | None] | None = None
         self._guard = threading.Lock()
+        self._blobs: dict[str, bytes] = {}
+        self._blob_bytes = 0
 
     @property
     def name(self) -> str:
@@ -510,7 +515,14 @@ class Mirror:
             raise self._read_error(f"list the files of commit {commit[:12]}", error) from None
 
     def read_blob(self, blob: BlobId) -> bytes:
-        """The content of a blob, through the mirror's long-lived `git cat-file --batch`."""
+        """The content of a blob, through the mirror's long-lived `git cat-file --batch`.
+
+        A blob's content never changes under its id, so one run reads each blob once:
+        discovery, locking and installing all ask for the same agent files.
+        """
+        cached = self._blobs.get(blob)
+        if cached is not None:
+            return cached
         found = self._read_object(blob)
         if found is None or found[0] != "blob":
             raise SourceError(
@@ -518,6 +530,9 @@ class Mirror:
                 hint=f"the cache entry may be damaged: remove {self.path} and run again",
                 subject=self.name,
             )
+        if self._blob_bytes + len(found[1]) <= _BLOB_CACHE_BYTES:
+            self._blobs[blob] = found[1]
+            self._blob_bytes += len(found[1])
         return found[1]
 
     def read_path(self, commit: Commit, path: str) -> bytes | None:
