@@ -1,0 +1,186 @@
+"""CLI behaviour of the everyday commands: init, source, search, show, remove, status, scopes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, GitRepo, agent_md
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def source(make_repo: Callable[..., GitRepo]) -> GitRepo:
+    repo = make_repo("team")
+    repo.write("agents/backend-developer.md", agent_md("backend-developer", "Builds APIs.", "Read"))
+    repo.write("agents/python-pro.md", agent_md("python-pro", "Python expert.", "Read, Bash"))
+    repo.write("agents/python-legacy.md", agent_md("python-legacy", "Old Python.", "Read"))
+    repo.write(
+        "agents/broken.md",
+        "---\nname: broken\ndescription: first line\nsecond line: x\n  not: [valid\n---\nbody\n",
+    )
+    repo.write("skills/helper/SKILL.md", agent_md("skill-helper", "A skill, not an agent."))
+    repo.write("commands/run.md", agent_md("run-command", "A command, not an agent."))
+    repo.commit("agents")
+    return repo
+
+
+def test_init_source_add_list_remove(cli: Cli, project_dir: Path, source: GitRepo) -> None:
+    result = cli("init", cwd=project_dir)
+    assert result.code == 0, result
+    assert (project_dir / "agentsync.toml").exists()
+    assert cli("init", cwd=project_dir).code == 2  # never overwrites
+    result = cli("source", "add", "team", str(source.path), "--ref", "main", cwd=project_dir)
+    assert result.code == 0, result
+    listing = cli("source", "list", "--json", cwd=project_dir)
+    rows = json.loads(listing.out)
+    assert rows[0]["name"] == "team" and rows[0]["ref"] == "main"
+    assert cli("install", "team/backend-developer", cwd=project_dir).code == 0
+    result = cli("source", "remove", "team", cwd=project_dir)
+    assert result.code == 2, result  # still used by an agent
+    assert "backend-developer" in result.err
+    assert cli("remove", "backend-developer", cwd=project_dir).code == 0
+    assert not (project_dir / ".claude/agents/backend-developer.md").exists()
+    assert cli("source", "remove", "team", cwd=project_dir).code == 0
+    assert "[sources.team]" not in (project_dir / "agentsync.toml").read_text()
+
+
+def test_init_preset_and_unknown_preset(cli: Cli, project_dir: Path) -> None:
+    result = cli("init", "--preset", "nope", cwd=project_dir)
+    assert result.code == 2
+    assert "voltagent" in result.err  # the hint lists what ships
+    assert not (project_dir / "agentsync.toml").exists()
+    assert cli("init", "--preset", "voltagent", cwd=project_dir).code == 0
+    assert "VoltAgent" in (project_dir / "agentsync.toml").read_text()
+
+
+def test_hostile_source_url_is_refused(cli: Cli, project_dir: Path) -> None:
+    cli("init", cwd=project_dir)
+    result = cli("source", "add", "evil", "ext::sh -c touch% pwned", cwd=project_dir)
+    assert result.code == 2, result
+    assert "not allowed" in result.err
+    assert "evil" not in (project_dir / "agentsync.toml").read_text()
+
+
+def test_search_skips_skills_and_commands_and_gives_verdicts(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    result = cli("search", "--json", cwd=project_dir)
+    assert result.code == 0, result
+    rows = {r["name"]: r for r in json.loads(result.out)}
+    assert set(rows) == {"backend-developer", "python-pro", "python-legacy", "broken"}
+    assert rows["broken"]["verdict"] == "will not load"
+    assert rows["python-pro"]["verdict"] == "ok"
+    text = cli("search", "python", cwd=project_dir)
+    assert "team/python-pro" in text.out and "backend-developer" not in text.out
+
+
+def test_show_reports_what_claude_code_reads(cli: Cli, project_dir: Path, source: GitRepo) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    result = cli("show", "team/python-pro", "--json", cwd=project_dir)
+    assert result.code == 0, result
+    shown = json.loads(result.out)
+    assert shown["loads"] is True
+    assert shown["tools"] == ["Read", "Bash"]
+    assert shown["commit"] == source.head()
+    broken = json.loads(cli("show", "broken", "--json", cwd=project_dir).out)
+    assert broken["loads"] is False
+    assert any(d["severity"] == "error" for d in broken["diagnostics"])
+
+
+def test_install_refuses_a_file_claude_code_would_drop(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    result = cli("install", "broken", cwd=project_dir)
+    assert result.code == 1, result
+    assert "would not load" in result.err and "--fix" in result.err
+    assert not (project_dir / ".claude/agents/broken.md").exists()
+    result = cli("install", "broken", "--force", cwd=project_dir)
+    assert result.code == 0, result
+    assert (project_dir / ".claude/agents/broken.md").read_bytes() == (
+        source.path / "agents/broken.md"
+    ).read_bytes()
+
+
+def test_include_and_exclude_globs(cli: Cli, project_dir: Path, source: GitRepo) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.team]\nurl = "{source.url}"\ninclude = ["python-*"]\nexclude = ["*-legacy"]\n'
+    )
+    result = cli("install", cwd=project_dir)
+    assert result.code == 0, result
+    names = sorted(p.name for p in (project_dir / ".claude/agents").iterdir())
+    assert names == ["python-pro.md"]
+    result = cli("remove", "python-pro", cwd=project_dir)
+    assert result.code == 2
+    assert "exclude" in result.err
+
+
+def test_status_states_and_json(cli: Cli, project_dir: Path, source: GitRepo) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    assert cli("install", "backend-developer", "python-pro", cwd=project_dir).code == 0
+    folder = project_dir / ".claude/agents"
+    (folder / "python-pro.md").unlink()
+    with (folder / "backend-developer.md").open("a") as handle:
+        handle.write("edited\n")
+    (folder / "mine.md").write_text(agent_md("mine", "hand-written"))
+    result = cli("status", "--json", cwd=project_dir)
+    assert result.code == 1, result
+    states = {row["agent"]: row["state"] for row in json.loads(result.out)}
+    assert states == {"backend-developer": "modified", "python-pro": "missing", "mine": "unmanaged"}
+    listed = cli("list", cwd=project_dir)
+    assert "modified" in listed.out and "unmanaged" in listed.out
+
+
+def test_global_options_after_command_and_project_flag(
+    cli: Cli, project_dir: Path, source: GitRepo, tmp_path: Path
+) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = cli("install", "backend-developer", "-C", str(project_dir), "-q", cwd=elsewhere)
+    assert result.code == 0, result
+    assert result.out == ""
+    assert (project_dir / ".claude/agents/backend-developer.md").exists()
+    nested = project_dir / "sub" / "deeper"
+    nested.mkdir(parents=True)
+    assert "backend-developer" in cli("status", cwd=nested).out  # found upward
+
+
+def test_global_scope_uses_claude_config_dir(
+    cli: Cli, tmp_path: Path, source: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "claude-config"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    assert cli("--global", "source", "add", "team", source.url, cwd=tmp_path).code == 0
+    result = cli("--global", "install", "python-pro", cwd=tmp_path)
+    assert result.code == 0, result
+    assert (config / "agents" / "python-pro.md").exists()
+    assert not (tmp_path / ".claude").exists()
+
+
+def test_bad_manifest_is_a_usage_error_with_line(cli: Cli, project_dir: Path) -> None:
+    (project_dir / "agentsync.toml").write_text('[sources.team]\nurl = "x"\nbranch = "main"\n')
+    result = cli("install", cwd=project_dir)
+    assert result.code == 2, result
+    assert "agentsync.toml:3" in result.err and "branch" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_timeout_env_must_be_a_number(
+    cli: Cli, project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTSYNC_TIMEOUT", "soon")
+    result = cli("status", cwd=project_dir)
+    assert result.code == 2
+    assert "AGENTSYNC_TIMEOUT" in result.err
