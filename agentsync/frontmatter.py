@@ -122,29 +122,46 @@ class _NestingError(ValueError):
     """The document nests or expands past what we are willing to build."""
 
 
-class CoreLoader(_BASE_LOADER):  # type: ignore[valid-type,misc]
-    """PyYAML with YAML 1.2 core-schema resolvers (Bun.YAML's typing), tolerant of tags."""
-
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+class _CoreRules:
+    """YAML 1.2 core-schema typing (Bun.YAML's), JavaScript-like keys; mixed into a loader."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        tag = super().resolve(kind, value, implicit)
+        tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
         if tag == _INT_TAG and _radix_overflows(value):
             return _STR_TAG  # observed: Bun.YAML keeps hex/octal past 64 bits as text
         return tag
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Like SafeConstructor's, but a list or mapping key becomes text, as in JavaScript."""
-        self.flatten_mapping(node)
+        self.flatten_mapping(node)  # type: ignore[attr-defined]
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
             try:
                 hash(key)
             except TypeError:
                 key = _js_key(key)
-            mapping[key] = self.construct_object(value_node, deep=deep)
+            mapping[key] = self.construct_object(value_node, deep=deep)  # type: ignore[attr-defined]
         return mapping
+
+
+class CoreLoader(_CoreRules, _BASE_LOADER):  # type: ignore[valid-type,misc]
+    """PyYAML (libyaml when available) with the client's typing, tolerant of tags."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+class RedefiningLoader(_CoreRules, yaml.SafeLoader):
+    """The pure-Python twin of CoreLoader that lets an anchor be defined again (YAML 1.2)."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}  # type: ignore[misc]
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and not isinstance(event, yaml.AliasEvent):
+            self.anchors.pop(anchor, None)  # a later definition replaces the earlier one
+        return super().compose_node(parent, index)
 
 
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -158,14 +175,18 @@ def _radix_overflows(value: str) -> bool:
     return False
 
 
+_LOADERS: tuple[type[yaml.SafeLoader], ...] = (CoreLoader, RedefiningLoader)
+
+
 def _resolver(tag: str, pattern: str, first: str) -> None:
-    CoreLoader.add_implicit_resolver(
-        f"tag:yaml.org,2002:{tag}", re.compile(pattern), list(first) or [""]
-    )
+    for loader in _LOADERS:
+        loader.add_implicit_resolver(
+            f"tag:yaml.org,2002:{tag}", re.compile(pattern), list(first) or [""]
+        )
 
 
 _resolver("null", r"^(?:~|null|Null|NULL|)$", "~nN")
-CoreLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
+_resolver("null", r"^$", "")
 _resolver("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
 _resolver("int", r"^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789")
 _resolver(
@@ -209,11 +230,12 @@ def _construct_untagged(loader: CoreLoader, node: yaml.Node) -> Any:
     return value
 
 
-CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-CoreLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-for _tag in ("timestamp", "binary", "set", "omap", "pairs", "value"):
-    CoreLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_untagged)
-CoreLoader.add_constructor(None, _construct_untagged)
+for _loader in _LOADERS:
+    _loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    _loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+    for _tag in ("timestamp", "binary", "set", "omap", "pairs", "value"):
+        _loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_untagged)
+    _loader.add_constructor(None, _construct_untagged)
 
 
 def _check_nesting(text: str) -> None:
@@ -254,11 +276,43 @@ def _check_expansion(value: Any) -> None:
         sizes[id(item)] = total
 
 
+# PyYAML refuses a tab between words of a plain scalar (`a<TAB>b`), which YAML and the
+# client accept: such tabs are swapped for a private-use character and swapped back.
+_INNER_TAB = re.compile(r"(?<=[^\s:\-?,\[{])\t+(?=[^\s#])")
+_TAB_STAND_IN = "\ue000"
+
+
 def load_yaml(text: str) -> Any:
     """Parse one YAML document the way the client's parser types it; raise on any failure."""
+    try:
+        return _load_yaml(text)
+    except yaml.scanner.ScannerError as exc:
+        if "'\\t'" not in str(exc) or _TAB_STAND_IN in text:
+            raise
+        swapped = _INNER_TAB.sub(lambda m: _TAB_STAND_IN * len(m.group(0)), text)
+        if swapped == text:
+            raise
+        return _restore_tabs(_load_yaml(swapped))
+
+
+def _restore_tabs(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_TAB_STAND_IN, "\t")
+    if isinstance(value, list):
+        return [_restore_tabs(v) for v in value]
+    if isinstance(value, dict):
+        return {_restore_tabs(k): _restore_tabs(v) for k, v in value.items()}
+    return value
+
+
+def _load_yaml(text: str) -> Any:
     _check_nesting(text)
     try:
         value = yaml.load(text, Loader=CoreLoader)  # noqa: S506 - CoreLoader is a SafeLoader
+    except yaml.composer.ComposerError as exc:
+        if "duplicate anchor" not in str(exc):
+            raise
+        value = yaml.load(text, Loader=RedefiningLoader)  # noqa: S506 - a SafeLoader
     except RecursionError as exc:
         raise _NestingError("the frontmatter nests too deeply") from exc
     _check_expansion(value)

@@ -7,6 +7,7 @@ copies, and compares the agent list it sends with checker's JSON. Skipped withou
 
 from __future__ import annotations
 
+import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,3 +175,80 @@ def test_fixed_files_read_the_same(tmp_path: Path) -> None:
     assert listed == expected
     repaired = {"crlf-fallback", "unindented", "quote-then-text", "flow-continued", "digit-key"}
     assert repaired <= set(listed)
+
+
+_VALUES = (
+    "Use when: x",
+    "plain text",
+    "'quoted: x'",
+    '"dq \\n x"',
+    "[a, b]",
+    "[Draft] x",
+    "*bold*",
+    "@team",
+    "%p",
+    "`code`",
+    "> quoted",
+    "yes",
+    "123",
+    "0x1F",
+    "1:20",
+    "a #comment",
+    "x: y: z",
+    "- item",
+    '"Reviewer" for code',
+    "{a: 1}",
+    "&anc val",
+    "!tag val",
+    "|",
+    "before --- after",
+    "tab\there",
+    "a\\nb",
+    "~",
+    "",
+    "null",
+    "true",
+    "Read, Grep # s",
+    "Bash(git *), Read",
+    "Read;Grep",
+    "*",
+    "Read, *",
+    "[Read, '*']",
+    "MultiEdit Task",
+)
+_KEYS = ("description", "tools", "model", "color", "x-key", "key2", "hooks", "disallowedTools")
+
+
+def _generated(count: int, seed: int) -> dict[str, bytes]:
+    """Random mixes of awkward values and keys (fixed seed): the rules' interactions."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    files = {}
+    for index in range(count):
+        lines = [f"name: gen{index}"]
+        for _ in range(rng.randint(1, 4)):
+            key, value = rng.choice(_KEYS), rng.choice(_VALUES)
+            lines.append(f"{key}: {value}".rstrip() if rng.random() < 0.9 else f"{key}:\n  {value}")
+        if rng.random() < 0.3:
+            lines.insert(rng.randint(1, len(lines)), f"description: {rng.choice(_VALUES)}")
+        if rng.random() < 0.15:
+            lines.append(f"\tindented: {rng.choice(_VALUES)}")
+        if rng.random() < 0.1:
+            lines.append(f"continuation line {rng.choice(_VALUES)}")
+        text = "---\n" + "\n".join(lines) + "\n---\nbody\n"
+        if rng.random() < 0.1:
+            text = text.replace("\n", "\r\n")
+        files[f"gen{index}.md"] = text.encode()
+    return files
+
+
+def test_generated_mix_agrees(tmp_path: Path) -> None:
+    assert CLIENT is not None
+    agents = _project(tmp_path, _generated(300, seed=20261121))
+    report = render_json(check_paths([str(agents)]))
+    predicted = {
+        str(entry["name"]): (str(entry["description"]), _shown(entry))
+        for entry in report
+        if entry["loads"]
+    }
+    assert predicted == _listed(run_client(CLIENT, tmp_path))
+    assert 20 < len(predicted) < 300  # both loaded and dropped files were exercised

@@ -450,3 +450,14 @@ def test_guarded_hooks_outside_hooks_drop_the_agent() -> None:
     assert not loads(f"name: a\ndescription: d\n{nested}").loads
     assert loads("name: a\ndescription: d\nPreToolUse: []\n").loads
     assert loads("name: a\ndescription: d\nmetadata: {PreToolUse: [x]}\n").loads
+
+
+def test_anchor_defined_twice_takes_the_later_one() -> None:
+    parsed = loads("name: a\ntools: &t Read\ndescription: &t later\nx: *t\n")
+    assert parsed.parse == "strict"
+    assert parsed.fields["x"] == "later"
+
+
+def test_tab_between_words_of_a_plain_value() -> None:
+    parsed = loads("name: a\ndescription: tab\there\n")
+    assert (parsed.parse, parsed.description) == ("strict", "tab\there")
