@@ -319,36 +319,24 @@ def _load_yaml(text: str) -> Any:
     return value
 
 
-def dump_yaml_scalar(value: str) -> str:
-    """A YAML scalar that the client's parser and strict YAML both read back as `value`."""
-    return (
-        yaml.dump(value, Dumper=yaml.SafeDumper, allow_unicode=True, width=1_000_000)
-        .rstrip("\n")
-        .removesuffix("\n...")
-    )
-
-
 def dump_yaml_value(value: Any) -> str:
-    """One-line YAML for `value` that CoreLoader and `yaml.safe_load` both read back equal."""
+    """One-line YAML for `value` that CoreLoader and `yaml.safe_load` both read back equal.
+
+    Never a multi-line scalar: line breaks inside a quoted scalar fold differently in the
+    client's parser when the file has CRLF line endings (observed), so they are escaped.
+    """
+    text = ""
     for style in (None, '"'):
-        if isinstance(value, str):
-            text = yaml.dump(
-                value,
-                Dumper=yaml.SafeDumper,
-                allow_unicode=True,
-                width=1_000_000,
-                default_style=style,
-            )
-        else:
-            text = yaml.dump(
-                value,
-                Dumper=yaml.SafeDumper,
-                allow_unicode=True,
-                width=1_000_000,
-                default_flow_style=True,
-            )
+        text = yaml.dump(
+            value,
+            Dumper=yaml.SafeDumper,
+            allow_unicode=True,
+            width=1_000_000,
+            default_style=style,
+            default_flow_style=True,
+        )
         text = text.removesuffix("\n").removesuffix("\n...").rstrip("\n")
-        if _reads_back(text, value):
+        if "\n" not in text and _reads_back(text, value):
             return text
     return text
 
@@ -801,15 +789,8 @@ def replace_frontmatter(data: bytes, new_frontmatter: str) -> bytes | None:
 
 
 def dump_yaml_mapping(fields: Mapping[str, Any]) -> str:
-    """Frontmatter text for `fields` that strict YAML and the client both read back."""
-    return yaml.dump(
-        dict(fields),
-        Dumper=yaml.SafeDumper,
-        allow_unicode=True,
-        sort_keys=False,
-        width=1_000_000,
-        default_flow_style=False,
-    )
+    """Frontmatter text for `fields`, one line per key, that strict YAML and the client read."""
+    return "".join(f"{dump_yaml_value(k)}: {dump_yaml_value(v)}\n" for k, v in fields.items())
 
 
 _NAME_LINE = re.compile(r"^name[ \t]*:.*?(?=\r?$)", re.MULTILINE)
@@ -820,7 +801,7 @@ def _edit_name_line(data: bytes, new_name: str) -> bytes | None:
     if parts is None:
         return None
     head, frontmatter, rest = parts
-    scalar = dump_yaml_scalar(new_name)
+    scalar = dump_yaml_value(new_name)
     hits = list(_NAME_LINE.finditer(frontmatter))
     if hits:
         last = hits[-1]  # the last duplicate key wins, so rewrite that one

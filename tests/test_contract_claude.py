@@ -252,3 +252,26 @@ def test_generated_mix_agrees(tmp_path: Path) -> None:
     }
     assert predicted == _listed(run_client(CLIENT, tmp_path))
     assert 20 < len(predicted) < 300  # both loaded and dropped files were exercised
+
+
+def test_generated_mix_fixed_agrees(tmp_path: Path) -> None:
+    assert CLIENT is not None
+    originals = _generated(300, seed=20261121)
+    fixed = {rel: fix_agent(data) for rel, data in originals.items()}
+    for rel, data in fixed.items():
+        before, after = parse_agent(originals[rel]), parse_agent(data)
+        if before.loads:
+            assert (after.name, after.description, after.tools) == (
+                before.name,
+                before.description,
+                before.tools,
+            ), rel
+            assert after.parse == "strict", rel
+    agents = _project(tmp_path, fixed)
+    report = render_json(check_paths([str(agents)]))
+    predicted = {
+        str(entry["name"]): (str(entry["description"]), _shown(entry))
+        for entry in report
+        if entry["loads"]
+    }
+    assert predicted == _listed(run_client(CLIENT, tmp_path))
