@@ -8,12 +8,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
 from agentsync import operations as ops
 from agentsync.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AgentsyncError, UsageError
+
+if TYPE_CHECKING:
+    from agentsync import updater as updater_types
 
 app = typer.Typer(
     name="agentsync",
@@ -244,53 +247,284 @@ def update(
         list[str] | None, typer.Argument(help="Agents to update (default: all).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace locally edited files.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    merge: Annotated[
+        str,
+        typer.Option(
+            help="Local edits that conflict: 'auto' leaves the file as it is, "
+            "'markers' writes conflict markers into it.",
+        ),
+    ] = "auto",
+    recursive: Annotated[
+        Path | None,
+        typer.Option(help="Update every project (agentsync.toml) below this folder."),
+    ] = None,
 ) -> None:
     """Move pins to the newest commit of each ref or range; print what changed."""
+    from agentsync import updater
+
     g = _g(ctx)
-    report = ops.update(g.options, agents or (), force=force)
-    _render_moves(g, report)
-    finish(_render_install(g, report))
+    mode = _merge_mode(merge)
+    if recursive is not None:
+        if agents:
+            raise UsageError("--recursive updates every agent; it takes no AGENT arguments")
+        if mode == "markers":
+            raise UsageError(
+                "--merge=markers cannot be used with --recursive",
+                hint="a project whose update would conflict is left untouched; "
+                "run `agentsync -C PROJECT update --merge=markers` in it",
+            )
+        many = updater.update_recursive(g.options, recursive, force=force, dry_run=dry_run)
+        finish(_render_many(g, many, _render_update, "updated"))
+    report = updater.update(g.options, agents or (), force=force, merge=mode, dry_run=dry_run)
+    if g.json:
+        emit_json(_project_json(report))
+    else:
+        _render_update(g, report)
+    finish(EXIT_OK if report.ok else EXIT_FAILED)
 
 
-def _render_moves(g: Globals, report: ops.InstallReport) -> None:
-    if g.json or report.lock is None:
+def _merge_mode(text: str) -> Literal["auto", "markers"]:
+    if text == "auto":
+        return "auto"
+    if text == "markers":
+        return "markers"
+    raise UsageError(f"--merge={text}: expected 'auto' or 'markers'")
+
+
+_STATUS_WORDS = {
+    "new": "installed",
+    "updated": "updated",
+    "merged": "merged local edits",
+    "conflict": "CONFLICT (file left as it is)",
+    "markers": "CONFLICT (markers written)",
+    "kept-edit": "kept local edits",
+    "moved": "pin moved (file unchanged)",
+    "unchanged": "up to date",
+    "pinned": "pinned",
+    "removed-upstream": "REMOVED UPSTREAM (kept)",
+    "removed": "removed",
+    "orphaned": "left in place",
+    "behind": "behind",
+}
+
+
+def _change_lines(change: updater_types.AgentChange, verbose: bool) -> list[str]:
+    """One table row, then indented flags: grants and moved tags."""
+    if change.status in {"unchanged", "pinned"} and not verbose:
+        return []
+    old = change.old.label if change.old else "-"
+    new = change.new.label if change.new else "-"
+    moves = f"{old} -> {new}" if old != new else old
+    lines = f"+{change.added} -{change.removed}" if change.added or change.removed else ""
+    row = f"{change.agent:<28} {moves:<24} {lines:<10} {_STATUS_WORDS[change.status]}"
+    out = [row.rstrip()]
+    if change.note and change.status not in {"removed-upstream"}:
+        out.append(f"    {change.note}")
+    for grant in change.grants:
+        mark = "!" if grant.risky else "~"
+        out.append(f"  {mark} {'widens' if grant.risky else 'changes'} {grant.text}")
+    for drift in change.drift:
+        out.append(f"  !! {drift.message}")
+    return out
+
+
+def _render_update(g: Globals, report: updater_types.ProjectUpdate) -> None:
+    for text in report.warnings:
+        warn(text)
+    if report.error is not None:
+        typer.echo(report.error.render(), err=True)
         return
-    before = report.previous.agents if report.previous else {}
-    for name, locked in sorted(report.lock.agents.items()):
-        old = before.get(name)
-        if old is not None and old.commit != locked.commit:
-            say(g, f"{name}: {old.commit[:7]} -> {locked.commit[:7]}")
+    if report.dry_run:
+        say(g, "dry run: nothing was written")
+    rows = [line for c in report.changes for line in _change_lines(c, g.verbose)]
+    for line in rows:
+        say(g, line)
+    for change in report.conflicts:
+        warn(f"{change.agent}: {change.note or _STATUS_WORDS[change.status]}")
+    if not rows:
+        say(g, "all agents are up to date")
+
+
+def _render_many(g: Globals, many: Any, render_one: Any, verb: str) -> int:
+    """Per-project sections (text) or one JSON document, then a total; the exit code."""
+    if g.json:
+        emit_json(_many_json(many))
+        return EXIT_OK if many.ok else EXIT_FAILED
+    for project in many.projects:
+        say(g, f"== {project.root}: {_summary(project)}")
+        render_one(g, project)
+    say(g, f"total: {_total_line(many, verb)}")
+    return EXIT_OK if many.ok else EXIT_FAILED
+
+
+def _summary(project: Any) -> str:
+    if project.error is not None:
+        return "failed"
+    counts: dict[str, int] = {}
+    for change in project.changes:
+        counts[change.status] = counts.get(change.status, 0) + 1
+    shown = [
+        f"{counts[k]} {_STATUS_WORDS[k].split(' (')[0].lower()}"
+        for k in ("updated", "merged", "new", "behind", "removed-upstream", "conflict", "markers")
+        if counts.get(k)
+    ]
+    if getattr(project, "conflicts", ()) and not project.dry_run:
+        shown.append("left untouched")
+    return ", ".join(shown) or "up to date"
+
+
+def _total_line(many: Any, verb: str) -> str:
+    projects = len(many.projects)
+    failed = sum(1 for p in many.projects if p.error is not None)
+    changed = sum(
+        1 for p in many.projects for c in p.changes if c.status in {"updated", "merged", "behind"}
+    )
+    attention = sum(1 for p in many.projects if not p.ok)
+    noun = "agent" if changed == 1 else "agents"
+    return (
+        f"{projects} project{'s' if projects != 1 else ''}, {changed} {noun} "
+        f"{verb}, "
+        f"{attention} need attention, {failed} failed"
+    )
+
+
+def _pin_json(pin: updater_types.Pin | None) -> dict[str, Any] | None:
+    return None if pin is None else {"commit": pin.commit, "tag": pin.tag}
+
+
+def _change_json(change: updater_types.AgentChange) -> dict[str, Any]:
+    return {
+        "agent": change.agent,
+        "source": change.source,
+        "status": change.status,
+        "old": _pin_json(change.old),
+        "new": _pin_json(change.new),
+        "lines_added": change.added,
+        "lines_removed": change.removed,
+        "grants": [{"what": g.what, "detail": g.detail, "risky": g.risky} for g in change.grants],
+        "drift": [
+            {"kind": d.kind, "ref": d.ref, "locked": d.locked, "current": d.current}
+            for d in change.drift
+        ],
+        "note": change.note or None,
+    }
+
+
+def _project_json(project: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"project": str(project.root), "ok": project.ok}
+    if hasattr(project, "dry_run"):
+        data.update(
+            dry_run=project.dry_run, applied=project.applied, lock_changed=project.lock_changed
+        )
+    data["error"] = project.error.render() if project.error is not None else None
+    data["agents"] = [_change_json(c) for c in project.changes]
+    data["warnings"] = list(project.warnings)
+    return data
+
+
+def _many_json(many: Any) -> dict[str, Any]:
+    projects = [_project_json(p) for p in many.projects]
+    return {
+        "root": str(many.root),
+        "ok": many.ok,
+        "projects": projects,
+        "total": {
+            "projects": len(projects),
+            "ok": sum(1 for p in many.projects if p.ok),
+            "failed": sum(1 for p in many.projects if p.error is not None),
+            "changed": sum(
+                1
+                for p in many.projects
+                for c in p.changes
+                if c.status in {"updated", "merged", "behind"}
+            ),
+        },
+    }
 
 
 @app.command()
-def outdated(ctx: typer.Context) -> None:
-    """List agents whose pins are behind; exit 1 if any."""
+def outdated(
+    ctx: typer.Context,
+    recursive: Annotated[
+        Path | None,
+        typer.Option(help="Check every project (agentsync.toml) below this folder."),
+    ] = None,
+) -> None:
+    """List agents whose pins are behind; exit 1 if any (or gone upstream, or moved tags)."""
+    from agentsync import updater
+
     g = _g(ctx)
-    report = ops.outdated(g.options)
+    if recursive is not None:
+        many = updater.outdated_recursive(g.options, recursive)
+        finish(_render_many(g, many, _render_outdated, "behind"))
+    report = updater.outdated(g.options)
+    if g.json:
+        emit_json([_outdated_json(c) for c in report.changes])
+    else:
+        _render_outdated(g, report)
+    finish(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _outdated_json(change: updater_types.AgentChange) -> dict[str, Any]:
+    data = _change_json(change)
+    data.update(
+        current=change.old.commit if change.old else None,
+        latest=change.new.commit if change.new else None,
+        changed=change.status == "behind",
+        pinned=change.status == "pinned",
+        behind=change.status == "behind",
+    )
+    return data
+
+
+def _render_outdated(g: Globals, report: updater_types.ProjectOutdated) -> None:
+    for text in report.warnings:
+        warn(text)
+    if report.error is not None:
+        typer.echo(report.error.render(), err=True)
+        return
+    rows = [line for c in report.changes for line in _change_lines(c, g.verbose)]
+    rows = [line for line in rows if g.verbose or "pin moved" not in line]
+    for line in rows:
+        say(g, line)
+    if report.ok:
+        say(g, "all agents are up to date")
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    agent: Annotated[str, typer.Argument(help="An installed agent.")],
+    upstream: Annotated[
+        bool, typer.Option(help="Show the pinned version against what `update` would take.")
+    ] = False,
+) -> None:
+    """Local edits against the pinned version, or (--upstream) the pinned against the update."""
+    from agentsync import updater
+
+    g = _g(ctx)
+    report = updater.diff(g.options, agent, upstream=upstream)
     if g.json:
         emit_json(
-            [
-                {
-                    "agent": e.name,
-                    "source": e.source,
-                    "current": e.current,
-                    "latest": e.latest,
-                    "changed": e.changed,
-                    "pinned": e.pinned,
-                    "behind": e.behind,
-                }
-                for e in report.entries
-            ]
+            {
+                "agent": report.agent,
+                "from": report.old_label,
+                "to": report.new_label,
+                "diff": report.text,
+                "note": report.note or None,
+            }
         )
-    else:
-        for e in report.entries:
-            if e.behind:
-                say(g, f"{e.name}  {e.source}  {e.current[:7]} -> {e.latest[:7]}")
-            elif e.pinned and g.verbose:
-                say(g, f"{e.name}  {e.source}  {e.current[:7]} (pinned)")
-        if not report.behind:
-            say(g, "all agents are up to date")
-    finish(EXIT_FAILED if report.behind else EXIT_OK)
+        finish(EXIT_OK)
+    if report.note:
+        warn(f"{report.agent}: {report.note}")
+    elif not report.text:
+        say(g, f"{report.agent}: no differences ({report.old_label} -> {report.new_label})")
+    if report.text and not g.quiet:
+        typer.echo(report.text, nl=False)
+    finish(EXIT_OK)
 
 
 @app.command("status")

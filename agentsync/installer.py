@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Literal
 
 from agentsync._fs import atomic_delete, atomic_write, clean_stale_temps
-from agentsync.errors import ConflictError, IntegrityError
+from agentsync.errors import ConflictError, IntegrityError, ResolveError
 from agentsync.frontmatter import parse_agent
 from agentsync.ids import Sha256, blob_id, sha256
 from agentsync.lockfile import Lock, LockedAgent, write_lock
+from agentsync.manifest import NAME_RE
 from agentsync.resolve import installed_bytes
 
 ActionKind = Literal[
@@ -26,9 +27,18 @@ ActionKind = Literal[
     "modified",  # local edits, nothing upstream to apply: kept
     "kept-edit",  # local edits block a change: kept, lock entry held back
     "orphaned",  # dropped from the manifest but locally edited: left in place, unmanaged
+    "merged",  # local edits merged cleanly with the new version: written, lock moves
+    "conflict",  # local edits conflict with the new version: kept, lock entry held back
+    "conflict-markers",  # as "conflict", but the file now holds git's conflict markers
 ]
-WRITES: frozenset[str] = frozenset({"create", "restore", "update"})
+WRITES: frozenset[str] = frozenset({"create", "restore", "update", "merged", "conflict-markers"})
+HELD_BACK: frozenset[str] = frozenset({"kept-edit", "conflict", "conflict-markers"})
 JOURNAL = "journal.json"
+MERGED_DIR = "merged"  # .agentsync/merged/<sha256>: merged bytes, to restore a deleted file
+
+# What `update` does with a locally edited file that upstream changed: keep it as it is
+# (install), merge 3-way and leave it untouched on conflict, or write conflict markers.
+MergeMode = Literal["keep", "auto", "markers"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,13 @@ class Layout:
     state_dir: Path
 
     def agent_path(self, name: str) -> Path:
+        if not NAME_RE.match(name):
+            # Last line of defence: whatever reached the plan, a name never leaves the folder.
+            raise ResolveError(
+                f"{name!r} is not a safe agent file name",
+                hint="use letters, digits, '.', '_' and '-' for installed names",
+                subject=name,
+            )
         return self.target / f"{name}.md"
 
 
@@ -144,18 +161,30 @@ def plan_install(
     read_upstream: Callable[[LockedAgent], bytes],
     *,
     force: bool = False,
+    merge: MergeMode = "keep",
 ) -> InstallPlan:
     """Compare the new lock with the files on disk and the old lock; decide every action."""
     journal = _Journal.load(layout.state_dir)
     old_agents: Mapping[str, LockedAgent] = old.agents if old else {}
     actions: list[FileAction] = []
     agents = dict(new.agents)
-    for name, locked in sorted(new.agents.items()):
+    for name, entry in sorted(new.agents.items()):
         previous = old_agents.get(name)
-        expected = expected_bytes(locked, read_upstream)
+        locked, expected, note = entry, b"", ""
+        if entry.local_edits:
+            expected, locked, note = _merged_expected(layout, entry, read_upstream)
+            agents[name] = locked
+        else:
+            expected = expected_bytes(entry, read_upstream)
         action = _plan_agent(layout, locked, previous, expected, journal, force=force)
-        if action.kind == "kept-edit" and previous is not None:
+        if action.kind == "kept-edit" and previous is not None and merge != "keep":
+            action = _plan_merge(action, locked, previous, expected, read_upstream, merge)
+            if action.kind == "merged" and action.data is not None:
+                agents[name] = replace(locked, sha256=sha256(action.data), local_edits=True)
+        if action.kind in HELD_BACK and previous is not None:
             agents[name] = previous  # the edit blocks this change: keep the old pin
+        if note and action.kind == "restore":
+            action = replace(action, note=note)
         actions.append(action)
     for name, previous in sorted(old_agents.items()):
         if name not in new.agents:
@@ -164,8 +193,9 @@ def plan_install(
     return InstallPlan(tuple(actions), replace(new, agents=agents))
 
 
-def expected_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]) -> bytes:
-    """The exact bytes the lock promises for `locked`, verified against both recorded hashes."""
+def upstream_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]) -> bytes:
+    """What agentsync installs for `locked` before any local edits: the verified upstream blob,
+    repaired and renamed as locked."""
     upstream = read_upstream(locked)
     if blob_id(upstream) != locked.blob:
         raise IntegrityError(
@@ -174,7 +204,12 @@ def expected_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], b
             hint="the cache may be damaged: run again with --refresh",
             subject=locked.name,
         )
-    data = installed_bytes(locked, upstream)
+    return installed_bytes(locked, upstream)
+
+
+def expected_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]) -> bytes:
+    """The exact bytes the lock promises for `locked`, verified against both recorded hashes."""
+    data = upstream_bytes(locked, read_upstream)
     if sha256(data) != locked.sha256:
         raise IntegrityError(
             "the bytes to install do not match the sha256 recorded in agentsync.lock",
@@ -183,6 +218,67 @@ def expected_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], b
             subject=locked.name,
         )
     return data
+
+
+def _merged_expected(
+    layout: Layout, locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]
+) -> tuple[bytes, LockedAgent, str]:
+    """The bytes for an entry carrying merged local edits, which upstream alone cannot rebuild.
+
+    They come from the file on disk or the copy kept in .agentsync/merged/ when either has
+    the locked hash; failing both, the pinned upstream version is restored and the entry
+    drops its local edits (returned with a note saying so).
+    """
+    for place in (layout.agent_path(locked.name), merged_copy(layout, locked.sha256)):
+        try:
+            data = place.read_bytes()
+        except OSError:
+            continue
+        if sha256(data) == locked.sha256:
+            return data, locked, ""
+    pristine = replace(locked, local_edits=False)
+    data = upstream_bytes(pristine, read_upstream)
+    note = "its merged local edits were not available; restored the pinned upstream version"
+    return data, replace(pristine, sha256=sha256(data)), note
+
+
+def merged_copy(layout: Layout, digest: str) -> Path:
+    """Where the bytes of a merge with local edits are kept (outside the target folder)."""
+    return layout.state_dir / MERGED_DIR / digest
+
+
+def _plan_merge(
+    action: FileAction,
+    locked: LockedAgent,
+    previous: LockedAgent,
+    expected: bytes,
+    read_upstream: Callable[[LockedAgent], bytes],
+    merge: MergeMode,
+) -> FileAction:
+    """3-way merge of a locally edited file: base is what agentsync installed for the old pin
+    (before any local edits), ours the file on disk, theirs the new version."""
+    from agentsync.vcs import merge_file
+
+    base = upstream_bytes(previous, read_upstream)
+    ours = action.path.read_bytes()
+    labels = (f"{locked.name}.md (local)", "pinned", "upstream")
+    merged, conflicts = merge_file(base, ours, expected, labels=labels, markers=merge == "markers")
+    if not conflicts:
+        if merged == expected:
+            return replace(
+                action, kind="update", data=expected, note="local edits already upstream"
+            )
+        return replace(action, kind="merged", data=merged, note="local edits merged")
+    if merge == "markers":
+        return replace(
+            action, kind="conflict-markers", data=merged, note="conflict markers written"
+        )
+    return replace(
+        action,
+        kind="conflict",
+        data=None,
+        note="local edits conflict with the new version; the file was left as it is",
+    )
 
 
 def _plan_agent(
@@ -203,7 +299,9 @@ def _plan_agent(
     if current == expected:
         return FileAction("keep" if previous is not None else "adopt", locked.name, path)
     ours = _ours(previous, journal, locked.name)
-    if sha256(current) in ours or force:
+    # A file holding merged local edits is still the user's work even when unedited since.
+    carries_edits = previous is not None and previous.local_edits
+    if (sha256(current) in ours and not carries_edits) or force:
         return FileAction("update", locked.name, path, expected)
     if previous is None:
         raise ConflictError(
@@ -281,6 +379,7 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
     journal = _Journal.load(layout.state_dir)
     if changes:
         journal.record(changes)
+    _save_merged_copies(plan, layout)
     for action in changes:
         if action.kind == "remove":
             atomic_delete(action.path)
@@ -288,9 +387,29 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
             assert action.data is not None  # noqa: S101 - WRITES always carry data
             atomic_write(action.path, action.data)
     lock_changed = write_lock(layout.lock_path, plan.lock)
+    _prune_merged_copies(plan, layout)
     if changes:
         journal.clear()
     return ApplyResult(changes, lock_changed)
+
+
+def _save_merged_copies(plan: InstallPlan, layout: Layout) -> None:
+    """Keep the bytes of every merge: upstream alone cannot rebuild them if the file is lost."""
+    for action in plan.changes:
+        if action.kind == "merged" and action.data is not None:
+            copy = merged_copy(layout, sha256(action.data))
+            if not copy.exists():
+                atomic_write(copy, action.data)
+
+
+def _prune_merged_copies(plan: InstallPlan, layout: Layout) -> None:
+    """Drop saved merges that no lock entry refers to (after the lock is written)."""
+    wanted = {a.sha256 for a in plan.lock.agents.values() if a.local_edits}
+    folder = layout.state_dir / MERGED_DIR
+    if folder.is_dir():
+        for stale in folder.iterdir():
+            if stale.name not in wanted and len(stale.name) == 64:
+                atomic_delete(stale)
 
 
 def disk_sha(path: Path) -> Sha256 | None:

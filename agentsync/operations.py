@@ -31,10 +31,13 @@ from agentsync.manifest import Manifest, ManifestEditor, load_manifest
 from agentsync.project import Project, find_project
 from agentsync.resolve import (
     Candidate,
+    Drift,
     Policy,
     Resolver,
     UpdateScope,
     ambiguity_error,
+    detect_drift,
+    pin_request,
     resolve_spec_commit,
 )
 
@@ -197,7 +200,7 @@ def _lock_for(
     """The lock to install from: the current one when fresh, else a new resolution."""
     reasons = ["agentsync.lock does not exist"] if old is None else stale_reasons(manifest, old)
     if old is not None and not reasons and update == "none":
-        return old, ()
+        return old, (frozen_drift_warnings(run, manifest, old) if frozen else ())
     if frozen:
         raise FrozenLockError(
             "agentsync.lock is out of date with agentsync.toml: " + "; ".join(reasons),
@@ -206,6 +209,31 @@ def _lock_for(
         )
     resolution = Resolver(manifest, run.store, old, update=update, policy=policy).run()
     return resolution.lock, resolution.warnings
+
+
+def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple[str, ...]:
+    """Moved or deleted tags the cache already knows of (issue #4); never fetches.
+
+    `install --frozen` keeps the locked commits regardless: this only says so loudly.
+    """
+    found: list[str] = []
+    for name, locked in sorted(lock.sources.items()):
+        spec = manifest.sources.get(name)
+        if spec is None:
+            continue
+        mirror = run.mirror(manifest, name)
+        try:
+            if not mirror.has_commit(locked.commit):
+                continue  # nothing cached to compare with; the commit is fetched by id
+            drift = detect_drift(
+                mirror, locked.commit, spec.ref, spec.version, locked.resolved, branches=False
+            )
+        except AgentsyncError:
+            continue
+        if drift is not None:
+            kind, ref, now = drift
+            found.append(Drift(name, None, kind, ref, locked.commit, now).message + " (kept)")
+    return tuple(found)
 
 
 def _apply(
@@ -276,7 +304,8 @@ def _record_requests(
             editor.add_include(request.source, request.name)
             continue
         source = request.source or _unique_source(run, manifest, old, request.name)
-        editor.set_agent(request.name, source, ref=request.ref)
+        ref, version = pin_request(request.ref)
+        editor.set_agent(request.name, source, ref=ref, version=version)
 
 
 def _unique_source(run: Session, manifest: Manifest, old: Lock | None, name: str) -> str:
@@ -402,88 +431,7 @@ def _display_name(path: Path, target: Path) -> str:
     return file_name_of(path) or str(path.relative_to(target))
 
 
-# -- outdated and update ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutdatedEntry:
-    """One agent whose pin could move."""
-
-    name: str
-    source: str
-    current: Commit
-    latest: Commit
-    changed: bool  # the agent's own file differs at `latest`
-    pinned: bool  # a commit pin: never moves
-
-    @property
-    def behind(self) -> bool:
-        return self.changed and not self.pinned
-
-
-@dataclass(frozen=True)
-class OutdatedReport:
-    """Agents whose pins are behind their ref or range."""
-
-    entries: tuple[OutdatedEntry, ...]
-
-    @property
-    def behind(self) -> tuple[OutdatedEntry, ...]:
-        return tuple(e for e in self.entries if e.behind)
-
-
-def outdated(options: Options) -> OutdatedReport:
-    """Fetch every source and compare each locked agent with the newest commit of its ref."""
-    with session(options, locked=False) as run:
-        manifest = run.manifest()
-        lock = run.lock()
-        if lock is None:
-            raise UsageError("there is no agentsync.lock yet", hint="run `agentsync install` first")
-        new = Resolver(manifest, run.store, lock, update="all", policy=Policy(force=True)).run()
-        entries = []
-        for name, locked in sorted(lock.agents.items()):
-            latest = new.lock.agents.get(name)
-            if latest is None:
-                continue
-            entries.append(
-                OutdatedEntry(
-                    name,
-                    locked.source,
-                    locked.commit,
-                    latest.commit,
-                    changed=latest.blob != locked.blob or latest.path != locked.path,
-                    pinned=_is_commit_pin(locked),
-                )
-            )
-        return OutdatedReport(tuple(entries))
-
-
-def _is_commit_pin(locked: LockedAgent) -> bool:
-    from agentsync.ids import is_full_commit
-
-    return locked.ref is not None and (is_full_commit(locked.ref) or locked.ref == locked.commit)
-
-
-def update(options: Options, names: Sequence[str] = (), *, force: bool = False) -> InstallReport:
-    """Move pins to the newest commit of each ref or range and rewrite what changed."""
-    with session(options) as run:
-        manifest = run.manifest()
-        old = run.lock()
-        scope: UpdateScope = "all"
-        if names:
-            wanted = frozenset(AgentRequest.parse(n).name for n in names)
-            known = set(old.agents if old else ()) | set(manifest.agents)
-            unknown = sorted(wanted - known)
-            if unknown:
-                raise UsageError(
-                    f"not installed: {', '.join(unknown)}",
-                    hint="see what is installed with `agentsync status`",
-                )
-            scope = wanted
-        new, warnings = _lock_for(
-            run, manifest, old, frozen=False, policy=Policy(force=force), update=scope
-        )
-        return _apply(run, manifest, new, old, None, warnings, force=force)
+# -- outdated and update: see agentsync.updater ------------------------------------------------
 
 
 # -- sources, init, search, show --------------------------------------------------------------
@@ -664,9 +612,7 @@ __all__ = [
     "InstallReport",
     "Options",
     "install",
-    "outdated",
     "remove",
     "resolve_spec_commit",
     "status",
-    "update",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
@@ -12,7 +13,7 @@ from agentsync.errors import ResolveError, SourceError
 from agentsync.frontmatter import parse_agent, rename_agent
 from agentsync.ids import BlobId, Commit, blob_id, is_full_commit, sha256, short
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
-from agentsync.manifest import AgentSpec, Manifest, SourceSpec
+from agentsync.manifest import NAME_RE, AgentSpec, Manifest, SourceSpec
 from agentsync.urls import redact
 from agentsync.versions import best_tag, parse_range
 
@@ -41,12 +42,42 @@ class Candidate:
         return f"{self.source}/{self.name}"
 
 
+DriftKind = Literal["tag-moved", "tag-deleted", "history-rewritten"]
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A pinned ref that changed under the lock in a way no normal push explains."""
+
+    source: str
+    agent: str | None  # None: the source's own ref; else an agent's own pin
+    kind: DriftKind
+    ref: str  # the tag or branch (or "HEAD")
+    locked: Commit
+    current: Commit | None  # where the ref points now (None: the tag is gone)
+
+    @property
+    def message(self) -> str:
+        where = f"agent {self.agent}" if self.agent else f"source {self.source}"
+        now = self.current or "nothing"
+        if self.kind == "tag-moved":
+            return f"{where}: tag {self.ref} moved: locked {self.locked}, now {now}"
+        if self.kind == "tag-deleted":
+            return f"{where}: tag {self.ref} was deleted upstream (locked {self.locked})"
+        return (
+            f"{where}: history of {self.ref} was rewritten: locked commit {self.locked} "
+            f"is no longer on it (tip {now})"
+        )
+
+
 @dataclass(frozen=True)
 class Resolution:
     """The outcome of resolving a manifest: the new lock plus what is worth telling the user."""
 
     lock: Lock
     warnings: tuple[str, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    gone: tuple[str, ...] = ()  # agents kept at their old pin because upstream no longer has them
 
 
 @dataclass
@@ -57,6 +88,8 @@ class _Catalog:
     manifest: Manifest
     _cache: dict[tuple[str, str], list[Candidate]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
 
     def mirror(self, source: str) -> Mirror:
         spec = self.manifest.sources[source]
@@ -76,7 +109,12 @@ class _Catalog:
             if not _is_agent_path(entry.path, spec.path):
                 continue
             if entry.kind != "blob":
-                self.warnings.append(f"{source}: skipped {entry.path}: symlinks are not installed")
+                what = "symlinks" if entry.kind == "link" else "submodules"
+                self.warnings.append(f"{source}: skipped {entry.path}: {what} are not installed")
+                continue
+            if not _is_utf8(entry.path):
+                shown = entry.path.encode("utf-8", "surrogateescape").decode("ascii", "replace")
+                self.warnings.append(f"{source}: skipped {shown}: the path is not valid UTF-8")
                 continue
             if entry.size > MAX_AGENT_BYTES:
                 self.warnings.append(f"{source}: skipped {entry.path}: larger than 1 MiB")
@@ -90,6 +128,15 @@ class _Catalog:
                 Candidate(source, name, entry.path, entry.blob, commit, description, parsed.loads)
             )
         return found
+
+
+def _is_utf8(path: str) -> bool:
+    # git paths are bytes; undecodable ones arrive as surrogates and could not go in the lock.
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_agent_path(path: str, base: str | None) -> bool:
@@ -129,6 +176,53 @@ def resolve_spec_commit(
     return mirror.resolve(ref), None
 
 
+def pin_request(text: str | None) -> tuple[str | None, str | None]:
+    """Split `NAME@TEXT` into (ref, version): a range operator or wildcard makes it a version.
+
+    `@v1.4.0`, `@1.4.0`, `@main` and `@abc1234` stay refs (a tag, branch or commit named
+    exactly); `@^1.2`, `@~1.4`, `@>=1.0, <2`, `@1.*` and `@1.x` are version ranges.
+    """
+    if text is None:
+        return None, None
+    ranged = text.startswith(("^", "~", ">", "<", "=")) or any(c in text for c in "*, ")
+    if not ranged and re.fullmatch(r"v?\d+(\.(\d+|[xX]))*\.[xX]", text):
+        ranged = True
+    return (None, text) if ranged else (text, None)
+
+
+def detect_drift(
+    mirror: Mirror,
+    locked: Commit,
+    ref: str | None,
+    version: str | None,
+    resolved: str | None,
+    *,
+    branches: bool = True,
+) -> tuple[DriftKind, str, Commit | None] | None:
+    """How the ref that chose `locked` has been rewritten upstream, judged from the mirror.
+
+    Pass `branches=False` when the mirror was not fetched just now: a stale branch tip in
+    the cache would look like rewritten history.
+    """
+    if ref is not None and is_full_commit(ref):
+        return None  # a commit pin cannot move
+    tags = mirror.tags()
+    tag = resolved if version is not None else (ref if ref is not None and ref in tags else None)
+    if version is not None and tag is None:
+        return None
+    if tag is not None:
+        now = tags.get(tag)
+        if now is None:
+            return "tag-deleted", tag, None
+        return None if now == locked else ("tag-moved", tag, now)
+    if not branches or (ref is not None and ref not in mirror.branches()):
+        return None  # a short commit id or some other name: nothing to compare
+    tip = mirror.resolve(ref)
+    if mirror.has_commit(locked) and mirror.is_ancestor(locked, tip):
+        return None
+    return "history-rewritten", ref or "HEAD", tip
+
+
 # -- the resolver -----------------------------------------------------------------------------
 
 UpdateScope = Literal["none", "all"] | frozenset[str]
@@ -151,6 +245,10 @@ class Resolver:
     old: Lock | None
     update: UpdateScope = "none"  # "all", or the agent names `update` was asked to move
     policy: Policy = Policy()
+    # `update`/`outdated`: an agent gone upstream keeps its old pin instead of failing the run.
+    keep_missing: bool = False
+    # Mirror keys fetched in this run; shared by `--recursive` so each source is fetched once.
+    fetched: set[str] = field(default_factory=set)
 
     def run(self) -> Resolution:
         catalog = _Catalog(self.store, self.manifest)
@@ -158,7 +256,17 @@ class Resolver:
             name: self._lock_source(catalog, spec) for name, spec in self.manifest.sources.items()
         }
         agents = self._lock_agents(catalog, sources)
-        return Resolution(Lock(sources=sources, agents=agents), tuple(catalog.warnings))
+        return Resolution(
+            Lock(sources=sources, agents=agents),
+            tuple(catalog.warnings),
+            tuple(catalog.drift),
+            tuple(sorted(catalog.gone)),
+        )
+
+    def _fetch(self, mirror: Mirror) -> None:
+        if mirror.key not in self.fetched:
+            mirror.fetch()
+            self.fetched.add(mirror.key)
 
     def candidates_of(self, source: str) -> list[Candidate]:
         """Agents in one source at its locked commit (or the newest one when not locked)."""
@@ -192,9 +300,28 @@ class Resolver:
         ):
             mirror.ensure_commit(previous.commit)
             return _locked_source(spec, previous.commit, previous.resolved)
-        mirror.fetch()
+        self._fetch(mirror)
         commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"source {spec.name}")
+        if previous is not None and _same_origin(previous, spec):
+            self._note_drift(catalog, mirror, spec.name, None, previous.commit, spec, previous)
         return _locked_source(spec, commit, tag)
+
+    def _note_drift(
+        self,
+        catalog: _Catalog,
+        mirror: Mirror,
+        source: str,
+        agent: str | None,
+        locked: Commit,
+        pin: SourceSpec | AgentSpec,
+        previous: LockedSource | LockedAgent,
+    ) -> None:
+        found = detect_drift(mirror, locked, pin.ref, pin.version, previous.resolved)
+        if found is not None:
+            kind, ref, now = found
+            drift = Drift(source, agent, kind, ref, locked, now)
+            catalog.drift.append(drift)
+            catalog.warnings.append(drift.message)
 
     def _reusable(self, key: str, spec: AgentSpec, selected: str) -> LockedAgent | None:
         """The previous lock entry for `key`, when nothing asks it to change."""
@@ -219,12 +346,28 @@ class Resolver:
                 catalog.mirror(spec.source).ensure_commit(previous.commit)
                 agents[spec.key] = previous
                 continue
-            commit = self._agent_commit(catalog, sources, spec)
-            candidate = find_candidate(catalog.candidates(spec.source, commit), spec)
-            agents[spec.key] = self._locked(catalog, spec, candidate, "agents")
+            commit, tag = self._agent_commit(catalog, sources, spec)
+            pool = catalog.candidates(spec.source, commit)
+            kept = self._kept_when_missing(catalog, spec.key, spec, pool)
+            if kept is not None:
+                agents[spec.key] = kept
+                continue
+            candidate = find_candidate(pool, spec)
+            agents[spec.key] = self._locked(catalog, spec, candidate, "agents", tag)
         for source in self.manifest.sources.values():
             self._lock_included(catalog, sources[source.name], source, agents)
         return agents
+
+    def _kept_when_missing(
+        self, catalog: _Catalog, key: str, spec: AgentSpec, pool: list[Candidate]
+    ) -> LockedAgent | None:
+        """Issue #4: an agent gone upstream stays at its old pin (reported), never deleted."""
+        previous = self.old.agents.get(key) if self.old else None
+        if not self.keep_missing or previous is None or _has_match(pool, spec):
+            return None
+        catalog.mirror(previous.source).ensure_commit(previous.commit)
+        catalog.gone.append(key)
+        return previous
 
     def _lock_included(
         self,
@@ -233,7 +376,8 @@ class Resolver:
         source: SourceSpec,
         agents: dict[str, LockedAgent],
     ) -> None:
-        for candidate in self._included(catalog, locked, source):
+        included = self._included(catalog, locked, source)
+        for candidate in included:
             if candidate.name in agents:
                 continue  # an explicit [agents] entry wins over an include glob
             spec = AgentSpec(candidate.name, source.name, candidate.name, None, None, None)
@@ -242,6 +386,21 @@ class Resolver:
                 agents[candidate.name] = previous
             else:
                 agents[candidate.name] = self._locked(catalog, spec, candidate, "include")
+        if not self.keep_missing or self.old is None:
+            return
+        names = {c.name for c in included}
+        for key, previous in sorted(self.old.agents.items()):
+            if (
+                previous.selected == "include"
+                and previous.source == source.name
+                and key not in agents
+                and previous.upstream_name not in names
+                and _matches(previous.upstream_name, source.include)
+                and not _matches(previous.upstream_name, source.exclude)
+            ):
+                catalog.mirror(source.name).ensure_commit(previous.commit)
+                catalog.gone.append(key)
+                agents[key] = previous
 
     def _included(
         self, catalog: _Catalog, locked: LockedSource, spec: SourceSpec
@@ -252,6 +411,13 @@ class Resolver:
         for candidate in catalog.candidates(spec.name, locked.commit):
             if not _matches(candidate.name, spec.include) or _matches(candidate.name, spec.exclude):
                 continue
+            if not NAME_RE.match(candidate.name):
+                # The name would become the file name: `../../x` or `/etc/x` must never be one.
+                catalog.warnings.append(
+                    f"{spec.name}: skipped {candidate.path}: its name {candidate.name!r} is not a "
+                    "safe file name (install it under another name in [agents])"
+                )
+                continue
             other = chosen.get(candidate.name)
             if other is not None:
                 raise _duplicate_in_source([other, candidate], spec.name)
@@ -260,16 +426,22 @@ class Resolver:
 
     def _agent_commit(
         self, catalog: _Catalog, sources: Mapping[str, LockedSource], spec: AgentSpec
-    ) -> Commit:
+    ) -> tuple[Commit, str | None]:
+        """The commit (and tag a range chose) for an agent: its own pin, else its source's."""
         if spec.ref is None and spec.version is None:
-            return sources[spec.source].commit
+            return sources[spec.source].commit, None
         mirror = catalog.mirror(spec.source)
         if spec.ref is not None and is_full_commit(spec.ref) and not self.store.offline:
             mirror.ensure_commit(Commit(spec.ref))
         elif not self.store.offline:
-            mirror.fetch()
-        commit, _tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"agent {spec.key}")
-        return commit
+            self._fetch(mirror)
+        commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"agent {spec.key}")
+        previous = self.old.agents.get(spec.key) if self.old else None
+        if previous is not None and _same_agent(previous, spec):
+            self._note_drift(
+                catalog, mirror, spec.source, spec.key, previous.commit, spec, previous
+            )
+        return commit, tag
 
     def _locked(
         self,
@@ -277,8 +449,12 @@ class Resolver:
         spec: AgentSpec,
         candidate: Candidate,
         selected: Literal["agents", "include"],
+        tag: str | None = None,
     ) -> LockedAgent:
-        if not candidate.loads and not (self.policy.fix or self.policy.force):
+        previous = self.old.agents.get(spec.key) if self.old else None
+        # An agent installed with --fix stays repaired across updates.
+        fix = self.policy.fix or (previous is not None and previous.fixed)
+        if not candidate.loads and not (fix or self.policy.force):
             raise ResolveError(
                 f"Claude Code would not load {candidate.label} ({candidate.path})",
                 hint=f"see why with `agentsync show {candidate.label}`; install a repaired copy "
@@ -298,9 +474,29 @@ class Resolver:
             version=spec.version,
             file=spec.file,
             selected=selected,
-            fixed=self.policy.fix and _needs_fix(data),
+            fixed=fix and _needs_fix(data),
+            resolved=tag,
         )
-        return replace(locked, sha256=sha256(installed_bytes(locked, data)))
+        locked = replace(locked, sha256=sha256(installed_bytes(locked, data)))
+        return _carry_local_edits(previous, locked)
+
+
+def _carry_local_edits(previous: LockedAgent | None, locked: LockedAgent) -> LockedAgent:
+    """A merged file whose upstream blob did not change keeps its merged hash (issue #4)."""
+    if (
+        previous is None
+        or not previous.local_edits
+        or (previous.blob, previous.name, previous.fixed)
+        != (locked.blob, locked.name, locked.fixed)
+    ):
+        return locked
+    return replace(locked, sha256=previous.sha256, local_edits=True)
+
+
+def _has_match(pool: Iterable[Candidate], spec: AgentSpec) -> bool:
+    if spec.file is not None:
+        return any(c.path == spec.file for c in pool)
+    return any(c.name == spec.agent for c in pool)
 
 
 def _needs_fix(data: bytes) -> bool:

@@ -157,7 +157,8 @@ def test_outdated_update_and_local_edits(
     assert b"Alpha v2." in target.read_bytes()
     assert lock_of(project_dir)["agents"]["backend-developer"]["commit"] == new_commit  # type: ignore[index]
 
-    edited = target.read_bytes() + b"\nMy local rule.\n"
+    # the local edit touches the line upstream changes next: a conflict, so the edit is kept
+    edited = target.read_bytes().replace(b"Alpha v2.", b"Alpha v2. My local rule.")
     target.write_bytes(edited)
     alpha.write("agents/backend-developer.md", agent_md("backend-developer", "Alpha v3.", "Read"))
     alpha.commit("v3")

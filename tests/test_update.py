@@ -1,0 +1,180 @@
+"""`update` and `outdated`: the change table, widening flags, dry runs, untouched files."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentsync.updater import line_counts, widened
+from tests.conftest import CliResult, GitRepo, agent_md
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def source(make_repo: Callable[..., GitRepo], project_dir: Path) -> GitRepo:
+    repo = make_repo("team")
+    repo.write("agents/reviewer.md", agent_md("reviewer", "Reviews code.", "Read, Grep"))
+    repo.write("agents/writer.md", agent_md("writer", "Writes docs.", "Read"))
+    repo.write("README.md", "# team agents\n")
+    repo.commit("first")
+    (project_dir / "agentsync.toml").write_text(f'[sources.team]\nurl = "{repo.url}"\n\n[agents]\n')
+    return repo
+
+
+def installed(project: Path, name: str) -> Path:
+    return project / ".claude" / "agents" / f"{name}.md"
+
+
+def lock_of(project: Path) -> dict[str, dict[str, dict[str, object]]]:
+    return tomllib.loads((project / "agentsync.lock").read_text())
+
+
+def snapshot(project: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of the project with its bytes and mtime (the cache lives elsewhere)."""
+    return {
+        str(p.relative_to(project)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(project.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_update_adding_bash_is_flagged_and_dry_run_writes_nothing(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    assert cli("install", "team/reviewer", "team/writer", cwd=project_dir).code == 0
+    source.write("agents/reviewer.md", agent_md("reviewer", "Reviews code.", "Read, Grep, Bash"))
+    new = source.commit("grant bash")
+    before = snapshot(project_dir)
+
+    result = cli("update", "--dry-run", cwd=project_dir)
+    assert result.code == 0, result
+    assert "dry run" in result.out
+    assert f"-> {new[:7]}" in result.out
+    assert "+1 -1" in result.out
+    assert "widens tools: +Bash" in result.out
+    assert snapshot(project_dir) == before  # no file, no lock, no state folder
+
+    result = cli("--json", "update", "--dry-run", cwd=project_dir)
+    data = json.loads(result.out)
+    assert data["dry_run"] is True and data["applied"] is False
+    row = next(a for a in data["agents"] if a["agent"] == "reviewer")
+    assert row["status"] == "updated"
+    assert row["new"]["commit"] == new
+    assert {"what": "tools", "detail": "+Bash", "risky": True} in row["grants"]
+    assert snapshot(project_dir) == before
+
+    result = cli("update", cwd=project_dir)
+    assert result.code == 0, result
+    assert b"Bash" in installed(project_dir, "reviewer").read_bytes()
+    assert lock_of(project_dir)["agents"]["reviewer"]["commit"] == new
+
+
+def test_commit_touching_other_files_leaves_agent_file_alone(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    assert cli("install", "team/reviewer", cwd=project_dir).code == 0
+    target = installed(project_dir, "reviewer")
+    before = (target.read_bytes(), target.stat().st_mtime_ns)
+    source.write("agents/writer.md", agent_md("writer", "Writes better docs.", "Read"))
+    source.write("README.md", "# changed\n")
+    new = source.commit("other files")
+
+    assert cli("outdated", cwd=project_dir).code == 0  # its file did not change: not behind
+    result = cli("update", cwd=project_dir)
+    assert result.code == 0, result
+    assert (target.read_bytes(), target.stat().st_mtime_ns) == before
+    assert lock_of(project_dir)["agents"]["reviewer"]["commit"] == new  # the pin may move
+
+
+def test_agent_removed_upstream_stays_installed_and_others_update(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    assert cli("install", "team/reviewer", "team/writer", cwd=project_dir).code == 0
+    old_commit = lock_of(project_dir)["agents"]["writer"]["commit"]
+    source.remove("agents/writer.md")
+    source.write("agents/reviewer.md", agent_md("reviewer", "Reviews code v2.", "Read, Grep"))
+    new = source.commit("drop writer")
+
+    result = cli("outdated", cwd=project_dir)
+    assert result.code == 1, result
+    assert "writer" in result.out and "REMOVED UPSTREAM" in result.out
+
+    result = cli("update", cwd=project_dir)
+    assert result.code == 0, result
+    assert "REMOVED UPSTREAM" in result.out
+    assert installed(project_dir, "writer").exists()
+    assert b"Reviews code v2." in installed(project_dir, "reviewer").read_bytes()
+    agents = lock_of(project_dir)["agents"]
+    assert agents["writer"]["commit"] == old_commit
+    assert agents["reviewer"]["commit"] == new
+    assert cli("install", cwd=project_dir).code == 0
+    assert installed(project_dir, "writer").exists()
+
+
+def test_update_named_agent_moves_only_that_one(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    assert cli("install", "team/reviewer", "team/writer", cwd=project_dir).code == 0
+    first = lock_of(project_dir)["agents"]["writer"]["commit"]
+    source.write("agents/reviewer.md", agent_md("reviewer", "R2."))
+    source.write("agents/writer.md", agent_md("writer", "W2."))
+    new = source.commit("both")
+    result = cli("update", "reviewer", cwd=project_dir)
+    assert result.code == 0, result
+    agents = lock_of(project_dir)["agents"]
+    assert agents["reviewer"]["commit"] == new
+    assert agents["writer"]["commit"] == first
+    assert b"W2." not in installed(project_dir, "writer").read_bytes()
+    assert cli("update", "nobody", cwd=project_dir).code == 2
+    assert cli("update", "writer@main", cwd=project_dir).code == 2
+
+
+def test_outdated_json_and_exit_code(cli: Cli, source: GitRepo, project_dir: Path) -> None:
+    assert cli("install", "team/reviewer", cwd=project_dir).code == 0
+    result = cli("--json", "outdated", cwd=project_dir)
+    assert result.code == 0, result
+    assert json.loads(result.out)[0]["status"] == "unchanged"
+    source.write("agents/reviewer.md", agent_md("reviewer", "R2.", "Read, Grep, WebFetch"))
+    new = source.commit("v2")
+    result = cli("--json", "outdated", cwd=project_dir)
+    assert result.code == 1, result
+    (row,) = json.loads(result.out)
+    assert row["behind"] is True and row["latest"] == new
+    assert row["grants"] == [{"what": "tools", "detail": "+WebFetch", "risky": True}]
+
+
+def test_widened_flags() -> None:
+    base = agent_md("a", "d", "Read", extra="model: sonnet").encode()
+    assert widened(base, base) == ()
+    no_tools = agent_md("a", "d", None, extra="model: sonnet").encode()
+    assert [g.text for g in widened(base, no_tools)] == [
+        "tools: all tools (the tools line was removed)"
+    ]
+    more = agent_md(
+        "a",
+        "d",
+        "Read, Write",
+        extra="model: opus\npermissionMode: bypassPermissions\nmcpServers:\n  - github",
+    ).encode()
+    texts = {g.text: g.risky for g in widened(base, more)}
+    assert texts == {
+        "tools: +Write": True,
+        "permissionMode: default -> bypassPermissions": True,
+        "mcpServers: added": True,
+        "model: sonnet -> opus": False,
+    }
+    hooks = agent_md("a", "d", "Read", extra="model: sonnet\nhooks:\n  Stop: []").encode()
+    assert [g.what for g in widened(base, hooks)] == ["hooks"]
+    assert widened(base, agent_md("a", "d", "Read, Grep", extra="model: sonnet").encode())[
+        0
+    ] == type(widened(base, more)[0])("tools", "+Grep", False)
+
+
+def test_line_counts() -> None:
+    assert line_counts(b"a\nb\nc\n", b"a\nB\nc\nd\n") == (2, 1)
+    assert line_counts(b"same\n", b"same\n") == (0, 0)
