@@ -764,7 +764,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.TyperException as error:  # bad flags or arguments: Typer's own usage message
-        error.show()
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {error.format_message()}", err=True)
         sys.exit(EXIT_USAGE if error.exit_code != 0 else EXIT_OK)
     except typer.Abort:
         typer.echo("error: interrupted", err=True)
