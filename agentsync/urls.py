@@ -37,7 +37,8 @@ def parse_location(text: str, base: Path) -> Location:
     if _CONTROL.search(text):
         raise UrlRejected("a source URL may not contain control characters or newlines")
     if _TRANSPORT.match(text):
-        raise UrlRejected(f"git remote helpers ('{text.split('::')[0]}::') are not allowed")
+        helper = text.split("::", maxsplit=1)[0]
+        raise UrlRejected(f"git remote helpers ('{helper}::') are not allowed")
     scheme = _SCHEME.match(text)
     if scheme:
         return _parse_scheme_url(text, scheme.group(1).lower())
@@ -59,6 +60,9 @@ def _parse_scheme_url(text: str, scheme: str) -> Location:
         raise UrlRejected("the URL has no host name")
     if scheme == "file" and not parts.path:
         raise UrlRejected("a file:// URL needs a path")
+    if (parts.hostname or "").startswith("-") or (parts.username or "").startswith("-"):
+        # git blocks these too; refusing here keeps `ssh://-oProxyCommand=...` out of git at all.
+        raise UrlRejected("a host or user name may not start with '-' (ssh would read an option)")
     return Location(scheme, text, redact(text))
 
 
@@ -80,7 +84,7 @@ def redact(url: str) -> str:
 
 
 def redact_text(text: str, secret_url: str) -> str:
-    """Replace every appearance of `secret_url` (and its user info) in `text` by its redacted form."""
+    """Replace every appearance of `secret_url` (and its user info) in `text` by its safe form."""
     safe = redact(secret_url)
     if safe == secret_url:
         return text

@@ -1,0 +1,465 @@
+"""Hostile input through the CLI: crafted URLs, refs, names and paths, hostile source repos.
+
+Every case asserts the exit code, a clear message, that nothing was written (no lock, no
+target folder, manifest unchanged, nothing outside the target folder) and, for the
+command-injection cases, that the marker file a payload would create never appears.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, GitRepo, agent_md
+
+Cli = Callable[..., CliResult]
+MakeRepo = Callable[..., GitRepo]
+
+
+def tree_snapshot(root: Path, *, skip: tuple[Path, ...] = ()) -> dict[str, bytes]:
+    """Every file below `root` (links as their target text), except under `skip`."""
+    found: dict[str, bytes] = {}
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if here / d not in skip]
+        for name in files:
+            path = here / name
+            found[str(path.relative_to(root))] = (
+                path.readlink().as_posix().encode() if path.is_symlink() else path.read_bytes()
+            )
+    return found
+
+
+def assert_untouched(project: Path, manifest_before: bytes) -> None:
+    assert (project / "agentsync.toml").read_bytes() == manifest_before
+    assert not (project / "agentsync.lock").exists()
+    assert not (project / ".claude").exists()
+
+
+# -- command injection through the manifest and the command line ------------------------------
+
+MARKER = "pwned"
+
+HOSTILE_MANIFESTS = {
+    "ext-helper": 'url = "ext::sh -c touch% pwned"',
+    "ext-helper-absolute": 'url = "ext::sh -c touch% {marker}"',
+    "ext-helper-uppercase": 'url = "EXT::sh -c touch% pwned"',
+    "fd-helper": 'url = "fd::3"',
+    "upload-pack-url": 'url = "--upload-pack=touch pwned"',
+    "upload-pack-url-abs": 'url = "--upload-pack=touch {marker}"',
+    "scp-like-option": 'url = "-oProxyCommand=touch pwned:x"',
+    "ssh-host-option": 'url = "ssh://-oProxyCommand=touch%20pwned/x"',
+    "ssh-user-option": 'url = "ssh://-oProxyCommand=touch%20pwned@example.invalid/x"',
+    "newline-in-url": 'url = "file:///tmp/x\\n--upload-pack=touch pwned"',
+    "unknown-scheme": 'url = "gopher://example.invalid/x"',
+    "upload-pack-ref": 'url = "{good}"\nref = "--upload-pack=touch pwned"',
+    "upload-pack-path": 'url = "{good}"\npath = "--upload-pack=touch pwned"',
+    "space-ref": 'url = "{good}"\nref = "main --upload-pack=touch pwned"',
+}
+
+
+@pytest.fixture
+def good_source(make_repo: MakeRepo) -> GitRepo:
+    repo = make_repo("good")
+    repo.write("agents/helper.md", agent_md("helper", "Helps."))
+    repo.commit("helper")
+    return repo
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_MANIFESTS))
+def test_hostile_source_entries_are_refused_and_nothing_runs(
+    cli: Cli, project_dir: Path, tmp_path: Path, good_source: GitRepo, case: str
+) -> None:
+    marker = tmp_path / MARKER
+    body = HOSTILE_MANIFESTS[case].format(marker=marker, good=good_source.url)
+    manifest = f'[sources.evil]\n{body}\n\n[agents]\nhelper = "evil"\n'
+    (project_dir / "agentsync.toml").write_text(manifest)
+    before = (project_dir / "agentsync.toml").read_bytes()
+    for command in (["install"], ["update"]):
+        result = cli(*command, cwd=project_dir)
+        assert result.code == 2, (command, result)
+        assert result.err.startswith("error: agentsync.toml:"), result
+        assert "Traceback" not in result.err
+    assert_untouched(project_dir, before)
+    for place in (project_dir, tmp_path, Path.cwd()):
+        assert not (place / MARKER).exists(), place
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["install", "--", "--upload-pack=touch pwned"],
+        ["install", "evil/helper@--upload-pack=touch pwned"],
+        ["install", "-oProxyCommand=touch pwned"],
+        ["source", "add", "x", "--", "--upload-pack=touch pwned"],
+        ["source", "add", "x", "ext::sh -c touch% pwned"],
+        ["source", "add", "x", "fd::0"],
+        ["source", "add", "x", "{good}", "--ref=--upload-pack=touch pwned"],
+        ["source", "add", "x", "{good}", "--path=../../outside"],
+        ["source", "add", "../../x", "{good}"],
+        ["source", "add", "-x", "{good}"],
+    ],
+)
+def test_hostile_command_line_arguments_are_refused(
+    cli: Cli, project_dir: Path, tmp_path: Path, good_source: GitRepo, args: list[str]
+) -> None:
+    manifest = f'[sources.evil]\nurl = "{good_source.url}"\n\n[agents]\n'
+    (project_dir / "agentsync.toml").write_text(manifest)
+    before = (project_dir / "agentsync.toml").read_bytes()
+    result = cli(*(a.format(good=good_source.url) for a in args), cwd=project_dir)
+    assert result.code == 2, result
+    assert "error" in result.err.lower()
+    assert "Traceback" not in result.err
+    assert_untouched(project_dir, before)
+    assert not (project_dir / MARKER).exists()
+    assert not (tmp_path / MARKER).exists()
+
+
+# -- path traversal ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def traversal_source(make_repo: MakeRepo, tmp_path: Path) -> GitRepo:
+    repo = make_repo("traversal")
+    repo.write("agents/good.md", agent_md("good", "A fine agent."))
+    repo.write("agents/up.md", agent_md("../../escape", "Climbs out."))
+    repo.write("agents/abs.md", agent_md(str(tmp_path / "absolute"), "Absolute name."))
+    repo.write("agents/dotdot.md", agent_md("..", "Just dots."))
+    repo.write("agents/sub.md", agent_md("sub/inner", "Nested name."))
+    repo.write("agents/dash.md", agent_md("-rf", "Option-like name."))
+    repo.commit("agents with hostile names")
+    return repo
+
+
+def test_hostile_frontmatter_names_never_become_paths(
+    cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.t]\nurl = "{traversal_source.url}"\ninclude = ["*"]\n'
+    )
+    target = project_dir / ".claude" / "agents"
+    cache = Path(os.environ["AGENTSYNC_CACHE_DIR"])
+    outside_before = tree_snapshot(tmp_path, skip=(target, cache, project_dir / ".agentsync"))
+    result = cli("install", "--force", cwd=project_dir)
+    assert result.code == 0, result
+    assert sorted(p.name for p in target.rglob("*")) == ["good.md"]
+    for hostile in ("agents/up.md", "agents/abs.md", "agents/dotdot.md", "agents/sub.md"):
+        assert f"skipped {hostile}" in result.err, result.err
+    assert "not a safe file name" in result.err
+    outside_after = tree_snapshot(tmp_path, skip=(target, cache, project_dir / ".agentsync"))
+    changed = set(outside_after.keys() | outside_before.keys()) - {
+        k for k in outside_before if outside_after.get(k) == outside_before[k]
+    }
+    assert changed == {"project/agentsync.lock"}, changed
+    assert not (tmp_path / "escape.md").exists()
+    assert not (tmp_path / "absolute.md").exists()
+    # the lock stays loadable: a second run is a clean no-op
+    again = cli("install", cwd=project_dir)
+    assert again.code == 0, again
+    assert "up to date" in again.out
+
+
+def test_hostile_name_is_installable_only_under_a_safe_key(
+    cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.t]\nurl = "{traversal_source.url}"\n\n'
+        '[agents]\ntamed = { source = "t", agent = "../../escape" }\n'
+    )
+    result = cli("install", cwd=project_dir)
+    assert result.code == 0, result
+    installed = project_dir / ".claude" / "agents" / "tamed.md"
+    assert installed.read_text().startswith("---\nname: tamed\n")
+    assert not (tmp_path / "escape.md").exists()
+    refused = cli("install", "t/../../escape", cwd=project_dir)
+    assert refused.code == 2, refused
+
+
+TRAVERSAL_MANIFESTS = {
+    "agent-key-dotdot": '[agents]\n"../../x" = "t"\n',
+    "agent-key-absolute": '[agents]\n"/tmp/x" = "t"\n',
+    "agent-key-dash": '[agents]\n"-x" = "t"\n',
+    "file-dotdot": '[agents]\nx = { source = "t", file = "../outside.md" }\n',
+    "file-absolute": '[agents]\nx = { source = "t", file = "/etc/passwd" }\n',
+    "target-dotdot": '[settings]\ntarget = "../outside"\n[agents]\nx = "t"\n',
+    "target-absolute": '[settings]\ntarget = "{tmp}/outside"\n[agents]\nx = "t"\n',
+    "target-deep-dotdot": '[settings]\ntarget = ".claude/../../outside"\n[agents]\nx = "t"\n',
+}
+TRAVERSAL_SOURCE_KEYS = {
+    "path-dotdot": 'path = "../.."',
+    "path-absolute": 'path = "/etc"',
+    "path-windows": 'path = "C:/Windows"',
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRAVERSAL_MANIFESTS) + sorted(TRAVERSAL_SOURCE_KEYS))
+def test_paths_leaving_the_project_or_repo_are_refused(
+    cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo, case: str
+) -> None:
+    extra_source = TRAVERSAL_SOURCE_KEYS.get(case, "")
+    tail = TRAVERSAL_MANIFESTS.get(case, '[agents]\ngood = "t"\n').replace("{tmp}", str(tmp_path))
+    text = f'[sources.t]\nurl = "{traversal_source.url}"\n{extra_source}\n\n{tail}'
+    (project_dir / "agentsync.toml").write_text(text)
+    before = (project_dir / "agentsync.toml").read_bytes()
+    result = cli("install", cwd=project_dir)
+    assert result.code == 2, result
+    assert result.err.startswith("error: agentsync.toml"), result
+    assert_untouched(project_dir, before)
+    assert not (tmp_path / "outside").exists()
+    assert not (tmp_path / "x.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("[agents.good]", '[agents."../../escape"]'),
+        ('path = "agents/good.md"', 'path = "../../../etc/passwd"'),
+        ('path = "agents/good.md"', 'path = "/etc/passwd"'),
+        ("[sources.t]", '[sources."../t"]'),
+    ],
+)
+def test_hand_edited_lock_with_traversal_is_refused(
+    cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo, old: str, new: str
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.t]\nurl = "{traversal_source.url}"\n\n[agents]\ngood = "t"\n'
+    )
+    assert cli("install", cwd=project_dir).code == 0
+    lock = project_dir / "agentsync.lock"
+    text = lock.read_text()
+    assert old in text
+    lock.write_text(text.replace(old, new))
+    (project_dir / ".claude" / "agents" / "good.md").unlink()
+    edited = lock.read_bytes()
+    result = cli("install", cwd=project_dir)
+    assert result.code == 2, result
+    assert "agentsync.lock" in result.err
+    assert lock.read_bytes() == edited
+    assert list((project_dir / ".claude" / "agents").iterdir()) == []
+    assert not (tmp_path / "escape.md").exists()
+
+
+def test_layout_refuses_unsafe_names_as_a_last_line_of_defence(tmp_path: Path) -> None:
+    from agentsync.errors import AgentsyncError
+    from agentsync.installer import Layout
+
+    layout = Layout(tmp_path / "agents", tmp_path / "agentsync.lock", tmp_path / ".agentsync")
+    assert layout.agent_path("ok-name") == tmp_path / "agents" / "ok-name.md"
+    for name in ("../../x", "/etc/x", "..", "a/b", "-x", ""):
+        with pytest.raises(AgentsyncError):
+            layout.agent_path(name)
+
+
+def test_a_planted_symlink_in_the_target_is_replaced_not_followed(
+    cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo
+) -> None:
+    """A cloned project may carry `.claude/agents/good.md -> ~/.bashrc`: never write through it."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    target = project_dir / ".claude" / "agents"
+    target.mkdir(parents=True)
+    (target / "good.md").symlink_to(victim)
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.t]\nurl = "{traversal_source.url}"\n\n[agents]\ngood = "t"\n'
+    )
+    refused = cli("install", cwd=project_dir)
+    assert refused.code == 1, refused
+    assert "was not installed by agentsync" in refused.err
+    forced = cli("install", "--force", cwd=project_dir)
+    assert forced.code == 0, forced
+    assert victim.read_text() == "precious\n"
+    assert not (target / "good.md").is_symlink()
+    assert b"A fine agent." in (target / "good.md").read_bytes()
+
+
+# -- hostile source repositories: symlinks, submodules, big files, bad bytes ------------------
+
+
+@pytest.fixture
+def odd_source(make_repo: MakeRepo) -> GitRepo:
+    repo = make_repo("odd")
+    repo.write("agents/good.md", agent_md("good", "A fine agent."))
+    repo.write("agents/big.md", agent_md("big", "Huge.", body="x" * (1024 * 1024 + 1)))
+    repo.write("agents/latin1.md", b"---\nname: latin\ndescription: caf\xe9\n---\nBody \xff.\n")
+    repo.write(b"agents/bad-\xff-path.md".decode("utf-8", "surrogateescape"), agent_md("badpath"))
+    (repo.path / "agents" / "passwd.md").symlink_to("/etc/passwd")
+    (repo.path / "agents" / "alias.md").symlink_to("good.md")
+    repo.git("add", "-A")
+    # a submodule entry (gitlink) named like an agent file
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},agents/module.md")
+    repo.git("commit", "-q", "-m", "odd files")  # not repo.commit(): `add -A` would drop it
+    return repo
+
+
+def test_symlinks_submodules_big_files_and_bad_paths_are_skipped_with_a_message(
+    cli: Cli, project_dir: Path, odd_source: GitRepo
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.odd]\nurl = "{odd_source.url}"\ninclude = ["*"]\n'
+    )
+    result = cli("install", cwd=project_dir)
+    assert result.code == 0, result
+    installed = sorted(p.name for p in (project_dir / ".claude" / "agents").iterdir())
+    assert installed == ["good.md", "latin.md"]
+    assert "skipped agents/passwd.md: symlinks are not installed" in result.err
+    assert "skipped agents/alias.md: symlinks are not installed" in result.err
+    assert "skipped agents/module.md: submodules are not installed" in result.err
+    assert "skipped agents/big.md: larger than 1 MiB" in result.err
+    assert "the path is not valid UTF-8" in result.err
+    # non-UTF-8 content is installed byte for byte (Claude Code reads it with U+FFFD)
+    latin = (project_dir / ".claude" / "agents" / "latin.md").read_bytes()
+    assert latin == (odd_source.path / "agents" / "latin1.md").read_bytes()
+    lock = tomllib.loads((project_dir / "agentsync.lock").read_bytes().decode("utf-8"))
+    assert sorted(lock["agents"]) == ["good", "latin"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('x = { source = "odd", file = "agents/passwd.md" }', "no agent file agents/passwd.md"),
+        ('x = { source = "odd", file = "agents/module.md" }', "no agent file agents/module.md"),
+        ('big = "odd"', "no agent named 'big'"),
+    ],
+)
+def test_refused_files_cannot_be_named_explicitly(
+    cli: Cli, project_dir: Path, odd_source: GitRepo, entry: str, message: str
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.odd]\nurl = "{odd_source.url}"\n\n[agents]\n{entry}\n'
+    )
+    before = (project_dir / "agentsync.toml").read_bytes()
+    result = cli("install", cwd=project_dir)
+    assert result.code == 1, result
+    assert message in result.err
+    assert_untouched(project_dir, before)
+
+
+# -- YAML bombs and deep nesting: bounded time and memory -------------------------------------
+
+
+def _alias_bomb() -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 12):  # 9**12 strings if expanded
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    return "\n".join(lines) + "\ntools: *a11"
+
+
+def test_yaml_bombs_and_deep_nesting_stay_bounded(
+    make_repo: MakeRepo, project_dir: Path, tmp_path: Path
+) -> None:
+    repo = make_repo("bombs")
+    repo.write("agents/bomb.md", agent_md("bomb", "Boom.", extra=_alias_bomb()))
+    repo.write(
+        "agents/deep.md", agent_md("deep", "Deep.", extra="x: " + "[" * 50_000 + "]" * 50_000)
+    )
+    repo.write(
+        "agents/deepmap.md",
+        agent_md("deepmap", "Deep.", extra="y: " + "{a: " * 5000 + "1" + "}" * 5000),
+    )
+    repo.write("agents/fine.md", agent_md("fine", "Fine."))
+    repo.commit("bombs")
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.b]\nurl = "{repo.url}"\ninclude = ["*"]\n'
+    )
+    limit = 2 * 1024**3  # 2 GiB of address space: an expanded bomb would need far more
+
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    for args in (["install"], ["install", "--force"], ["check"], ["search"], ["show", "bomb"]):
+        start = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "agentsync", *args],
+            cwd=project_dir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=bounded,
+            check=False,
+        )
+        elapsed = time.monotonic() - start
+        assert elapsed < 10, (args, elapsed)
+        assert "Traceback" not in done.stderr, (args, done.stderr)
+        assert done.returncode in (0, 1), (args, done)
+    # without --force the dropped files were refused; with it they are installed verbatim
+    installed = sorted(p.name for p in (project_dir / ".claude" / "agents").iterdir())
+    assert installed == ["bomb.md", "deep.md", "deepmap.md", "fine.md"]
+    assert (
+        "AS006" in done.stdout
+        or "AS006" in done.stderr
+        or "too many aliases"
+        in ((project_dir / ".claude" / "agents" / "bomb.md").read_text() + done.stdout)
+    )
+
+
+# -- malformed TOML ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[sources.a\nurl = 'x'\n",
+        '[sources.a]\nurl = "unterminated\n',
+        "[agents]\nx = \n",
+        "\x00\x01\x02",
+        '[sources.a]\nurl = "x"\n[sources.a]\nurl = "y"\n',
+        "a = 1\n" * 3,
+    ],
+)
+def test_malformed_manifest_is_exit_2_and_writes_nothing(
+    cli: Cli, project_dir: Path, text: str
+) -> None:
+    (project_dir / "agentsync.toml").write_text(text)
+    before = (project_dir / "agentsync.toml").read_bytes()
+    for command in (["install"], ["status"], ["install", "x"], ["source", "add", "b", "../b"]):
+        result = cli(*command, cwd=project_dir)
+        assert result.code == 2, (command, result)
+        assert "agentsync.toml" in result.err
+        assert "Traceback" not in result.err
+    assert_untouched(project_dir, before)
+
+
+def test_non_utf8_manifest_is_exit_2(cli: Cli, project_dir: Path) -> None:
+    (project_dir / "agentsync.toml").write_bytes(b'[sources.a]\nurl = "caf\xe9"\n')
+    result = cli("install", cwd=project_dir)
+    assert result.code == 2, result
+    assert "agentsync.toml" in result.err
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t.replace("version = 1", "version = [1"),
+        lambda t: t + "\n[[[broken\n",
+        lambda t: t.replace('sha256 = "', 'sha256 = "zz'),
+        lambda t: t.replace("version = 1", "version = 99"),
+        lambda t: "\x00" + t,
+    ],
+)
+def test_malformed_lock_is_exit_2_and_writes_nothing(
+    cli: Cli, project_dir: Path, good_source: GitRepo, mutate: Callable[[str], str]
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.g]\nurl = "{good_source.url}"\n\n[agents]\nhelper = "g"\n'
+    )
+    assert cli("install", cwd=project_dir).code == 0
+    lock = project_dir / "agentsync.lock"
+    lock.write_text(mutate(lock.read_text()))
+    agent = project_dir / ".claude" / "agents" / "helper.md"
+    agent.unlink()
+    broken = lock.read_bytes()
+    for command in (["install"], ["install", "--frozen"], ["update"], ["status"], ["outdated"]):
+        result = cli(*command, cwd=project_dir)
+        assert result.code == 2, (command, result)
+        assert "agentsync.lock" in result.err
+        assert "hint:" in result.err
+    assert lock.read_bytes() == broken
+    assert not agent.exists()
