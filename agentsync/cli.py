@@ -354,8 +354,10 @@ def _render_many(g: Globals, many: Any, render_one: Any, verb: str) -> int:
         emit_json(_many_json(many))
         return EXIT_OK if many.ok else EXIT_FAILED
     for project in many.projects:
-        say(g, f"== {project.root}: {_summary(project)}")
-        render_one(g, project)
+        summary = _summary(project)
+        say(g, f"== {project.root}: {summary}")
+        if summary != "up to date" or project.warnings or g.verbose:
+            render_one(g, project)
     say(g, f"total: {_total_line(many, verb)}")
     return EXIT_OK if many.ok else EXIT_FAILED
 

@@ -29,10 +29,12 @@ ActionKind = Literal[
     "orphaned",  # dropped from the manifest but locally edited: left in place, unmanaged
     "merged",  # local edits merged cleanly with the new version: written, lock moves
     "conflict",  # local edits conflict with the new version: kept, lock entry held back
-    "conflict-markers",  # as "conflict", but the file now holds git's conflict markers
+    # the file now holds git's conflict markers; the lock moves (with local edits) so that
+    # the user's resolution counts as local edits on the new version, as after `git merge`
+    "conflict-markers",
 ]
 WRITES: frozenset[str] = frozenset({"create", "restore", "update", "merged", "conflict-markers"})
-HELD_BACK: frozenset[str] = frozenset({"kept-edit", "conflict", "conflict-markers"})
+HELD_BACK: frozenset[str] = frozenset({"kept-edit", "conflict"})
 JOURNAL = "journal.json"
 MERGED_DIR = "merged"  # .agentsync/merged/<sha256>: merged bytes, to restore a deleted file
 
@@ -179,7 +181,7 @@ def plan_install(
         action = _plan_agent(layout, locked, previous, expected, journal, force=force)
         if action.kind == "kept-edit" and previous is not None and merge != "keep":
             action = _plan_merge(action, locked, previous, expected, read_upstream, merge)
-            if action.kind == "merged" and action.data is not None:
+            if action.kind in {"merged", "conflict-markers"} and action.data is not None:
                 agents[name] = replace(locked, sha256=sha256(action.data), local_edits=True)
         if action.kind in HELD_BACK and previous is not None:
             agents[name] = previous  # the edit blocks this change: keep the old pin
@@ -271,7 +273,11 @@ def _plan_merge(
         return replace(action, kind="merged", data=merged, note="local edits merged")
     if merge == "markers":
         return replace(
-            action, kind="conflict-markers", data=merged, note="conflict markers written"
+            action,
+            kind="conflict-markers",
+            data=merged,
+            note="conflict markers written: resolve them in the file (it is pinned to the new "
+            "version)",
         )
     return replace(
         action,
@@ -396,7 +402,7 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
 def _save_merged_copies(plan: InstallPlan, layout: Layout) -> None:
     """Keep the bytes of every merge: upstream alone cannot rebuild them if the file is lost."""
     for action in plan.changes:
-        if action.kind == "merged" and action.data is not None:
+        if action.kind in {"merged", "conflict-markers"} and action.data is not None:
             copy = merged_copy(layout, sha256(action.data))
             if not copy.exists():
                 atomic_write(copy, action.data)

@@ -1,0 +1,162 @@
+"""Local edits survive `update`: 3-way merges, conflicts, markers, --force, diff, restore."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, GitRepo
+
+Cli = Callable[..., CliResult]
+
+BODY = ["Line one.", "Line two.", "Line three.", "Line four.", "Line five."]
+
+
+def agent_text(lines: list[str], description: str = "Reviews code.") -> str:
+    return (
+        "---\nname: reviewer\ndescription: " + description + "\n---\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+@pytest.fixture
+def setup(cli: Cli, make_repo: Callable[..., GitRepo], project_dir: Path) -> tuple[GitRepo, Path]:
+    repo = make_repo("team")
+    repo.write("reviewer.md", agent_text(BODY))
+    repo.commit("v1")
+    (project_dir / "agentsync.toml").write_text(f'[sources.team]\nurl = "{repo.url}"\n\n[agents]\n')
+    assert cli("install", "team/reviewer", cwd=project_dir).code == 0
+    return repo, project_dir / ".claude" / "agents" / "reviewer.md"
+
+
+def locked(project: Path) -> dict[str, object]:
+    agents = tomllib.loads((project / "agentsync.lock").read_text())["agents"]
+    entry: dict[str, object] = agents["reviewer"]
+    return entry
+
+
+def edit(path: Path, old: str, new: str) -> bytes:
+    data = path.read_bytes().replace(old.encode(), new.encode())
+    path.write_bytes(data)
+    return data
+
+
+def test_edit_on_one_line_survives_upstream_change_on_another(
+    cli: Cli, setup: tuple[GitRepo, Path], project_dir: Path
+) -> None:
+    repo, target = setup
+    edit(target, "Line two.", "Line two, my way.")
+    repo.write("reviewer.md", agent_text([*BODY[:4], "Line five, improved."]))
+    new = repo.commit("v2")
+
+    result = cli("update", cwd=project_dir)
+    assert result.code == 0, result
+    assert "merged local edits" in result.out
+    text = target.read_text()
+    assert "Line two, my way." in text and "Line five, improved." in text
+    assert "<<<<<<<" not in text
+    entry = locked(project_dir)
+    assert entry["commit"] == new and entry["local-edits"] is True
+    import hashlib
+
+    assert entry["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    status = cli("status", cwd=project_dir)
+    assert status.code == 0 and status.out.startswith("ok"), status
+
+    # the merged bytes are kept outside the target folder: a deleted file comes back as merged
+    merged = target.read_bytes()
+    assert [p.name for p in target.parent.iterdir()] == ["reviewer.md"]
+    target.unlink()
+    result = cli("--offline", "install", cwd=project_dir)
+    assert result.code == 0, result
+    assert target.read_bytes() == merged
+
+    # a later upstream change merges again on top of the earlier merge
+    repo.write("reviewer.md", agent_text(["Line zero.", *BODY[:4], "Line five, improved."]))
+    repo.commit("v3")
+    assert cli("update", cwd=project_dir).code == 0
+    text = target.read_text()
+    assert "Line zero." in text and "Line two, my way." in text
+
+
+def test_overlapping_changes_leave_local_file_intact_and_exit_1(
+    cli: Cli, setup: tuple[GitRepo, Path], project_dir: Path
+) -> None:
+    repo, target = setup
+    before_commit = locked(project_dir)["commit"]
+    edited = edit(target, "Line three.", "Line three, mine.")
+    repo.write("reviewer.md", agent_text([*BODY[:2], "Line three, theirs.", *BODY[3:]]))
+    repo.commit("v2")
+    repo.write("other.md", "not an agent\n")
+
+    result = cli("update", cwd=project_dir)
+    assert result.code == 1, result
+    assert "CONFLICT" in result.out
+    assert "reviewer" in result.err and "left as it is" in result.err
+    assert target.read_bytes() == edited
+    assert locked(project_dir)["commit"] == before_commit  # held at the old pin
+
+    result = cli("--json", "update", "--dry-run", cwd=project_dir)
+    assert result.code == 1
+    assert json.loads(result.out)["agents"][0]["status"] == "conflict"
+
+    result = cli("update", "--merge=markers", cwd=project_dir)
+    assert result.code == 1, result
+    assert "markers written" in result.out + result.err
+    text = target.read_text()
+    assert "<<<<<<< reviewer.md (local)" in text and ">>>>>>> upstream" in text
+    assert "Line three, mine." in text and "Line three, theirs." in text
+    # as after `git merge`, the new version is pinned and the file holds the user's work
+    assert locked(project_dir)["commit"] == repo.head()
+    assert locked(project_dir)["local-edits"] is True
+
+    # the hand resolution is a local edit on top of the new version: kept, never lost
+    resolved = agent_text([*BODY[:2], "Line three, theirs and mine.", *BODY[3:]])
+    target.write_text(resolved)
+    assert cli("update", cwd=project_dir).code == 0
+    assert target.read_text() == resolved
+    assert "modified" in cli("status", cwd=project_dir).out
+
+
+def test_force_replaces_edits_with_upstream(
+    cli: Cli, setup: tuple[GitRepo, Path], project_dir: Path
+) -> None:
+    repo, target = setup
+    edit(target, "Line three.", "Line three, mine.")
+    repo.write("reviewer.md", agent_text([*BODY[:2], "Line three, theirs.", *BODY[3:]]))
+    repo.commit("v2")
+    result = cli("update", "--force", cwd=project_dir)
+    assert result.code == 0, result
+    assert target.read_bytes() == (repo.path / "reviewer.md").read_bytes()
+    assert "local-edits" not in locked(project_dir)
+
+
+def test_bad_merge_mode_is_a_usage_error(cli: Cli, setup: object, project_dir: Path) -> None:
+    result = cli("update", "--merge=theirs", cwd=project_dir)
+    assert result.code == 2
+    assert "auto" in result.err and "markers" in result.err
+
+
+def test_diff_local_and_upstream(cli: Cli, setup: tuple[GitRepo, Path], project_dir: Path) -> None:
+    repo, target = setup
+    result = cli("diff", "reviewer", cwd=project_dir)
+    assert result.code == 0 and "no differences" in result.out
+    edit(target, "Line two.", "Line two, my way.")
+    result = cli("diff", "reviewer", cwd=project_dir)
+    assert result.code == 0, result
+    assert "-Line two.\n+Line two, my way.\n" in result.out
+    assert "(local)" in result.out
+
+    repo.write("reviewer.md", agent_text(BODY, description="Reviews code, carefully."))
+    new = repo.commit("v2")
+    result = cli("diff", "--upstream", "reviewer", cwd=project_dir)
+    assert result.code == 0, result
+    assert "+description: Reviews code, carefully." in result.out
+    assert new[:7] in result.out
+    assert "my way" not in result.out  # upstream diff ignores local edits
+    data = json.loads(cli("--json", "diff", "--upstream", "reviewer", cwd=project_dir).out)
+    assert data["to"] == new[:7] and "+description" in data["diff"]
+    assert cli("diff", "nobody", cwd=project_dir).code == 2
