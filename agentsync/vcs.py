@@ -11,11 +11,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import TYPE_CHECKING, Literal
 
 from agentsync.errors import AgentsyncError
 from agentsync.ids import BlobId, Commit
 from agentsync.urls import ALLOWED_SCHEMES
+
+if TYPE_CHECKING:
+    import git
 
 # Inherited GIT_* variables survive only when they configure the user, credentials or
 # transport. Everything else (GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_PARAMETERS,
@@ -326,11 +329,14 @@ def _tree_entry(record: bytes) -> TreeEntry:
 
 
 class ObjectReader:
-    """One long-lived `git cat-file --batch` for a repository; thread-safe; restarts if it died."""
+    """One long-lived `git cat-file --batch` per repository (GitPython's persistent command).
+
+    Thread-safe, and restarted once if the process died (e.g. the mirror was rebuilt).
+    """
 
     def __init__(self, git_dir: Path) -> None:
         self.git_dir = git_dir
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._git: git.Git | None = None
         self._lock = threading.Lock()
 
     def read(self, name: str) -> tuple[str, bytes] | None:
@@ -338,35 +344,35 @@ class ObjectReader:
         if "\n" in name or "\r" in name or not name:
             raise ValueError(f"invalid object name {name!r}")
         with self._lock:
-            try:
-                return self._request(name)
-            except (BrokenPipeError, EOFError):
-                self._stop()  # the process died (e.g. the mirror was rebuilt): start over once
-            try:
-                return self._request(name)
-            except (BrokenPipeError, EOFError) as error:
-                self._stop()
-                raise GitError("cat-file", -1, str(error)) from None
+            for attempt in (1, 2):
+                try:
+                    _sha, kind, _size, data = self._client().get_object_data(name)
+                except ValueError:  # GitPython's answer to `<name> missing` / `ambiguous`
+                    return None
+                except (OSError, EOFError) as error:  # the process died: start over once
+                    self._stop()
+                    if attempt == 2:
+                        raise GitError("cat-file", -1, str(error)) from None
+                    continue
+                return (kind.decode() if isinstance(kind, bytes) else kind), data
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _request(self, name: str) -> tuple[str, bytes] | None:
-        stdin, stdout = self._pipes()
-        stdin.write(name.encode("utf-8", errors="surrogateescape") + b"\n")
-        stdin.flush()
-        header = stdout.readline()
-        if not header:
-            raise EOFError("git cat-file exited")
-        if header.endswith((b" missing\n", b" ambiguous\n")):
-            return None
-        _, obj_type, size = header.decode().split()
-        data = _read_exactly(stdout, int(size) + 1)  # content, then a newline
-        return obj_type, data[:-1]
+    def _client(self) -> git.Git:
+        if self._git is None:
+            import git  # GitPython; imported only when objects are read
 
-    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
-        if self._proc is None or self._proc.poll() is not None:
-            argv = ["git", *_HARDENING, f"--git-dir={self.git_dir}", "cat-file", "--batch"]
-            self._proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self._proc.stdin is not None and self._proc.stdout is not None  # noqa: S101
-        return self._proc.stdin, self._proc.stdout
+            client = git.Git()
+            client.set_persistent_git_options(git_dir=str(self.git_dir))
+            client.update_environment(**_pinned_environment(self.git_dir))
+            self._git = client
+        return self._git
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running `git cat-file --batch`, if one is running."""
+        command = getattr(self._git, "cat_file_all", None)
+        proc = getattr(command, "proc", None)
+        return getattr(proc, "pid", None)
 
     def close(self) -> None:
         """Stop the cat-file process (idempotent)."""
@@ -374,31 +380,34 @@ class ObjectReader:
             self._stop()
 
     def _stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(OSError):
-            if proc.stdin is not None:
-                proc.stdin.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        client, self._git = self._git, None
+        if client is not None:
+            client.clear_cache()
 
 
-def _read_exactly(stream: IO[bytes], size: int) -> bytes:
-    chunks = []
-    remaining = size
-    while remaining:
-        chunk = stream.read(remaining)
-        if not chunk:
-            raise EOFError("git cat-file exited mid-object")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+def _pinned_environment(git_dir: Path) -> dict[str, str]:
+    """Overrides that make GitPython's child ignore repository variables we inherited.
+
+    GitPython starts its children from a copy of os.environ and can add variables but not
+    remove them, so each inherited GIT_* variable that `git_env()` would drop is pinned to a
+    value that points at the mirror itself or means "nothing" (inside a git hook, GIT_DIR and
+    GIT_OBJECT_DIRECTORY name the user's repository).
+    """
+    clean = git_env()
+    pinned = {key: value for key, value in clean.items() if key.startswith("GIT_")}
+    locations = {
+        "GIT_DIR": str(git_dir),
+        "GIT_COMMON_DIR": str(git_dir),
+        "GIT_WORK_TREE": str(git_dir),
+        "GIT_OBJECT_DIRECTORY": str(git_dir / "objects"),
+        "GIT_INDEX_FILE": str(git_dir / "index"),
+        "GIT_CONFIG_COUNT": "0",
+    }
+    for key in os.environ:
+        if key.startswith("GIT_") and key not in clean:
+            pinned[key] = locations.get(key, "")
+    pinned["GIT_NO_REPLACE_OBJECTS"] = "1"
+    return pinned
 
 
 # --- helpers that need no mirror -------------------------------------------------------------

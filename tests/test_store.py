@@ -240,10 +240,10 @@ def test_blobs_are_read_through_one_long_lived_process(store: Store, source: Git
     entries = mirror.list_files(commit)
     mirror.read_blob(entries[0].blob)
     reader = mirror._reader
-    assert reader is not None and reader._proc is not None
-    pid = reader._proc.pid
+    assert reader is not None and reader.pid is not None
+    pid = reader.pid
     contents = [mirror.read_blob(entry.blob) for entry in entries]
-    assert reader._proc is not None and reader._proc.pid == pid
+    assert reader.pid == pid
     assert all(blob_id(data) == entry.blob for data, entry in zip(contents, entries, strict=True))
     mirror.close()
     assert mirror.read_blob(entries[0].blob) == contents[0]  # reopens after close

@@ -170,6 +170,32 @@ def test_object_reader_reports_missing_and_reads_paths(make_repo: MakeRepo) -> N
     reader.close()  # idempotent
 
 
+def test_object_reader_ignores_a_hook_environment(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A git hook exports the user's repository; reads must still come from the mirror.
+    outer = make_repo("outer-objects")
+    outer.write("a.md", "outer content")
+    outer.commit("outer")
+    repo = make_repo("inner-objects")
+    repo.write("a.md", "inner content")
+    head = repo.commit("inner")
+    for key, value in {
+        "GIT_DIR": outer.path / ".git",
+        "GIT_OBJECT_DIRECTORY": outer.path / ".git" / "objects",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES": outer.path / ".git" / "objects",
+        "GIT_WORK_TREE": outer.path,
+        "GIT_CONFIG_PARAMETERS": "'core.bare'='false'",
+    }.items():
+        monkeypatch.setenv(key, str(value))
+    reader = vcs.ObjectReader(repo.path / ".git")
+    try:
+        assert reader.read(f"{head}:a.md") == ("blob", b"inner content")
+        assert reader.read(outer.git("rev-parse", "HEAD:a.md")) is None
+    finally:
+        reader.close()
+
+
 # --- merges ---------------------------------------------------------------------------------
 
 BASE = b"---\nname: a\ndescription: old\n---\n\nline one\nline two\nline three\n"
