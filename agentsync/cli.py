@@ -313,15 +313,17 @@ _STATUS_WORDS = {
 
 def _change_lines(change: updater_types.AgentChange, verbose: bool) -> list[str]:
     """One table row, then indented flags: grants and moved tags."""
-    if change.status in {"unchanged", "pinned"} and not verbose:
+    # A commit that leaves the agent's file alone is not an update (issue #4): verbose only.
+    if change.status in {"unchanged", "pinned", "moved"} and not verbose:
         return []
     old = change.old.label if change.old else "-"
     new = change.new.label if change.new else "-"
+    "held": "HELD BACK (new version would not load)",
     moves = f"{old} -> {new}" if old != new else old
     lines = f"+{change.added} -{change.removed}" if change.added or change.removed else ""
     row = f"{change.agent:<28} {moves:<24} {lines:<10} {_STATUS_WORDS[change.status]}"
     out = [row.rstrip()]
-    if change.note and change.status not in {"removed-upstream"}:
+    if change.note and change.status not in {"removed-upstream", "held"}:
         out.append(f"    {change.note}")
     for grant in change.grants:
         mark = "!" if grant.risky else "~"

@@ -78,6 +78,7 @@ class Resolution:
     warnings: tuple[str, ...] = ()
     drift: tuple[Drift, ...] = ()
     gone: tuple[str, ...] = ()  # agents kept at their old pin because upstream no longer has them
+    held: tuple[str, ...] = ()  # agents kept at their old pin because the new version won't load
 
 
 @dataclass
@@ -90,6 +91,7 @@ class _Catalog:
     warnings: list[str] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
 
     def mirror(self, source: str) -> Mirror:
         spec = self.manifest.sources[source]
@@ -261,6 +263,7 @@ class Resolver:
             tuple(catalog.warnings),
             tuple(catalog.drift),
             tuple(sorted(catalog.gone)),
+            tuple(sorted(catalog.held)),
         )
 
     def _fetch(self, mirror: Mirror) -> None:
@@ -455,6 +458,16 @@ class Resolver:
         # An agent installed with --fix stays repaired across updates.
         fix = self.policy.fix or (previous is not None and previous.fixed)
         if not candidate.loads and not (fix or self.policy.force):
+            if self.keep_missing and previous is not None and previous.blob != candidate.blob:
+                # `update`: a new version that would not load holds this agent back only.
+                catalog.mirror(previous.source).ensure_commit(previous.commit)
+                catalog.held.append(spec.key)
+                catalog.warnings.append(
+                    f"{spec.key}: Claude Code would not load the new version of "
+                    f"{candidate.label} ({candidate.path}); kept at the old pin (see "
+                    f"`agentsync show {candidate.label}`; update with --fix or --force)"
+                )
+                return previous
             raise ResolveError(
                 f"Claude Code would not load {candidate.label} ({candidate.path})",
                 hint=f"see why with `agentsync show {candidate.label}`; install a repaired copy "

@@ -54,6 +54,7 @@ ChangeStatus = Literal[
     "unchanged",  # nothing moved
     "pinned",  # a commit pin: never moves
     "removed-upstream",  # gone from its source: kept installed at the old pin
+    "held",  # the new version would not load in Claude Code: kept at the old pin
     "removed",  # dropped from the manifest
     "orphaned",  # dropped from the manifest but locally edited: left in place
     "behind",  # (outdated) the agent's file differs at the newest commit
@@ -127,7 +128,8 @@ class ProjectUpdate:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.conflicts
+        held = any(c.status == "held" for c in self.changes)
+        return self.error is None and not self.conflicts and not held
 
 
 @dataclass(frozen=True)
@@ -355,12 +357,11 @@ def _changes(
     read: Callable[[LockedAgent], bytes],
 ) -> tuple[AgentChange, ...]:
     rows = _Rows(run, manifest, old, resolution, read)
-    gone = set(resolution.gone)
     changes = []
     for action in plan.actions:
         previous = old.agents.get(action.name) if old else None
         target = resolution.lock.agents.get(action.name)
-        status = _status(action, previous, target, gone)
+        status = _status(action, previous, target, resolution)
         changes.append(rows.row(action.name, status, _note(action, status)))
     return tuple(changes)
 
@@ -369,7 +370,7 @@ def _status(
     action: FileAction,
     previous: LockedAgent | None,
     target: LockedAgent | None,
-    gone: set[str],
+    resolution: Resolution,
 ) -> ChangeStatus:
     by_kind: dict[str, ChangeStatus] = {
         "merged": "merged",
@@ -379,8 +380,10 @@ def _status(
         "orphaned": "orphaned",
         "remove": "removed",
     }
-    if action.name in gone:
+    if action.name in resolution.gone:
         return "removed-upstream"
+    if action.name in resolution.held:
+        return "held"
     if action.kind in by_kind:
         return by_kind[action.kind]
     if previous is None or target is None:
@@ -395,6 +398,8 @@ def _status(
 def _note(action: FileAction, status: ChangeStatus) -> str:
     if status == "removed-upstream":
         return "no longer in its source; kept installed at the old pin"
+    if status == "held":
+        return "the new version would not load in Claude Code; kept at the old pin"
     if action.kind == "modified":
         return "local edits kept"
     if action.kind == "update" and action.note:

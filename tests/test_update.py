@@ -85,8 +85,10 @@ def test_commit_touching_other_files_leaves_agent_file_alone(
     new = source.commit("other files")
 
     assert cli("outdated", cwd=project_dir).code == 0  # its file did not change: not behind
+    assert "pin moved (file unchanged)" in cli("-v", "update", "--dry-run", cwd=project_dir).out
     result = cli("update", cwd=project_dir)
     assert result.code == 0, result
+    assert "all agents are up to date" in result.out  # an unrelated commit is not an update
     assert (target.read_bytes(), target.stat().st_mtime_ns) == before
     assert lock_of(project_dir)["agents"]["reviewer"]["commit"] == new  # the pin may move
 
@@ -114,6 +116,26 @@ def test_agent_removed_upstream_stays_installed_and_others_update(
     assert agents["reviewer"]["commit"] == new
     assert cli("install", cwd=project_dir).code == 0
     assert installed(project_dir, "writer").exists()
+
+
+def test_new_version_that_would_not_load_is_held_back(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    assert cli("install", "team/reviewer", "team/writer", cwd=project_dir).code == 0
+    reviewer = installed(project_dir, "reviewer").read_bytes()
+    old_commit = lock_of(project_dir)["agents"]["reviewer"]["commit"]
+    source.write("agents/reviewer.md", "---\nname: reviewer\n---\nNo description: dropped.\n")
+    source.write("agents/writer.md", agent_md("writer", "Writes docs v2."))
+    source.commit("broken reviewer")
+    result = cli("update", cwd=project_dir)
+    assert result.code == 1, result
+    assert "HELD BACK" in result.out
+    assert "would not load the new version of team/reviewer" in result.err
+    assert installed(project_dir, "reviewer").read_bytes() == reviewer
+    assert lock_of(project_dir)["agents"]["reviewer"]["commit"] == old_commit
+    assert b"Writes docs v2." in installed(project_dir, "writer").read_bytes()
+    assert cli("update", "--force", cwd=project_dir).code == 0
+    assert b"No description" in installed(project_dir, "reviewer").read_bytes()
 
 
 def test_update_named_agent_moves_only_that_one(
