@@ -54,6 +54,7 @@ _GLOBAL_FLAGS: dict[str, bool] = {
     "-v": False,
     "--verbose": False,
     "--timeout": True,
+    "--refresh": False,
 }
 
 
@@ -117,14 +118,25 @@ def _globals(
         float | None,
         typer.Option(help="Give up on a network operation after this many seconds.", min=0.1),
     ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh", help="Rebuild the cache entries of the sources used (damaged cache)."
+        ),
+    ] = False,
 ) -> None:
     """agentsync: pin, check and install Claude Code subagents from git repositories."""
+    if refresh and offline:
+        raise UsageError(
+            "--refresh rebuilds the cache from the network; it cannot go with --offline"
+        )
     options = ops.Options(
         cwd=Path.cwd(),
         project=project,
         global_scope=global_scope,
         offline=offline,
         timeout=timeout if timeout is not None else _timeout_default(),
+        refresh=refresh,
     )
     ctx.obj = Globals(options, json_out, quiet, verbose)
 

@@ -13,8 +13,10 @@ from agentsync._fs import batched_dir_sync
 from agentsync.errors import (
     AgentsyncError,
     FrozenLockError,
+    IntegrityError,
     ManifestError,
     ResolveError,
+    SourceError,
     UsageError,
 )
 from agentsync.ids import Commit, short
@@ -57,6 +59,7 @@ class Options:
     global_scope: bool = False
     offline: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    refresh: bool = False  # drop and rebuild the cache entry of every source this run uses
 
 
 @dataclass
@@ -72,7 +75,11 @@ class Session:
         if self._store is None:
             from agentsync.store import Store
 
-            self._store = Store(timeout=self.options.timeout, offline=self.options.offline)
+            self._store = Store(
+                timeout=self.options.timeout,
+                offline=self.options.offline,
+                refresh=self.options.refresh,
+            )
         return self._store
 
     def manifest(self) -> Manifest:
@@ -247,6 +254,7 @@ def _apply(
     force: bool,
 ) -> InstallReport:
     layout = run.layout(manifest)
+    _verify_source_commits(run, manifest, new)
     plan = plan_install(layout, new, old, lambda a: _read_upstream(run, manifest, a), force=force)
     manifest_changed = editor.save() if editor is not None else False
     with batched_dir_sync():
@@ -274,10 +282,40 @@ def install_diagnostics(actions: Sequence[FileAction]) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _verify_source_commits(run: Session, manifest: Manifest, lock: Lock) -> None:
+    """Every source commit the lock records must exist (in the cache, or fetched by id)."""
+    for name, source in sorted(lock.sources.items()):
+        users = sorted(a.name for a in lock.agents.values() if a.source == name)
+        if not users:
+            continue  # a source no agent uses is never fetched
+        try:
+            run.mirror(manifest, name).ensure_commit(source.commit)
+        except SourceError as error:
+            raise type(error)(
+                f"source {name}: {error.message}", hint=error.hint, subject=", ".join(users)
+            ) from None
+
+
 def _read_upstream(run: Session, manifest: Manifest, locked: LockedAgent) -> bytes:
+    """The file the lock names, read at its commit and path: a hand-edited commit, path or
+    blob cannot pick other content (installer.expected_bytes then checks blob and sha256)."""
     mirror = run.mirror(manifest, locked.source)
-    mirror.ensure_commit(locked.commit)
-    return mirror.read_blob(locked.blob)
+    try:
+        mirror.ensure_commit(locked.commit)
+        data = mirror.read_path(locked.commit, locked.path)
+    except SourceError as error:
+        raise type(error)(
+            f"source {locked.source}: {error.message}", hint=error.hint, subject=locked.name
+        ) from None
+    if data is None:
+        raise IntegrityError(
+            f"commit {locked.commit} of source {locked.source} has no file {locked.path}, "
+            "which agentsync.lock records",
+            hint="restore agentsync.lock from version control, or delete it and run "
+            "`agentsync install` to resolve again",
+            subject=locked.name,
+        )
+    return data
 
 
 def _record_requests(

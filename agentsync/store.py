@@ -69,10 +69,12 @@ class Store:
         timeout: float = 60.0,
         offline: bool = False,
         lock_timeout: float | None = None,
+        refresh: bool = False,
     ) -> None:
         self.root = root if root is not None else default_cache_dir()
         self.timeout = timeout
         self.offline = offline
+        self.refresh = refresh  # `--refresh`: rebuild each mirror from scratch on first use
         # A waiter may sit behind a full network fetch by another process, and then some.
         self.lock_timeout = lock_timeout if lock_timeout is not None else max(120.0, 3 * timeout)
         self._mirrors: dict[str, Mirror] = {}
@@ -82,9 +84,13 @@ class Store:
         """The Mirror for `location` (created on disk only when fetched)."""
         key = mirror_key(location)
         with self._guard:
-            if key not in self._mirrors:
+            fresh = key not in self._mirrors
+            if fresh:
                 self._mirrors[key] = Mirror(self, location, key)
-            return self._mirrors[key]
+            mirror = self._mirrors[key]
+        if fresh and self.refresh:
+            mirror.rebuild()
+        return mirror
 
     def prefetch(
         self,
@@ -201,6 +207,18 @@ class Mirror:
         self._require_online("cannot fetch: --offline was given")
         with self._locked():
             self._fetch_locked()
+        self._invalidate()
+        self.fetched = True
+
+    def rebuild(self) -> None:
+        """Drop this cache entry and fetch it again from scratch (`--refresh`): the way out
+        of a damaged or tampered mirror."""
+        self._require_online("cannot rebuild the cache entry: --offline was given")
+        with self._locked():
+            self._create_locked()
+        with self._guard:
+            self._blobs.clear()
+            self._blob_bytes = 0
         self._invalidate()
         self.fetched = True
 
