@@ -160,3 +160,23 @@ def test_diff_local_and_upstream(cli: Cli, setup: tuple[GitRepo, Path], project_
     data = json.loads(cli("--json", "diff", "--upstream", "reviewer", cwd=project_dir).out)
     assert data["to"] == new[:7] and "+description" in data["diff"]
     assert cli("diff", "nobody", cwd=project_dir).code == 2
+
+
+def test_lost_merge_is_restored_from_upstream_with_a_warning(
+    cli: Cli, setup: tuple[GitRepo, Path], project_dir: Path
+) -> None:
+    repo, target = setup
+    edit(target, "Line two.", "Line two, my way.")
+    repo.write("reviewer.md", agent_text([*BODY[:4], "Line five, improved."]))
+    repo.commit("v2")
+    assert cli("update", cwd=project_dir).code == 0
+    assert locked(project_dir)["local-edits"] is True
+    # neither the file nor agentsync's saved copy is left (e.g. a fresh clone without the file)
+    target.unlink()
+    for copy in (project_dir / ".agentsync" / "merged").iterdir():
+        copy.unlink()
+    result = cli("install", cwd=project_dir)
+    assert result.code == 0, result
+    assert "merged local edits were not available" in result.out
+    assert target.read_bytes() == (repo.path / "reviewer.md").read_bytes()
+    assert "local-edits" not in locked(project_dir)

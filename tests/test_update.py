@@ -200,3 +200,18 @@ def test_widened_flags() -> None:
 def test_line_counts() -> None:
     assert line_counts(b"a\nb\nc\n", b"a\nB\nc\nd\n") == (2, 1)
     assert line_counts(b"same\n", b"same\n") == (0, 0)
+
+
+def test_included_agent_removed_upstream_is_kept(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    assert cli("install", "team/*", cwd=project_dir).code == 0
+    assert installed(project_dir, "writer").exists()
+    source.remove("agents/writer.md")
+    source.commit("drop writer")
+    result = cli("--json", "update", cwd=project_dir)
+    assert result.code == 0, result
+    rows = {row["agent"]: row["status"] for row in json.loads(result.out)["agents"]}
+    assert rows == {"reviewer": "moved", "writer": "removed-upstream"}
+    assert installed(project_dir, "writer").exists()
+    assert "writer" in lock_of(project_dir)["agents"]
