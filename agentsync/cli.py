@@ -317,6 +317,7 @@ _STATUS_WORDS = {
     "unchanged": "up to date",
     "pinned": "pinned",
     "removed-upstream": "REMOVED UPSTREAM (kept)",
+    "held": "HELD BACK (new version would not load)",
     "removed": "removed",
     "orphaned": "left in place",
     "behind": "behind",
@@ -330,7 +331,6 @@ def _change_lines(change: updater_types.AgentChange, verbose: bool) -> list[str]
         return []
     old = change.old.label if change.old else "-"
     new = change.new.label if change.new else "-"
-    "held": "HELD BACK (new version would not load)",
     moves = f"{old} -> {new}" if old != new else old
     lines = f"+{change.added} -{change.removed}" if change.added or change.removed else ""
     row = f"{change.agent:<28} {moves:<24} {lines:<10} {_STATUS_WORDS[change.status]}"
