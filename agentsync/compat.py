@@ -540,7 +540,10 @@ def _tools_checks(
         yield _diag(
             "AS105",
             line,
-            "`tools` is empty, which gives the agent no tools at all "
+            "`tools` is empty, which gives the agent only Write, Edit and Read (added for "
+            "its `memory`)"
+            if agent.tools
+            else "`tools` is empty, which gives the agent no tools at all "
             "(the client's agent list still shows 'All tools')",
             "list the tools the agent needs, or delete the `tools` line to inherit all tools",
         )

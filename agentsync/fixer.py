@@ -11,6 +11,7 @@ from typing import Any
 from agentsync.compat import RETIRED_TOOLS
 from agentsync.frontmatter import (
     AgentFile,
+    agent_tools,
     dump_yaml_mapping,
     dump_yaml_value,
     load_yaml,
@@ -86,7 +87,7 @@ def _target(agent: AgentFile, fix_tools: bool) -> _Target | None:
     return _Target(
         name=values["name"],
         description=description.replace("\\n", "\n"),
-        tools=split_tools(values["tools"]) if "tools" in values else None,
+        tools=agent_tools(values),
         values=values,
     )
 

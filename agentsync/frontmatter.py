@@ -436,6 +436,22 @@ def split_tools(value: Any) -> tuple[str, ...] | None:
     return tuple(pieces)
 
 
+MEMORY_SCOPES = ("user", "project", "local")
+# Observed (2.1.330): an agent with a valid `memory` and an explicit `tools` list also gets
+# these, appended in this order when missing, so that it can keep its memory files.
+MEMORY_TOOLS = ("Write", "Edit", "Read")
+
+
+def agent_tools(fields: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The agent's tools as the client loads them: `tools` split, plus the memory tools."""
+    if "tools" not in fields:
+        return None
+    pieces = split_tools(fields["tools"])
+    if pieces is None or fields.get("memory") not in MEMORY_SCOPES:
+        return pieces
+    return pieces + tuple(tool for tool in MEMORY_TOOLS if tool not in pieces)
+
+
 def _split_item(item: str) -> list[str]:
     """Split on `,` and the space only, except inside `(...)` (an on/off flag)."""
     pieces: list[str] = []
@@ -685,7 +701,7 @@ def _parse_agent(data: bytes) -> AgentFile:
         loads=True,
         name=fields["name"],
         description=fields["description"].replace("\\n", "\n"),
-        tools=split_tools(fields["tools"]) if "tools" in fields else None,
+        tools=agent_tools(fields),
         **common,
     )
 

@@ -40,6 +40,8 @@ LOADING = [
     "b: &b {name: merged, description: m}\n<<: *b\n",
     "name: a\ndescription: `code` reviewer\n# a comment\ntools: Read\n",
     "name: a\ndescription: \\tTabbed: x\n",
+    "name: a\ndescription: Use when: x\nmemory: project\ntools: Glob\n",  # + memory tools
+    "name: a\ndescription: Use when: x\nmemory: user\ntools: []\n",
 ]
 
 

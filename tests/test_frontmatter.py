@@ -332,6 +332,32 @@ def test_tools_absent_means_inherit_and_empty_means_none() -> None:
     assert loads("name: a\ndescription: d\ntools: [Read, Grep]\n").tools == ("Read", "Grep")
 
 
+@pytest.mark.parametrize(
+    ("frontmatter", "expected"),
+    [
+        ("memory: project\ntools: Glob\n", ("Glob", "Write", "Edit", "Read")),
+        ("memory: local\ntools: []\n", ("Write", "Edit", "Read")),
+        ("memory: user\ntools:\n", ("Write", "Edit", "Read")),
+        ("memory: user\ntools: Edit, Grep\n", ("Edit", "Grep", "Write", "Read")),
+        (
+            "memory: user\ntools: Bash(git:*), write\n",
+            ("Bash(git:*)", "write", "Write", "Edit", "Read"),
+        ),
+        ("memory: user\ntools: Read, *\n", None),  # still all tools
+        ("memory: user\n", None),  # no `tools`: inherits all
+        ("memory: Project\ntools: Glob\n", ("Glob",)),  # not a valid scope: nothing added
+        ("memory: true\ntools: Glob\n", ("Glob",)),
+        ("memory: [user]\ntools: Glob\n", ("Glob",)),
+    ],
+)
+def test_memory_adds_write_edit_read_to_an_explicit_tools_list(
+    frontmatter: str, expected: tuple[str, ...] | None
+) -> None:
+    # Observed on 2.1.330: a valid `memory` appends Write, Edit, Read (in that order, when
+    # missing) to a `tools` list, even an empty one, so the agent can keep its memory.
+    assert loads(f"name: a\ndescription: d\n{frontmatter}").tools == expected
+
+
 # --- hostile input -----------------------------------------------------------------------
 
 
