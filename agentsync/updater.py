@@ -32,6 +32,7 @@ from agentsync.operations import (
     install_diagnostics,
     session,
 )
+from agentsync.operations import _read_upstream as read_upstream
 from agentsync.project import find_project
 from agentsync.resolve import Drift, Policy, Resolution, Resolver, UpdateScope
 
@@ -263,12 +264,8 @@ def _resolver(
 
 
 def _reader(run: Session, manifest: Manifest) -> Callable[[LockedAgent], bytes]:
-    def read(locked: LockedAgent) -> bytes:
-        mirror = run.mirror(manifest, locked.source)
-        mirror.ensure_commit(locked.commit)
-        return mirror.read_blob(locked.blob)
-
-    return read
+    """Reads a locked file as `install` does (at its commit and path, checked)."""
+    return lambda locked: read_upstream(run, manifest, locked)
 
 
 # -- the change table -------------------------------------------------------------------------
@@ -653,7 +650,7 @@ def _shared_store(options: Options) -> Iterator[tuple[Store, set[str]]]:
     """One Store (and one record of fetched mirrors) for a whole recursive run."""
     from agentsync.store import Store
 
-    store = Store(timeout=options.timeout, offline=options.offline)
+    store = Store(timeout=options.timeout, offline=options.offline, refresh=options.refresh)
     try:
         yield store, set()
     finally:
