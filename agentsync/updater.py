@@ -358,6 +358,8 @@ def _changes(
     for action in plan.actions:
         previous = old.agents.get(action.name) if old else None
         target = resolution.lock.agents.get(action.name)
+        if previous is None and target is None:
+            continue  # a file an interrupted run left behind: not an agent of either lock
         status = _status(action, previous, target, resolution)
         changes.append(rows.row(action.name, status, _note(action, status)))
     return tuple(changes)
