@@ -191,6 +191,7 @@ def plan_install(
     for name, previous in sorted(old_agents.items()):
         if name not in new.agents:
             actions.append(_plan_removal(layout, previous, journal, force=force))
+    actions.extend(_plan_leftovers(layout, journal, set(new.agents) | set(old_agents)))
     _check_name_clashes(layout, actions)
     return InstallPlan(tuple(actions), replace(new, agents=agents))
 
@@ -344,6 +345,20 @@ def _plan_removal(
     )
 
 
+def _plan_leftovers(layout: Layout, journal: _Journal, locked: set[str]) -> list[FileAction]:
+    """Files a killed run created for agents neither lock knows (e.g. an `update` killed
+    before its lock was written, rerun as `install`): ours by the journal, so removed."""
+    actions = []
+    for name in sorted(set(journal.shas) - locked):
+        if not NAME_RE.match(name):
+            continue  # the journal is ours, but never trust a name to stay in the folder
+        path = layout.agent_path(name)
+        current = disk_sha(path)
+        if current is not None and current in journal.known(name):
+            actions.append(FileAction("remove", name, path, note="left by an interrupted run"))
+    return actions
+
+
 def _ours(previous: LockedAgent | None, journal: _Journal, name: str) -> set[str]:
     known = journal.known(name)
     if previous is not None:
@@ -380,7 +395,8 @@ class ApplyResult:
 
 def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
     """Write agent files atomically, then the lock; a crash leaves the old or new state."""
-    clean_stale_temps(layout.target)
+    for folder in (layout.target, layout.lock_path.parent, layout.state_dir):
+        clean_stale_temps(folder)  # left by a killed run (we hold the project's run lock)
     changes = plan.changes
     journal = _Journal.load(layout.state_dir)
     if changes:
@@ -394,8 +410,8 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
             atomic_write(action.path, action.data)
     lock_changed = write_lock(layout.lock_path, plan.lock)
     _prune_merged_copies(plan, layout)
-    if changes:
-        journal.clear()
+    # Always: a journal left by a killed run is settled once the lock matches the files.
+    journal.clear()
     return ApplyResult(changes, lock_changed)
 
 

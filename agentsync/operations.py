@@ -382,11 +382,18 @@ def remove(options: Options, names: Sequence[str], *, force: bool = False) -> In
         editor = ManifestEditor.open(manifest.path)
         for text in names:
             request = AgentRequest.parse(text)
-            if not editor.remove_agent(request.name):
+            if not editor.remove_agent(request.name) and not _half_removed(request.name, old):
                 raise _not_in_manifest(request.name, old)
         manifest = editor.manifest()
         new, warnings = _lock_for(run, manifest, old, frozen=False, policy=Policy())
         return _apply(run, manifest, new, old, editor, warnings, force=force)
+
+
+def _half_removed(name: str, old: Lock | None) -> bool:
+    """Gone from the manifest but still locked: a `remove` killed after saving the manifest
+    (or a hand edit); running `remove` again finishes the job."""
+    locked = old.agents.get(name) if old else None
+    return locked is not None and locked.selected == "agents"
 
 
 def _not_in_manifest(name: str, old: Lock | None) -> AgentsyncError:

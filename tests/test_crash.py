@@ -1,0 +1,350 @@
+"""Crash safety: `install`, `update` and `remove` killed (SIGKILL) after the N-th atomic write.
+
+Each run is a separate process with AGENTSYNC_FAULT_AFTER_WRITES=N: forked from the test
+(agentsync already imported, so a dozen kill points cost a second, not a minute), and one
+test through the real `python -m agentsync` entry point. After the kill every agent file is
+byte-for-byte its old or its new version (never partial), the lock is the old or the new
+lock, and a plain rerun converges to exactly the state an uninterrupted run produces, with
+exit 0 and no file reported as locally modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agentsync.cli import main as agentsync_main
+from tests.conftest import GitRepo, agent_md
+
+MakeRepo = Callable[..., GitRepo]
+TARGET = Path(".claude") / "agents"
+KILLED = -signal.SIGKILL
+FAULT_ENV = "AGENTSYNC_FAULT_AFTER_WRITES"
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one agentsync process did: exit code (negative: killed by that signal), output."""
+
+    code: int
+    out: str
+    err: str
+
+
+def _child(cwd: Path, args: Sequence[str], fault: int | None, out: Path, err: Path) -> None:
+    """In the forked child: run the CLI entry point, then leave without touching the parent's
+    state (no atexit, no buffered output flushed twice)."""
+    code = 70
+    try:
+        os.chdir(cwd)
+        if fault is None:
+            os.environ.pop(FAULT_ENV, None)
+        else:
+            os.environ[FAULT_ENV] = str(fault)
+        sys.stdout = out.open("w")
+        sys.stderr = err.open("w")
+        try:
+            agentsync_main(list(args))
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 0
+        except BaseException:  # a bug: keep the traceback for the assertion message
+            traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def run_many(
+    jobs: Sequence[tuple[Path, Sequence[str], int | None]],
+    kill_after: Sequence[float] | None = None,
+) -> list[Run]:
+    """Run `agentsync ARGS` in each project at once, each in its own forked process;
+    `kill_after[i]` seconds after the start, job i gets SIGKILL if it is still running."""
+    started = []
+    for index, (cwd, args, fault) in enumerate(jobs):
+        out, err = cwd.parent / f".out-{cwd.name}-{index}", cwd.parent / f".err-{cwd.name}-{index}"
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns
+            _child(cwd, args, fault, out, err)
+        started.append((pid, out, err))
+    if kill_after is not None:
+        begin = time.monotonic()
+        for delay, (pid, _, _) in sorted(zip(kill_after, started, strict=True)):
+            time.sleep(max(0.0, begin + delay - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    runs = []
+    for pid, out, err in started:
+        _, status = os.waitpid(pid, 0)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        runs.append(Run(code, out.read_text(), err.read_text()))
+        with contextlib.suppress(OSError):
+            out.unlink()
+            err.unlink()
+    return runs
+
+
+def agentsync(cwd: Path, *args: str, fault: int | None = None) -> Run:
+    """One run in its own process (forked)."""
+    return run_many([(cwd, args, fault)])[0]
+
+
+def inproc(cwd: Path, *args: str) -> Run:
+    """One run inside the test process (also loads every lazy import before the forks)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            agentsync_main(list(args))
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else 0
+    finally:
+        os.chdir(here)
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+@dataclass(frozen=True)
+class State:
+    """The files a run leaves: agent files by name, and the lock bytes (None: no lock)."""
+
+    agents: dict[str, bytes]
+    lock: bytes | None
+
+    @classmethod
+    def of(cls, project: Path) -> State:
+        target = project / TARGET
+        agents = {p.name: p.read_bytes() for p in target.iterdir()} if target.is_dir() else {}
+        lock = project / "agentsync.lock"
+        return cls(agents, lock.read_bytes() if lock.exists() else None)
+
+
+def check_torn_state(state: State, old: State, new: State) -> None:
+    """Right after a kill: each file and the lock are exactly the old or the new version."""
+    assert state.lock in (old.lock, new.lock)
+    for name, data in state.agents.items():
+        if name.endswith(".agentsync-tmp"):
+            continue  # killed between write and rename: Claude Code never loads a non-.md file
+        versions = {old.agents.get(name), new.agents.get(name)} - {None}
+        assert versions, f"{name}: a file neither the old nor the new state has"
+        assert data in versions, f"{name}: torn or foreign content"
+
+
+def check_converged(project: Path, expected: State) -> None:
+    """After the rerun: exactly the uninterrupted result, status all ok, no leftovers."""
+    assert State.of(project) == expected
+    status = inproc(project, "--json", "status")
+    assert status.code == 0, status
+    assert {entry["state"] for entry in json.loads(status.out)} == {"ok"}
+    assert not (project / ".agentsync" / "journal.json").exists()
+    leftovers = [p.name for p in project.rglob("*agentsync-tmp")]
+    assert leftovers == []
+
+
+@pytest.fixture
+def upstream(make_repo: MakeRepo) -> GitRepo:
+    repo = make_repo("upstream")
+    for index in range(1, 13):
+        name = f"agent-{index:02d}"
+        repo.write(f"agents/{name}.md", agent_md(name, f"Version one of {name}."))
+    repo.commit("v1")
+    return repo
+
+
+def move_upstream(repo: GitRepo) -> None:
+    """v2: six agents change, two disappear, two are new."""
+    for index in range(1, 7):
+        name = f"agent-{index:02d}"
+        repo.write(f"agents/{name}.md", agent_md(name, f"Version two of {name}.", body="New."))
+    repo.remove("agents/agent-11.md")
+    repo.remove("agents/agent-12.md")
+    for name in ("agent-13", "agent-14"):
+        repo.write(f"agents/{name}.md", agent_md(name, f"New in v2: {name}."))
+    repo.commit("v2")
+
+
+def manifest(url: str, *, explicit: Sequence[str] = ()) -> str:
+    if explicit:
+        entries = "\n".join(f'{name} = "up"' for name in explicit)
+        return f'[sources.up]\nurl = "{url}"\n\n[agents]\n{entries}\n'
+    return (
+        f'[sources.up]\nurl = "{url}"\ninclude = ["*"]\n\n'
+        '[agents]\nrenamed = { source = "up", agent = "agent-07" }\n'
+    )
+
+
+def copies(base: Path, count: int, tag: str = "") -> list[Path]:
+    made = []
+    for index in range(count):
+        copy = base.parent / f"{base.name}-{tag}{index}"
+        shutil.copytree(base, copy, symlinks=True)
+        made.append(copy)
+    return made
+
+
+def crash_and_rerun(
+    base: Path,
+    command: Sequence[str],
+    rerun: Sequence[str],
+    faults: Sequence[int],
+    old: State,
+    new: State,
+) -> list[int]:
+    """Kill `command` after each fault count (one project copy each, all at once), check the
+    torn state, rerun, and check convergence. Returns the exit codes of the killed runs."""
+    projects = copies(base, len(faults))
+    killed = run_many([(p, command, f) for p, f in zip(projects, faults, strict=True)])
+    for project in projects:
+        check_torn_state(State.of(project), old, new)
+    for fault, again in zip(faults, run_many([(p, rerun, None) for p in projects]), strict=True):
+        assert again.code == 0, (fault, again)
+        assert "local edits" not in again.err, (fault, again.err)
+    for project in projects:
+        check_converged(project, new)
+    return [run.code for run in killed]
+
+
+def test_install_killed_after_every_write_converges(upstream: GitRepo, tmp_path: Path) -> None:
+    base = tmp_path / "install"
+    base.mkdir()
+    (base / "agentsync.toml").write_text(manifest(upstream.url))
+    reference = tmp_path / "reference"
+    shutil.copytree(base, reference)
+    assert inproc(reference, "install").code == 0  # also warms the shared cache
+    new = State.of(reference)
+    assert len(new.agents) == 13
+    # writes: .gitignore, journal, 13 agent files, lock, journal removal
+    faults = [1, 2, 3, 4, 6, 9, 12, 14, 15, 16, 17, 18]
+    codes = crash_and_rerun(base, ["install"], ["install"], faults, State({}, None), new)
+    assert codes.count(KILLED) >= 10, codes  # the kill points really fell inside the run
+
+
+def test_update_killed_after_every_write_converges(upstream: GitRepo, tmp_path: Path) -> None:
+    base = tmp_path / "update"
+    base.mkdir()
+    (base / "agentsync.toml").write_text(manifest(upstream.url))
+    assert inproc(base, "install").code == 0
+    old = State.of(base)
+    move_upstream(upstream)
+    reference = tmp_path / "reference"
+    shutil.copytree(base, reference)
+    assert inproc(reference, "update").code == 0
+    new = State.of(reference)
+    assert new.lock != old.lock and len(new.agents) == 15  # gone upstream: kept (issue #4)
+    faults = [1, 2, 4, 6, 8, 10, 12, 13]
+    codes = crash_and_rerun(base, ["update"], ["update"], faults, old, new)
+    assert codes.count(KILLED) >= 6, codes
+
+
+def test_install_after_a_killed_update_is_consistent(upstream: GitRepo, tmp_path: Path) -> None:
+    """Rerunning `install` (not `update`) after a killed update settles on a consistent
+    state: the files match the lock, whichever of the two it is, and nothing is 'modified'."""
+    base = tmp_path / "mixed"
+    base.mkdir()
+    (base / "agentsync.toml").write_text(manifest(upstream.url))
+    assert inproc(base, "install").code == 0
+    old = State.of(base)
+    move_upstream(upstream)
+    for project, fault in zip(copies(base, 3), (3, 6, 9), strict=True):
+        assert agentsync(project, "update", fault=fault).code == KILLED
+        again = agentsync(project, "install")
+        assert again.code == 0, again
+        state = State.of(project)
+        if state.lock == old.lock:
+            assert state == old
+        status = inproc(project, "--json", "status")
+        assert status.code == 0, status
+        assert {entry["state"] for entry in json.loads(status.out)} == {"ok"}
+        assert not [p for p in (project / TARGET).iterdir() if p.name not in state.agents]
+
+
+def test_remove_killed_after_every_write_converges(upstream: GitRepo, tmp_path: Path) -> None:
+    names = [f"agent-{index:02d}" for index in range(1, 9)]
+    base = tmp_path / "remove"
+    base.mkdir()
+    (base / "agentsync.toml").write_text(manifest(upstream.url, explicit=names))
+    assert inproc(base, "install").code == 0
+    old = State.of(base)
+    reference = tmp_path / "reference"
+    shutil.copytree(base, reference)
+    gone = names[:5]
+    assert inproc(reference, "remove", *gone).code == 0
+    new = State.of(reference)
+    assert sorted(new.agents) == [f"{n}.md" for n in names[5:]]
+    # writes: manifest, journal, 5 deletions, lock, journal removal
+    faults = [1, 2, 4, 7, 8, 9]
+    codes = crash_and_rerun(base, ["remove", *gone], ["install"], faults, old, new)
+    assert codes.count(KILLED) >= 5, codes
+    # rerunning the same `remove` after a crash finishes the job too
+    assert agentsync(base, "remove", *gone, fault=4).code == KILLED
+    again = agentsync(base, "remove", *gone)
+    assert again.code == 0, again
+    check_converged(base, new)
+
+
+def test_the_fault_hook_works_through_the_real_entry_point(
+    upstream: GitRepo, tmp_path: Path
+) -> None:
+    project = tmp_path / "real"
+    project.mkdir()
+    (project / "agentsync.toml").write_text(manifest(upstream.url))
+    env = {**os.environ, FAULT_ENV: "5"}
+    command = [sys.executable, "-m", "agentsync", "install"]
+    killed = subprocess.run(command, cwd=project, env=env, capture_output=True, check=False)
+    assert killed.returncode == KILLED
+    assert 0 < len(State.of(project).agents) < 13
+    env.pop(FAULT_ENV)
+    again = subprocess.run(command, cwd=project, env=env, capture_output=True, check=False)
+    assert again.returncode == 0, again
+    assert len(State.of(project).agents) == 13
+
+
+def test_random_kills_during_install_leave_every_file_matching_the_lock(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """20 SIGKILLs at random moments (mid-write, mid-rename, mid-git) of an install of 24
+    agents, each followed by a rerun: every file matches the lock, status is all ok."""
+    repo = make_repo("many")
+    for index in range(24):
+        repo.write(f"agents/a{index:02d}.md", agent_md(f"a{index:02d}", f"Agent {index}."))
+    repo.commit("many agents")
+    base = tmp_path / "random"
+    base.mkdir()
+    (base / "agentsync.toml").write_text(f'[sources.up]\nurl = "{repo.url}"\ninclude = ["*"]\n')
+    reference = tmp_path / "reference"
+    shutil.copytree(base, reference)
+    start = time.monotonic()
+    assert inproc(reference, "install").code == 0
+    span = time.monotonic() - start
+    new = State.of(reference)
+    seed = random.randrange(1 << 30)  # noqa: S311 - kill timing, not cryptography
+    chance = random.Random(seed)  # noqa: S311
+    delays = [chance.uniform(0.0, span * 1.5) for _ in range(20)]
+    killed = 0
+    for batch in (0, 10):
+        projects = copies(base, 10, tag=f"b{batch}-")
+        runs = run_many([(p, ["install"], None) for p in projects], delays[batch : batch + 10])
+        killed += sum(run.code == KILLED for run in runs)
+        for project in projects:
+            check_torn_state(State.of(project), State({}, None), new)
+        for again in run_many([(p, ["install"], None) for p in projects]):
+            assert again.code == 0, (seed, again)
+        for project in projects:
+            check_converged(project, new)
+    assert killed >= 5, (seed, killed, span)  # most kills must land inside a run
