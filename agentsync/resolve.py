@@ -6,7 +6,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from agentsync.errors import ResolveError, SourceError
@@ -254,6 +254,7 @@ class Resolver:
 
     def run(self) -> Resolution:
         catalog = _Catalog(self.store, self.manifest)
+        self._prefetch(catalog)
         sources = {
             name: self._lock_source(catalog, spec) for name, spec in self.manifest.sources.items()
         }
@@ -267,9 +268,33 @@ class Resolver:
         )
 
     def _fetch(self, mirror: Mirror) -> None:
-        if mirror.key not in self.fetched:
+        if mirror.key in self.fetched:
+            return
+        if self.store.offline:
+            mirror.ensure()  # resolve from what the cache holds, or fail clearly
+        else:
             mirror.fetch()
-            self.fetched.add(mirror.key)
+        self.fetched.add(mirror.key)
+
+    def _prefetch(self, catalog: _Catalog) -> None:
+        """Fetch, in parallel, every source this run will have to fetch (SPEC §3)."""
+        due = [
+            spec
+            for spec in self.manifest.sources.values()
+            if not self._keeps_commit(spec) and catalog.mirror(spec.name).key not in self.fetched
+        ]
+        if self.store.offline or len(due) < 2:
+            return
+        self.store.prefetch([spec.location(self.manifest.dir) for spec in due])
+        self.fetched.update(catalog.mirror(spec.name).key for spec in due)
+
+    def _keeps_commit(self, spec: SourceSpec) -> bool:
+        previous = self.old.sources.get(spec.name) if self.old else None
+        return (
+            previous is not None
+            and _same_origin(previous, spec)
+            and not self._source_moves(spec.name)
+        )
 
     def candidates_of(self, source: str) -> list[Candidate]:
         """Agents in one source at its locked commit (or the newest one when not locked)."""
@@ -296,14 +321,11 @@ class Resolver:
     def _lock_source(self, catalog: _Catalog, spec: SourceSpec) -> LockedSource:
         previous = self.old.sources.get(spec.name) if self.old else None
         mirror = catalog.mirror(spec.name)
-        if (
-            previous is not None
-            and _same_origin(previous, spec)
-            and not self._source_moves(spec.name)
-        ):
+        if previous is not None and self._keeps_commit(spec):
             mirror.ensure_commit(previous.commit)
             return _locked_source(spec, previous.commit, previous.resolved)
         self._fetch(mirror)
+        _warn_if_dirty(catalog, spec, mirror)
         commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"source {spec.name}")
         if previous is not None and _same_origin(previous, spec):
             self._note_drift(catalog, mirror, spec.name, None, previous.commit, spec, previous)
@@ -510,6 +532,19 @@ def _has_match(pool: Iterable[Candidate], spec: AgentSpec) -> bool:
     if spec.file is not None:
         return any(c.path == spec.file for c in pool)
     return any(c.name == spec.agent for c in pool)
+
+
+def _warn_if_dirty(catalog: _Catalog, spec: SourceSpec, mirror: Mirror) -> None:
+    """SPEC §1.1: only committed content of a local source is seen; say so when it differs."""
+    if mirror.location.kind != "path":
+        return
+    from agentsync.vcs import uncommitted_changes
+
+    if uncommitted_changes(Path(mirror.location.git_url)):
+        catalog.warnings.append(
+            f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
+            "agentsync uses only committed content (commit them to install them)"
+        )
 
 
 def _needs_fix(data: bytes) -> bool:

@@ -184,3 +184,36 @@ def test_timeout_env_must_be_a_number(
     result = cli("status", cwd=project_dir)
     assert result.code == 2
     assert "AGENTSYNC_TIMEOUT" in result.err
+
+
+def test_offline_resolves_a_changed_ref_from_the_cache(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    assert cli("install", "python-pro", cwd=project_dir).code == 0
+    manifest = project_dir / "agentsync.toml"
+    manifest.write_text(
+        manifest.read_text().replace(f'url = "{source.url}"', f'url = "{source.url}"\nref = "main"')
+    )
+    result = cli("--offline", "install", cwd=project_dir)
+    assert result.code == 0, result
+    assert 'ref = "main"' in (project_dir / "agentsync.lock").read_text()
+    source.write("agents/new-one.md", agent_md("new-one", "Not fetched yet."))
+    source.commit("new agent upstream")
+    result = cli("install", "team/new-one", "--offline", cwd=project_dir)
+    assert result.code == 1, result  # the cache does not have it and the network is off
+    assert "new-one" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_uncommitted_changes_in_a_local_source_draw_a_warning(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", str(source.path), cwd=project_dir)
+    (source.path / "agents" / "python-pro.md").write_text(agent_md("python-pro", "Uncommitted."))
+    result = cli("install", "python-pro", cwd=project_dir)
+    assert result.code == 0, result
+    assert "uncommitted changes" in result.err
+    assert b"Uncommitted." not in (project_dir / ".claude/agents/python-pro.md").read_bytes()
