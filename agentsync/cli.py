@@ -226,13 +226,17 @@ def install(
     agents: Annotated[
         list[str] | None, typer.Argument(help="NAME, SOURCE/NAME, NAME@REF, SOURCE/GLOB")
     ] = None,
-    frozen: Annotated[bool, typer.Option(help="Fail instead of changing the lock (CI).")] = False,
+    frozen: Annotated[
+        bool, typer.Option("--frozen", help="Fail instead of changing the lock (CI).")
+    ] = False,
     force: Annotated[
         bool,
-        typer.Option(help="Replace locally edited files; install files Claude Code would drop."),
+        typer.Option(
+            "--force", help="Replace locally edited files; install files Claude Code would drop."
+        ),
     ] = False,
     fix: Annotated[
-        bool, typer.Option(help="Install repaired copies of files Claude Code would drop.")
+        bool, typer.Option("--fix", help="Install repaired copies of files Claude Code would drop.")
     ] = False,
 ) -> None:
     """Add agents and install them; with no AGENT, make the folder match the lock."""
@@ -245,7 +249,9 @@ def install(
 def remove(
     ctx: typer.Context,
     agents: Annotated[list[str], typer.Argument(help="Installed agent names.")],
-    force: Annotated[bool, typer.Option(help="Delete files even when locally edited.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete files even when locally edited.")
+    ] = False,
 ) -> None:
     """Drop agents from the manifest and lock and delete their files."""
     g = _g(ctx)
@@ -258,7 +264,7 @@ def update(
     agents: Annotated[
         list[str] | None, typer.Argument(help="Agents to update (default: all).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace locally edited files.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace locally edited files.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
     ] = False,
@@ -515,7 +521,10 @@ def diff(
     ctx: typer.Context,
     agent: Annotated[str, typer.Argument(help="An installed agent.")],
     upstream: Annotated[
-        bool, typer.Option(help="Show the pinned version against what `update` would take.")
+        bool,
+        typer.Option(
+            "--upstream", help="Show the pinned version against what `update` would take."
+        ),
     ] = False,
 ) -> None:
     """Local edits against the pinned version, or (--upstream) the pinned against the update."""
@@ -726,12 +735,13 @@ def check(
         list[str] | None,
         typer.Argument(help="Files or folders (default: the project's target folder)."),
     ] = None,
-    strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     fix: Annotated[
-        bool, typer.Option(help="Rewrite frontmatter as strict YAML (shows the diff first).")
+        bool,
+        typer.Option("--fix", help="Rewrite frontmatter as strict YAML (shows the diff first)."),
     ] = False,
     fix_tools: Annotated[
-        bool, typer.Option(help="With --fix: also replace retired tool names.")
+        bool, typer.Option("--fix-tools", help="With --fix: also replace retired tool names.")
     ] = False,
 ) -> None:
     """Compatibility diagnostics for files, folders, or (no PATH) the target folder."""
