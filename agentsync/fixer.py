@@ -18,6 +18,7 @@ from agentsync.frontmatter import (
     parse_agent,
     replace_frontmatter,
     split_tools,
+    starts_field,
     strict_load,
 )
 
@@ -95,7 +96,7 @@ def _target(agent: AgentFile, fix_tools: bool) -> _Target | None:
 def _evident_values(agent: AgentFile) -> dict[str, Any]:
     """Keys as a reader sees them in a file the client cannot parse."""
     values: dict[str, Any] = {}
-    for block in _blocks((agent.frontmatter or "").replace("\r\n", "\n")):
+    for block in _field_blocks((agent.frontmatter or "").replace("\r\n", "\n")):
         if block.key is None:
             continue
         parsed = _parse_alone(block.text)
@@ -132,6 +133,18 @@ def _blocks(frontmatter: str) -> list[_Block]:
     if current:
         blocks.append(_Block(key, tuple(current)))
     return blocks
+
+
+def _field_blocks(frontmatter: str) -> list[_Block]:
+    """Blocks as a reader sees them: a dialogue line (`user: ...`) continues the value above."""
+    merged: list[_Block] = []
+    for block in _blocks(frontmatter):
+        if block.key is not None and merged and not starts_field(block.key):
+            above = merged[-1]
+            merged[-1] = _Block(above.key, above.lines + block.lines)
+        else:
+            merged.append(block)
+    return merged
 
 
 def _rewrite_blocks(blocks: list[_Block], target: _Target) -> str:

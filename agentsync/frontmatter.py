@@ -738,17 +738,71 @@ def evident_fields(text: str) -> tuple[str | None, str | None]:
     return name, description.replace("\\n", "\n") if description else None
 
 
+# Words that open a line of an example dialogue inside a description ("user: ...",
+# "Context: ...") rather than a new frontmatter key (seen in public agent collections).
+_DIALOGUE_WORDS = frozenset(
+    {"user", "assistant", "human", "ai", "context", "commentary", "example", "examples", "note"}
+)
+
+
+_FIELD_KEYS = frozenset(
+    k.casefold()
+    for k in (
+        "name",
+        "description",
+        "tools",
+        "disallowedTools",
+        "model",
+        "color",
+        "permissionMode",
+        "effort",
+        "memory",
+        "isolation",
+        "maxTurns",
+        "background",
+        "skills",
+        "mcpServers",
+        "hooks",
+        "initialPrompt",
+    )
+)
+
+
+def starts_field(key: str) -> bool:
+    """Whether an unindented `key:` line after a value reads as a new frontmatter key."""
+    folded = key.casefold()
+    return folded in _FIELD_KEYS or (key[:1].islower() and folded not in _DIALOGUE_WORDS)
+
+
 def _evident_description(first: str, rest: list[str]) -> str:
-    """A description that runs on over unindented lines, up to the next `key:` line."""
+    """A description that runs on over unindented lines, up to the next field line.
+
+    The run-on lines are folded as YAML folds an indented plain scalar: single line
+    breaks become spaces, each blank line a line break.
+    """
     block = first in ("|", ">", "|-", ">-", "|+", ">+")
     parts = [] if block else [first]
     for line in rest:
-        starts_key = _EVIDENT_LINE.match(line) and not line.startswith((" ", "\t"))
+        found = _EVIDENT_LINE.match(line)
+        starts_key = found and not line.startswith((" ", "\t")) and starts_field(found.group(1))
         if starts_key or (block and line.strip() and not line.startswith((" ", "\t"))):
             break
         parts.append(line.rstrip("\r").strip())
-    joiner = "\n" if first.startswith("|") else " "
-    return joiner.join(p for p in parts if p)
+    if first.startswith("|"):
+        return "\n".join(p for p in parts if p)
+    return _fold(parts)
+
+
+def _fold(parts: list[str]) -> str:
+    text, breaks = "", 0
+    for part in parts:
+        if not part:
+            breaks += 1
+            continue
+        separator = "\n" * breaks if breaks else " "
+        text = f"{text}{separator}{part}" if text else part
+        breaks = 0
+    return text
 
 
 def _unquote(value: str) -> str:

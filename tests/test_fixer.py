@@ -76,6 +76,12 @@ def test_fix_keeps_what_the_client_reads(frontmatter: str, crlf: bool) -> None:
         ("name: a\ndescription: Use when: x\n  and more\n", "a", "Use when: x and more"),
         ("name: a\ndescription: Use when: x\nkey2: a: b\n", "a", "Use when: x"),
         ('name: a\ndescription: "Reviewer" for code\n', "a", '"Reviewer" for code'),
+        (
+            'name: a\ndescription: Helps:\\n<example>\nuser: "x"\nassistant: "y"\n</example>\n'
+            "tools: Read\n",
+            "a",
+            'Helps:\n<example> user: "x" assistant: "y" </example>',
+        ),
     ],
 )
 def test_fix_repairs_dropped_files_with_evident_values(
@@ -88,6 +94,14 @@ def test_fix_repairs_dropped_files_with_evident_values(
     assert (after.loads, after.name, after.description) == (True, name, description)
     strict_frontmatter(fixed)
     assert fixed.endswith(BODY)
+
+
+def test_dialogue_lines_of_a_run_on_description_do_not_become_keys() -> None:
+    data = agent('name: a\ndescription: Helps\nrun on\nuser: "x"\nassistant: y\ntools: Read\n')
+    assert not parse_agent(data).loads
+    fixed = strict_frontmatter(fix_agent(data))
+    assert set(fixed) == {"name", "description", "tools"}
+    assert fixed["description"] == 'Helps run on user: "x" assistant: y'
 
 
 def test_crlf_file_needing_the_fallback_is_repaired_and_stays_crlf() -> None:

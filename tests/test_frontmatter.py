@@ -396,6 +396,31 @@ def test_evident_values_of_a_dropped_file() -> None:
 
 
 @pytest.mark.parametrize(
+    ("frontmatter", "description"),
+    [
+        # example dialogue lines continue the description; a field line ends it
+        (
+            'description: Helps. Examples:\\n<example>\nuser: "hi: there"\nassistant: "ok"\n'
+            "Context: more\n</example>\ncolor: blue\n",
+            'Helps. Examples:\n<example> user: "hi: there" assistant: "ok" Context: more '
+            "</example>",
+        ),
+        ("description: One\nrun on\nTools: Read\n", "One run on"),  # a key in the wrong case
+        ("description: One\nrun on\nkey2: a: b\n", "One run on"),
+        # folded like an indented plain scalar: a blank line is a line break
+        (
+            "description: First\nsame para\n\nSecond\n\n\nThird\nmodel: haiku\n",
+            "First same para\nSecond\n\nThird",
+        ),
+    ],
+)
+def test_evident_description_of_a_run_on_value(frontmatter: str, description: str) -> None:
+    parsed = loads(f"name: a\n{frontmatter}")
+    assert not parsed.loads
+    assert (parsed.evident_name, parsed.evident_description) == ("a", description)
+
+
+@pytest.mark.parametrize(
     "data",
     [
         agent("name: old\ndescription: d\ntools: Read\n"),
