@@ -10,8 +10,6 @@ exit 0 and no file reported as locally modified.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import random
@@ -20,104 +18,18 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from agentsync.cli import main as agentsync_main
 from tests.conftest import GitRepo, agent_md
+from tests.procs import FAULT_ENV, agentsync, inproc, run_many
 
 MakeRepo = Callable[..., GitRepo]
 TARGET = Path(".claude") / "agents"
 KILLED = -signal.SIGKILL
-FAULT_ENV = "AGENTSYNC_FAULT_AFTER_WRITES"
-
-
-@dataclass(frozen=True)
-class Run:
-    """What one agentsync process did: exit code (negative: killed by that signal), output."""
-
-    code: int
-    out: str
-    err: str
-
-
-def _child(cwd: Path, args: Sequence[str], fault: int | None, out: Path, err: Path) -> None:
-    """In the forked child: run the CLI entry point, then leave without touching the parent's
-    state (no atexit, no buffered output flushed twice)."""
-    code = 70
-    try:
-        os.chdir(cwd)
-        if fault is None:
-            os.environ.pop(FAULT_ENV, None)
-        else:
-            os.environ[FAULT_ENV] = str(fault)
-        sys.stdout = out.open("w")
-        sys.stderr = err.open("w")
-        try:
-            agentsync_main(list(args))
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 0
-        except BaseException:  # a bug: keep the traceback for the assertion message
-            traceback.print_exc()
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)
-
-
-def run_many(
-    jobs: Sequence[tuple[Path, Sequence[str], int | None]],
-    kill_after: Sequence[float] | None = None,
-) -> list[Run]:
-    """Run `agentsync ARGS` in each project at once, each in its own forked process;
-    `kill_after[i]` seconds after the start, job i gets SIGKILL if it is still running."""
-    started = []
-    for index, (cwd, args, fault) in enumerate(jobs):
-        out, err = cwd.parent / f".out-{cwd.name}-{index}", cwd.parent / f".err-{cwd.name}-{index}"
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child never returns
-            _child(cwd, args, fault, out, err)
-        started.append((pid, out, err))
-    if kill_after is not None:
-        begin = time.monotonic()
-        for delay, (pid, _, _) in sorted(zip(kill_after, started, strict=True)):
-            time.sleep(max(0.0, begin + delay - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    runs = []
-    for pid, out, err in started:
-        _, status = os.waitpid(pid, 0)
-        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        runs.append(Run(code, out.read_text(), err.read_text()))
-        with contextlib.suppress(OSError):
-            out.unlink()
-            err.unlink()
-    return runs
-
-
-def agentsync(cwd: Path, *args: str, fault: int | None = None) -> Run:
-    """One run in its own process (forked)."""
-    return run_many([(cwd, args, fault)])[0]
-
-
-def inproc(cwd: Path, *args: str) -> Run:
-    """One run inside the test process (also loads every lazy import before the forks)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    here = Path.cwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            agentsync_main(list(args))
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else 0
-    finally:
-        os.chdir(here)
-    return Run(code, out.getvalue(), err.getvalue())
 
 
 @dataclass(frozen=True)
