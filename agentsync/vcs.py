@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentsync.errors import AgentsyncError
 from agentsync.ids import BlobId, Commit
@@ -161,6 +164,36 @@ def run_git(
     return result
 
 
+@functools.cache
+def _prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook that makes git die with agentsync (PR_SET_PDEATHSIG).
+
+    Without it, a `kill -9` of agentsync leaves its `git fetch` running on its own, racing
+    the next run's fetch for the mirror's refs ("cannot lock ref ... is at X but expected
+    Y"; tests/test_network.py kills a fetch midway to show it).
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def die_with_parent() -> None:
+        prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the hook ran
+            os._exit(1)
+
+    return die_with_parent
+
+
 def _spawn(
     argv: list[str], *, stdin: int, stderr: int = subprocess.PIPE, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
@@ -174,6 +207,7 @@ def _spawn(
             cwd=cwd,
             # Own process group (killable as a whole) and no controlling terminal to prompt on.
             start_new_session=True,
+            preexec_fn=_parent_death_signal(),  # noqa: PLW1509 - prctl is bound before the fork
         )
     except FileNotFoundError:
         raise AgentsyncError(
