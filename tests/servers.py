@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.server
+import os
 import socket
 import ssl
 import subprocess
@@ -117,3 +118,65 @@ class AuthServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join()
+
+
+class GitServer(AuthServer):
+    """HTTPS git server (`git http-backend`) for the repositories under `root`, answering
+    only requests that carry `user:password` (else 401, as a private repository does)."""
+
+    def __init__(self, cert: Path, key: Path, root: Path, user: str, password: str) -> None:
+        super().__init__(cert, key)
+        self.root, self.secret = root, f"{user}:{password}"
+        outer = self
+        handler = self.httpd.RequestHandlerClass
+        refuse = handler.do_GET  # type: ignore[attr-defined]
+
+        def serve(request: http.server.BaseHTTPRequestHandler) -> None:
+            header = request.headers.get("Authorization", "")
+            sent = base64.b64decode(header[6:]).decode() if header.startswith("Basic ") else ""
+            if sent != outer.secret:
+                refuse(request)
+                return
+            outer.requests += 1
+            outer.credentials.append(sent)
+            outer._backend(request)
+
+        handler.do_GET = serve  # type: ignore[attr-defined]
+        handler.do_POST = serve  # type: ignore[attr-defined]
+
+    def _backend(self, request: http.server.BaseHTTPRequestHandler) -> None:
+        path, _, query = request.path.partition("?")
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": request.command,
+            "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(length),
+            "REMOTE_USER": self.secret.split(":", 1)[0],
+            "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
+            "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": str(self.root),
+        }
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        )
+        head, _, payload = done.stdout.partition(b"\r\n\r\n")
+        status, headers = 200, []
+        for line in head.decode().split("\r\n"):
+            name, _, value = line.partition(": ")
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            elif name:
+                headers.append((name, value))
+        request.send_response(status)
+        for name, value in headers:
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
