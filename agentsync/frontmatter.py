@@ -151,8 +151,63 @@ class CoreLoader(_CoreRules, _BASE_LOADER):  # type: ignore[valid-type,misc]
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
 
-class RedefiningLoader(_CoreRules, yaml.SafeLoader):
-    """The pure-Python twin of CoreLoader that lets an anchor be defined again (YAML 1.2)."""
+class _BunQuotedBreaks:
+    """Line breaks in quoted scalars as Bun.YAML reads CRLF text (observed on 2.1.330).
+
+    The first break of a run ends at the CR, so its LF counts as one more (empty) line:
+    `"one<CRLF>  two"` reads "one\ntwo", not "one two"; later CRLFs of the run count once.
+    """
+
+    _in_quoted = False
+
+    def scan_flow_scalar(self, style: Any) -> Any:
+        self._in_quoted = True
+        try:
+            return super().scan_flow_scalar(style)  # type: ignore[misc]
+        finally:
+            self._in_quoted = False
+
+    def scan_flow_scalar_breaks(self, double: Any, start_mark: Any) -> Any:
+        self._in_quoted = False
+        try:
+            return super().scan_flow_scalar_breaks(double, start_mark)  # type: ignore[misc]
+        finally:
+            self._in_quoted = True
+
+    def scan_line_break(self) -> str:
+        if self._in_quoted and self.prefix(2) == "\r\n":  # type: ignore[attr-defined]
+            self.forward(1)  # type: ignore[attr-defined]
+            return "\n"
+        return super().scan_line_break()  # type: ignore[misc,no-any-return]
+
+
+class _Yaml12Tags:
+    """`! 7` (non-specific tag) is the text "7"; a verbatim `!<tag:...>` is an unknown tag."""
+
+    def scan_tag(self) -> Any:
+        token = super().scan_tag()  # type: ignore[misc]
+        handle, suffix = token.value
+        if handle is None and suffix != "!":
+            token.value = (None, f"!verbatim:{suffix}")  # observed: never a core type
+        return token
+
+    def compose_scalar_node(self, anchor: Any) -> Any:
+        event = self.peek_event()  # type: ignore[attr-defined]
+        if event.tag != "!":
+            return super().compose_scalar_node(anchor)  # type: ignore[misc]
+        self.get_event()  # type: ignore[attr-defined]
+        node = yaml.ScalarNode(
+            _STR_TAG, event.value, event.start_mark, event.end_mark, style=event.style
+        )
+        if anchor is not None:
+            self.anchors[anchor] = node  # type: ignore[attr-defined]
+        return node
+
+
+class RedefiningLoader(_CoreRules, _BunQuotedBreaks, _Yaml12Tags, yaml.SafeLoader):
+    """The pure-Python twin of CoreLoader: lets an anchor be defined again (YAML 1.2),
+    reads CRLF line breaks in quoted scalars as Bun.YAML does, and the `!` and `!<...>`
+    tags as YAML 1.2 does."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}  # type: ignore[misc]
 
@@ -166,6 +221,7 @@ class RedefiningLoader(_CoreRules, yaml.SafeLoader):
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _STR_TAG = "tag:yaml.org,2002:str"
+_ODD_TAG = re.compile(r"(?:^|(?<=[\s\[\]{},:?-]))!(?:<|\s|$)", re.MULTILINE)
 
 
 def _radix_overflows(value: str) -> bool:
@@ -198,8 +254,7 @@ _resolver(
 _resolver("merge", r"^<<$", "<")
 
 
-def _construct_int(loader: CoreLoader, node: yaml.Node) -> int:
-    text = str(loader.construct_scalar(node))
+def _int_text(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
     if digits[:2] in ("0o", "0x"):
@@ -207,13 +262,66 @@ def _construct_int(loader: CoreLoader, node: yaml.Node) -> int:
     return int(text)
 
 
-def _construct_float(loader: CoreLoader, node: yaml.Node) -> float:
-    text = str(loader.construct_scalar(node)).lower()
+def _float_text(text: str) -> float:
+    text = text.lower()
     if text.endswith(".inf"):
         return float("-inf") if text.startswith("-") else float("inf")
     if text == ".nan":
         return float("nan")
     return float(text)
+
+
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_SCALAR_READERS: dict[str, Any] = {
+    _INT_TAG: _int_text,
+    _FLOAT_TAG: _float_text,
+    _BOOL_TAG: lambda text: text.lower() == "true",
+    _NULL_TAG: lambda text: None,
+}
+# Observed (Bun.YAML, 2.1.330): `!!int`, `!!float`, `!!bool`, `!!null` only keep a plain
+# scalar that already reads as that kind of value (`!!int 7.5` is a number, `!!bool 1`
+# and `!!null x` are text); a quoted or block scalar stays text whatever its tag.
+_TAG_ACCEPTS = {
+    _INT_TAG: (_INT_TAG, _FLOAT_TAG),
+    _FLOAT_TAG: (_INT_TAG, _FLOAT_TAG),
+    _BOOL_TAG: (_BOOL_TAG,),
+    _NULL_TAG: (_NULL_TAG,),
+}
+
+
+def _by_kind(loader: CoreLoader, node: yaml.Node) -> Any:
+    """A tag that does not fit its node is ignored: the node's own kind decides."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)
+
+
+def _construct_typed(loader: CoreLoader, node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return _by_kind(loader, node)
+    text = str(loader.construct_scalar(node))
+    if node.style not in (None, ""):
+        return text
+    resolved = loader.resolve(yaml.ScalarNode, text, (True, False))
+    if resolved not in _TAG_ACCEPTS[node.tag]:
+        return text
+    return _SCALAR_READERS[resolved](text)
+
+
+def _construct_str(loader: CoreLoader, node: yaml.Node) -> Any:
+    return _by_kind(loader, node)
+
+
+def _construct_collection(loader: CoreLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.MappingNode):
+        return yaml.SafeLoader.construct_yaml_map(loader, node)
+    return yaml.SafeLoader.construct_yaml_seq(loader, node)
 
 
 def _construct_untagged(loader: CoreLoader, node: yaml.Node) -> Any:
@@ -222,17 +330,15 @@ def _construct_untagged(loader: CoreLoader, node: yaml.Node) -> Any:
         return loader.construct_mapping(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node)
-    value = loader.construct_scalar(node)
-    if getattr(node, "style", None) is None:
-        tag = loader.resolve(yaml.ScalarNode, value, (True, False))
-        if tag != "tag:yaml.org,2002:str":
-            return loader.construct_object(yaml.ScalarNode(tag, value, style=None))
-    return value
+    return loader.construct_scalar(node)  # observed: `!foo 7`, `!!binary 7` are text
 
 
 for _loader in _LOADERS:
-    _loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-    _loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+    for _typed in _TAG_ACCEPTS:
+        _loader.add_constructor(_typed, _construct_typed)
+    _loader.add_constructor(_STR_TAG, _construct_str)
+    _loader.add_constructor("tag:yaml.org,2002:seq", _construct_collection)
+    _loader.add_constructor("tag:yaml.org,2002:map", _construct_collection)
     for _tag in ("timestamp", "binary", "set", "omap", "pairs", "value"):
         _loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_untagged)
     _loader.add_constructor(None, _construct_untagged)
@@ -280,35 +386,48 @@ def _check_expansion(value: Any) -> None:
 # client accept: such tabs are swapped for a private-use character and swapped back.
 _INNER_TAB = re.compile(r"(?<=[^\s:\-?,\[{])\t+(?=[^\s#])")
 _TAB_STAND_IN = "\ue000"
+# YAML 1.1 (PyYAML) breaks lines at NEL, LS and PS; YAML 1.2 (the client) reads them as
+# ordinary characters: they are swapped for private-use stand-ins while parsing.
+_NON_BREAKS = {"\x85": "\ue001", "\u2028": "\ue002", "\u2029": "\ue003"}
 
 
 def load_yaml(text: str) -> Any:
     """Parse one YAML document the way the client's parser types it; raise on any failure."""
+    swaps = {k: v for k, v in _NON_BREAKS.items() if k in text and v not in text}
+    for char, stand_in in swaps.items():
+        text = text.replace(char, stand_in)
     try:
-        return _load_yaml(text)
+        value = _load_yaml(text)
     except yaml.scanner.ScannerError as exc:
         if "'\\t'" not in str(exc) or _TAB_STAND_IN in text:
             raise
         swapped = _INNER_TAB.sub(lambda m: _TAB_STAND_IN * len(m.group(0)), text)
         if swapped == text:
             raise
-        return _restore_tabs(_load_yaml(swapped))
+        value = _restore(_load_yaml(swapped), {_TAB_STAND_IN: "\t"})
+    return _restore(value, {v: k for k, v in swaps.items()}) if swaps else value
 
 
-def _restore_tabs(value: Any) -> Any:
+def _restore(value: Any, stand_ins: Mapping[str, str]) -> Any:
     if isinstance(value, str):
-        return value.replace(_TAB_STAND_IN, "\t")
+        for stand_in, char in stand_ins.items():
+            value = value.replace(stand_in, char)
+        return value
     if isinstance(value, list):
-        return [_restore_tabs(v) for v in value]
+        return [_restore(v, stand_ins) for v in value]
     if isinstance(value, dict):
-        return {_restore_tabs(k): _restore_tabs(v) for k, v in value.items()}
+        return {_restore(k, stand_ins): _restore(v, stand_ins) for k, v in value.items()}
     return value
 
 
 def _load_yaml(text: str) -> Any:
     _check_nesting(text)
+    # Only the pure-Python loader can read CRLF breaks in quoted scalars as Bun.YAML does,
+    # and see whether a tag was written `!` or `!<...>`.
+    crlf_quoted = "\r\n" in text and ('"' in text or "'" in text)
     try:
-        value = yaml.load(text, Loader=CoreLoader)  # noqa: S506 - CoreLoader is a SafeLoader
+        loader = RedefiningLoader if crlf_quoted or _ODD_TAG.search(text) else CoreLoader
+        value = yaml.load(text, Loader=loader)  # noqa: S506 - both are SafeLoaders
     except yaml.composer.ComposerError as exc:
         if "duplicate anchor" not in str(exc):
             raise

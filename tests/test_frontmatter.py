@@ -512,3 +512,64 @@ def test_anchor_defined_twice_takes_the_later_one() -> None:
 def test_tab_between_words_of_a_plain_value() -> None:
     parsed = loads("name: a\ndescription: tab\there\n")
     assert (parsed.parse, parsed.description) == ("strict", "tab\there")
+
+
+# --- tags, quoted CRLF breaks, NEL/LS/PS (measured against 2.1.330) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "description"),
+    [
+        ("!!int 12", None),  # a plain scalar that reads as the tag's kind keeps it
+        ("!!int 2.5", None),  # ... any number for !!int / !!float
+        ("!!float 3", None),
+        ("!!bool false", None),
+        ("!!null ~", None),
+        ("!!int '12'", "12"),  # quoted: always text
+        ('!!float "2.5"', "2.5"),
+        ("!!bool 'false'", "false"),
+        ("!!null 'n'", "n"),
+        ("!!int word", "word"),  # plain, but not of the tag's kind: text
+        ("!!int false", "false"),
+        ("!!bool 0", "0"),
+        ("!!bool on", "on"),
+        ("!!null n", "n"),
+        ("!!seq word", "word"),  # a collection tag on a scalar is ignored
+        ("!!map word", "word"),
+        ("!!str {k: v}", None),  # a scalar tag on a collection is ignored
+        ("!!int [1]", None),
+        ("!mine 12", "12"),  # unknown tags keep the text
+        ("!!binary 12", "12"),
+        ("! 12", "12"),  # the non-specific tag means text
+        ("!<tag:yaml.org,2002:int> 12", "12"),  # verbatim: not the core int
+    ],
+)
+def test_explicit_tags(value: str, description: str | None) -> None:
+    parsed = loads(f"name: a\ndescription: {value}\n")
+    assert parsed.parse == "strict"
+    assert parsed.description == description
+    assert parsed.loads is (description is not None)
+
+
+@pytest.mark.parametrize(
+    ("value", "description"),
+    [
+        ('"one\r\n  two"', "one\ntwo"),  # the first CRLF of a run counts as two breaks
+        ("'one\r\n  two'", "one\ntwo"),
+        ('"one\r\n\r\n  two"', "one\n\ntwo"),
+        ('"one\r\n   \r\n  two\r\n  three"', "one\n\ntwo\nthree"),
+        ('"one \\\r\n  two"', "one \ntwo"),  # an escaped break too
+        ("one\r\n  two", "one two"),  # plain scalars fold as usual
+        (">\r\n  one\r\n  two", "one two\n"),
+    ],
+)
+def test_crlf_breaks_in_quoted_scalars(value: str, description: str) -> None:
+    data = f"---\r\nname: a\r\ndescription: {value}\r\n---\r\nbody".encode()
+    assert parse_agent(data).description == description
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+def test_nel_ls_ps_are_not_line_breaks(char: str) -> None:
+    assert loads(f"name: a\ndescription: x{char}y\n  z\n").description == f"x{char}y z"
+    assert loads(f"name: a\ndescription: |\n  x{char}y\n").description == f"x{char}y\n"
+    assert loads(f'name: a\ndescription: "x{char}y"\n').description == f"x{char}y"
