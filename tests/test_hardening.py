@@ -463,3 +463,27 @@ def test_malformed_lock_is_exit_2_and_writes_nothing(
         assert "hint:" in result.err
     assert lock.read_bytes() == broken
     assert not agent.exists()
+
+
+# -- what an agent may do beyond its prompt is flagged at install -----------------------------
+
+
+def test_hooks_mcp_servers_and_bypass_permissions_are_flagged_at_install(
+    cli: Cli, make_repo: MakeRepo, project_dir: Path
+) -> None:
+    repo = make_repo("risky")
+    extra = (
+        "permissionMode: bypassPermissions\n"
+        "mcpServers:\n  - github\n"
+        "hooks:\n  PreToolUse:\n    - matcher: Bash\n      hooks:\n"
+        "        - type: command\n          command: echo hi"
+    )
+    repo.write("agents/risky.md", agent_md("risky", "Does risky things.", extra=extra))
+    repo.write("agents/plain.md", agent_md("plain", "Does plain things."))
+    repo.commit("agents")
+    (project_dir / "agentsync.toml").write_text(f'[sources.r]\nurl = "{repo.url}"\n\n[agents]\n')
+    result = cli("install", "r/risky", "r/plain", cwd=project_dir)
+    assert result.code == 0, result
+    for code in ("AS203", "AS204", "AS205"):
+        assert "risky.md:" in result.err and code in result.err, result.err
+    assert "plain.md" not in result.err
