@@ -99,11 +99,21 @@ def _evident_values(agent: AgentFile) -> dict[str, Any]:
     for block in _field_blocks((agent.frontmatter or "").replace("\r\n", "\n")):
         if block.key is None:
             continue
-        parsed = _parse_alone(block.text)
-        values[block.key] = parsed[block.key] if parsed is not None else block.raw_value
+        values[block.key] = _read_alone(block)
     values["name"] = agent.evident_name
     values["description"] = agent.evident_description
     return values
+
+
+def _read_alone(block: _Block) -> Any:
+    """A block's value as the client would read it on its own, else its text."""
+    try:
+        parsed = load_yaml(block.text)
+    except Exception:  # not YAML on its own: keep what is written
+        return block.raw_value
+    if isinstance(parsed, dict) and block.key in parsed:
+        return parsed[block.key]
+    return block.raw_value
 
 
 def _successors(value: Any) -> Any:

@@ -463,23 +463,26 @@ def dump_yaml_value(value: Any) -> str:
 def _reads_back(text: str, value: Any) -> bool:
     try:
         core = load_yaml(f"k: {text}")
-        strict = yaml.load(f"k: {text}", Loader=_BASE_LOADER)  # noqa: S506 - a SafeLoader
+        strict = yaml.load(f"k: {text}", Loader=yaml.SafeLoader)
     except (yaml.YAMLError, ValueError, RecursionError):
         return False
     return bool(core == {"k": value} and strict == {"k": value})
 
 
 def strict_load(text: str) -> Any:
-    """`yaml.safe_load` semantics (YAML 1.1 typing); raises on invalid YAML."""
+    """Exactly `yaml.safe_load` (YAML 1.1 typing); raises on invalid YAML.
+
+    The pure-Python loader, not libyaml: the two disagree on tabs (`name:<TAB>x`,
+    `a<TAB>b`), which libyaml accepts and `yaml.safe_load` refuses.
+    """
     _check_nesting(text)
-    return yaml.load(text, Loader=_BASE_LOADER)  # noqa: S506 - a SafeLoader
+    return yaml.load(text, Loader=yaml.SafeLoader)
 
 
 def yaml_parses_strictly(text: str) -> bool:
     """Whether plain `yaml.safe_load` (YAML 1.1 typing) accepts `text`."""
     try:
-        _check_nesting(text)
-        yaml.load(text, Loader=_BASE_LOADER)  # noqa: S506 - a SafeLoader
+        strict_load(text)
     except (yaml.YAMLError, ValueError, RecursionError):
         return False
     return True

@@ -40,6 +40,8 @@ LOADING = [
     "b: &b {name: merged, description: m}\n<<: *b\n",
     "name: a\ndescription: `code` reviewer\n# a comment\ntools: Read\n",
     "name: a\ndescription: \\tTabbed: x\n",
+    "name:\ta\ndescription:\td\n",  # libyaml takes tabs here, yaml.safe_load does not
+    "name: a\ndescription: a\tb\ttabbed\ntools: Read\tGrep\n",
     "name: a\ndescription: Use when: x\nmemory: project\ntools: Glob\n",  # + memory tools
     "name: a\ndescription: Use when: x\nmemory: user\ntools: []\n",
 ]
@@ -102,6 +104,14 @@ def test_dialogue_lines_of_a_run_on_description_do_not_become_keys() -> None:
     fixed = strict_frontmatter(fix_agent(data))
     assert set(fixed) == {"name", "description", "tools"}
     assert fixed["description"] == 'Helps run on user: "x" assistant: y'
+
+
+def test_repaired_values_keep_the_clients_typing() -> None:
+    # dropped (`with:` at the end of a line); 0o17 reads as 15 in the client, not "0o17"
+    data = agent("name: a\ndescription: ends with:\ndisallowedTools: 0o17\nmodel: yes\n")
+    assert not parse_agent(data).loads
+    fixed = strict_frontmatter(fix_agent(data))
+    assert (fixed["disallowedTools"], fixed["model"]) == (15, "yes")
 
 
 def test_crlf_file_needing_the_fallback_is_repaired_and_stays_crlf() -> None:
