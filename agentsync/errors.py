@@ -19,7 +19,9 @@ class AgentsyncError(Exception):
         self.subject = subject
 
     def render(self) -> str:
-        head = f"error: {self.subject}: {self.message}" if self.subject else f"error: {self.message}"
+        head = (
+            f"error: {self.subject}: {self.message}" if self.subject else f"error: {self.message}"
+        )
         return f"{head}\nhint: {self.hint}" if self.hint else head
 
 

@@ -161,7 +161,7 @@ def main() -> None:
         f"{args.agents} agents, median of {args.repeat} runs, git {git_version()}, "
         f"Python {sys.version.split()[0]}"
     )
-    print(f"| scenario | agentsync (s) | raw git (s) | ratio |\n|---|---:|---:|---:|")
+    print("| scenario | agentsync (s) | raw git (s) | ratio |\n|---|---:|---:|---:|")
     for label, ours, theirs in rows:
         print(f"| {label} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.1f}x |")
 
