@@ -466,7 +466,18 @@ def _reads_back(text: str, value: Any) -> bool:
         strict = yaml.load(f"k: {text}", Loader=yaml.SafeLoader)
     except (yaml.YAMLError, ValueError, RecursionError):
         return False
-    return bool(core == {"k": value} and strict == {"k": value})
+    return _same(core, {"k": value}) and _same(strict, {"k": value})
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equality that takes NaN as equal to NaN (a `.nan` value must round-trip too)."""
+    if isinstance(left, float) and isinstance(right, float):
+        return left == right or (math.isnan(left) and math.isnan(right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_same, left, right))
+    return type(left) is type(right) and bool(left == right)
 
 
 def strict_load(text: str) -> Any:
@@ -747,6 +758,10 @@ def _as_fields(value: Any) -> dict[str, Any]:
 
 def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None, str | None]:
     """The client's two-step parse: (fields, mode, first error, fallback error)."""
+    if text.rsplit("\n", 1)[-1].strip():
+        # A `---` mid-line cut the block: Bun.YAML ends its last line as if a line break
+        # followed (observed: `|` then `  before --- after` reads "before \n").
+        text += "\n"
     try:
         return _as_fields(load_yaml(text)), "strict", None, None
     except Exception as first:  # every failure leads to the fallback

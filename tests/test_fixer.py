@@ -41,6 +41,7 @@ LOADING = [
     "name: a\ndescription: `code` reviewer\n# a comment\ntools: Read\n",
     "name: a\ndescription: \\tTabbed: x\n",
     "name:\ta\ndescription:\td\n",  # libyaml takes tabs here, yaml.safe_load does not
+    "name: a\ndescription: Use when: x\ndisallowedTools: .nan\n",  # NaN must round-trip
     "name: a\ndescription: a\tb\ttabbed\ntools: Read\tGrep\n",
     "name: a\ndescription: Use when: x\nmemory: project\ntools: Glob\n",  # + memory tools
     "name: a\ndescription: Use when: x\nmemory: user\ntools: []\n",

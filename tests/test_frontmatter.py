@@ -9,6 +9,7 @@ import yaml
 
 from agentsync.frontmatter import (
     AgentFile,
+    dump_yaml_value,
     load_yaml,
     parse_agent,
     quote_for_fallback,
@@ -573,3 +574,23 @@ def test_nel_ls_ps_are_not_line_breaks(char: str) -> None:
     assert loads(f"name: a\ndescription: x{char}y\n  z\n").description == f"x{char}y z"
     assert loads(f"name: a\ndescription: |\n  x{char}y\n").description == f"x{char}y\n"
     assert loads(f'name: a\ndescription: "x{char}y"\n').description == f"x{char}y"
+
+
+@pytest.mark.parametrize(
+    ("block", "description"),
+    [
+        ("|\n  cut --- here", "cut \n"),  # the cut last line ends as if a break followed
+        ("|+\n  cut --- here", "cut \n"),
+        ("|-\n  cut --- here", "cut "),
+        (">\n  one\n  cut --- here", "one cut \n"),
+        ("|\n  one\n  --- here", "one\n"),  # a last line of spaces only adds nothing
+        (">+\n  one\n\n  --- here", "one\n\n"),
+    ],
+)
+def test_block_scalar_cut_by_dashes(block: str, description: str) -> None:
+    assert loads(f"name: a\ndescription: {block}\n").description == description
+
+
+def test_dump_yaml_value_round_trips_nan() -> None:
+    assert dump_yaml_value(float("nan")) == ".nan"
+    assert dump_yaml_value(True) == "true"
