@@ -374,7 +374,7 @@ def test_yaml_bombs_and_deep_nesting_stay_bounded(
     def bounded() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    for args in (["install"], ["install", "--force"], ["check"], ["search"], ["show", "bomb"]):
+    for args in (["install"], ["install", "--force"], ["check"]):
         start = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "agentsync", *args],

@@ -51,8 +51,7 @@ def no_prompt_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- a server that accepts and never answers --------------------------------------------------
 
 
-@pytest.mark.parametrize("scheme", ["git", "https"])
-@pytest.mark.parametrize("how", ["flag", "env"])
+@pytest.mark.parametrize(("scheme", "how"), [("git", "flag"), ("https", "env")])
 def test_a_silent_server_fails_within_the_timeout(
     cli: Cli, project_dir: Path, monkeypatch: pytest.MonkeyPatch, scheme: str, how: str
 ) -> None:
