@@ -255,7 +255,7 @@ def _apply(
 ) -> InstallReport:
     layout = run.layout(manifest)
     _verify_source_commits(run, manifest, new)
-    plan = plan_install(layout, new, old, lambda a: _read_upstream(run, manifest, a), force=force)
+    plan = plan_install(layout, new, old, lambda a: read_upstream(run, manifest, a), force=force)
     manifest_changed = editor.save() if editor is not None else False
     with batched_dir_sync():
         result = apply_plan(plan, layout)
@@ -296,7 +296,7 @@ def _verify_source_commits(run: Session, manifest: Manifest, lock: Lock) -> None
             ) from None
 
 
-def _read_upstream(run: Session, manifest: Manifest, locked: LockedAgent) -> bytes:
+def read_upstream(run: Session, manifest: Manifest, locked: LockedAgent) -> bytes:
     """The file the lock names, read at its commit and path: a hand-edited commit, path or
     blob cannot pick other content (installer.expected_bytes then checks blob and sha256)."""
     mirror = run.mirror(manifest, locked.source)

@@ -30,9 +30,9 @@ from agentsync.operations import (
     Options,
     Session,
     install_diagnostics,
+    read_upstream,
     session,
 )
-from agentsync.operations import _read_upstream as read_upstream
 from agentsync.project import find_project
 from agentsync.resolve import Drift, Policy, Resolution, Resolver, UpdateScope
 
