@@ -127,12 +127,11 @@ class _Reader:
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
-        self.lines = toml_key_lines(text)
+        self.text = text
 
     def fail(self, keys: tuple[str, ...], what: str) -> NoReturn:
-        line = next(
-            (self.lines[keys[:i]] for i in range(len(keys), 0, -1) if keys[:i] in self.lines), None
-        )
+        lines = toml_key_lines(self.text)  # only on failure: a valid lock never pays for it
+        line = next((lines[keys[:i]] for i in range(len(keys), 0, -1) if keys[:i] in lines), None)
         where = f"{display_path(self.path)}:{line}" if line else display_path(self.path)
         key = ".".join(keys)
         raise LockfileError(f"{where}: {key}: {what}" if key else f"{where}: {what}", _HINT)

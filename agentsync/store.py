@@ -187,6 +187,7 @@ class Mirror:
         self._refs: dict[str, Commit | None] | None = None
         self._guard = threading.Lock()
         self._blobs: dict[str, bytes] = {}
+        self._known_commits: set[str] = set()
         self._blob_bytes = 0
 
     @property
@@ -501,7 +502,12 @@ class Mirror:
     def has_commit(self, commit: Commit) -> bool:
         """True when the mirror exists and holds `commit`."""
         _check_full_commit(commit)
-        return vcs.looks_like_git_dir(self.path) and self._has_object(commit, "commit")
+        if commit in self._known_commits:
+            return True  # commits never leave a mirror within a run (rebuilds refetch them)
+        found = vcs.looks_like_git_dir(self.path) and self._has_object(commit, "commit")
+        if found:
+            self._known_commits.add(commit)
+        return found
 
     def _has_object(self, oid: str, kind: str | None = None) -> bool:
         found = self._read_object(oid)
@@ -575,6 +581,7 @@ class Mirror:
     def _invalidate(self) -> None:
         with self._guard:
             self._refs = None
+            self._known_commits.clear()
         # A rebuilt mirror is a new directory: restart the reader so it sees the new objects.
         self.close()
 
