@@ -78,6 +78,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS116": ("warning", "duplicate agent name in one folder tree"),
     "AS117": ("warning", "TodoWrite is not given to subagents"),
     "AS118": ("warning", "invalid UTF-8"),
+    "AS119": ("warning", "memory adds Write, Edit and Read to the listed tools"),
     "AS201": ("info", "name outside the lowercase-hyphen convention"),
     "AS202": ("info", "MCP server not configured in the project"),
     "AS203": ("info", "agent declares hooks"),
@@ -524,6 +525,7 @@ def _field_checks(agent: AgentFile, mcp_servers: frozenset[str] | None) -> Itera
         yield from _tools_checks(agent, "tools", mcp_servers)
     if "disallowedTools" in fields:
         yield from _tools_checks(agent, "disallowedTools", mcp_servers)
+    yield from _memory_tools_check(agent)
     yield from _model_check(agent)
     yield from _enum_checks(agent)
     yield from _mcp_servers_check(agent)
@@ -561,6 +563,21 @@ def _tools_checks(
                 "separate tools when Bash is granted",
                 "expect searches to run through Bash; drop them from `tools` to say so",
             )
+
+
+def _memory_tools_check(agent: AgentFile) -> Iterator[Diagnostic]:
+    listed = split_tools(agent.fields["tools"]) if "tools" in agent.fields else None
+    if not listed or agent.tools is None:
+        return  # inherits all tools, or empty (AS105 says what it gets)
+    added = [tool for tool in agent.tools if tool not in listed]
+    if added:
+        yield _diag(
+            "AS119",
+            agent.line_of("memory"),
+            f"`memory` also gives this agent {', '.join(added)} (Claude Code adds them so the "
+            "agent can keep its memory files), beyond the `tools` it lists",
+            "drop `memory` if the agent must stay read-only, or list the tools to say so",
+        )
 
 
 def _base(piece: str) -> str:

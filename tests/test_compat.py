@@ -69,6 +69,7 @@ CASES: list[tuple[str, bytes, str, str]] = [
     ("bad-color", fm("color: magenta\n"), "a.md", "AS113"),
     ("bad-permission-mode", fm("permissionMode: yolo\n"), "a.md", "AS113"),
     ("bad-effort", fm("effort: extreme\n"), "a.md", "AS113"),
+    ("memory-adds-tools", fm("memory: project\ntools: Read, Grep\n"), "a.md", "AS119"),
     ("bad-memory", fm("memory: global\n"), "a.md", "AS113"),
     ("bad-isolation", fm("isolation: docker\n"), "a.md", "AS113"),
     ("bad-max-turns", fm("maxTurns: 0\n"), "a.md", "AS113"),
@@ -250,3 +251,13 @@ def test_sample_with_mcp_wildcards_and_loop_key() -> None:
     agent, found = diagnose(data, "backend-engineer.md", mcp_servers=frozenset({"github"}))
     assert agent.loads
     assert [(d.code, d.severity) for d in found] == [("AS202", "info")]
+
+
+def test_memory_tools_note_names_only_what_was_added() -> None:
+    _, found = diagnose(fm("memory: user\ntools: Read, Edit, Grep\n"), "a.md")
+    notes = [d for d in found if d.code == "AS119"]
+    assert len(notes) == 1 and "Write" in notes[0].message and "Read" not in notes[0].message
+    _, found = diagnose(fm("memory: user\ntools: Write, Edit, Read\n"), "a.md")
+    assert "AS119" not in {d.code for d in found}
+    _, found = diagnose(fm("memory: user\ntools: []\n"), "a.md")
+    assert "AS119" not in {d.code for d in found}
