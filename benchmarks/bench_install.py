@@ -4,7 +4,8 @@
 
 Scenarios (each the median of --repeat runs, on a generated local source reached by file://):
   cold install   `agentsync install 'bench/*'` with an empty cache, against raw git creating
-                 a bare mirror, fetching it, listing the tree and reading every agent blob
+                 a bare mirror, fetching it, listing the tree and reading every agent blob,
+                 and against a plain `git clone` (which also writes the files out)
   no-op install  a second `agentsync install`, against `git fetch` into the warm mirror
   update         `agentsync update` after one upstream commit, against raw `git fetch`
   --help         `agentsync --help`, against `git --version` (process start-up floor)
@@ -135,6 +136,18 @@ def main() -> None:
             before=reset_project,
         )
         rows.append(("cold install", ours_cold, git_cold))
+
+        def git_clone() -> None:
+            shutil.rmtree(work / "clone", ignore_errors=True)
+            sh(["git", "clone", "-q", source.as_uri(), str(work / "clone")], work, env)
+
+        rows.append(
+            (
+                "cold install vs `git clone` (writes files too)",
+                ours_cold,
+                median(git_clone, args.repeat),
+            )
+        )
         git_fetch = median(lambda: raw_git_fetch(source, work, env), args.repeat)
         ours_noop = median(lambda: sh([*AGENTSYNC, "install"], project, env), args.repeat)
         rows.append(("no-op install", ours_noop, git_fetch))

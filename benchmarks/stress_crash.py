@@ -158,6 +158,8 @@ class Runner:
     ) -> tuple[int, Path, Path]:
         out = cwd.parent / f".{cwd.name}.{index}.out"
         err = cwd.parent / f".{cwd.name}.{index}.err"
+        out.touch()  # before the fork: a child killed at once must still leave both files
+        err.touch()
         pid = os.fork()
         if pid:
             return pid, out, err

@@ -64,6 +64,8 @@ def run_many(
     started = []
     for index, (cwd, args, fault) in enumerate(jobs):
         out, err = cwd.parent / f".out-{cwd.name}-{index}", cwd.parent / f".err-{cwd.name}-{index}"
+        out.touch()  # before the fork: a child killed at once must still leave both files
+        err.touch()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
             _child(cwd, args, fault, out, err)
