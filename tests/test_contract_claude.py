@@ -71,6 +71,12 @@ def _cases() -> Iterator[tuple[str, str]]:
     yield "disallowed", "description: d\ntools: Read, Edit\ndisallowedTools: Edit\n"
     yield "disallowed-all", "description: d\ndisallowedTools: Edit, Write\n"
     yield "emoji-😀", "description: d\n"
+    yield "memory-tools", "description: d\nmemory: project\ntools: Glob\n"  # + Write, Edit, Read
+    yield "tag-quoted", "description: !!int '12'\n"  # text
+    yield "tag-mismatch", "description: !!bool 0\n"  # text
+    yield "tag-number", "description: !!float 12\n"  # a number: dropped
+    yield "line-separator", "description: a\u2028b\n"  # not a line break in YAML 1.2
+    yield "cut-block", "description: |\n  cut --- here\n"  # reads "cut \n"
 
 
 def _file(name: str, rest: str, *, crlf: bool = False) -> bytes:
@@ -82,6 +88,7 @@ def _files() -> dict[str, bytes]:
     files = {f"{index:02d}.md": _file(name, rest) for index, (name, rest) in enumerate(_cases())}
     files["crlf-ok.md"] = _file("crlf-ok", "description: Fine.\n", crlf=True)
     files["crlf-fallback.md"] = _file("crlf-fallback", "description: Use when: x\n", crlf=True)
+    files["crlf-quoted.md"] = _file("crlf-quoted", 'description: "one\n  two"\n', crlf=True)
     files["bom.md"] = b"\xef\xbb\xbf" + _file("bom", "description: d\n")
     files["blank-first.md"] = b"\n" + _file("blank-first", "description: d\n")
     files["no-close.md"] = b"---\nname: no-close\ndescription: d\n"
