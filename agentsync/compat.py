@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from agentsync.frontmatter import (
     CLIENT_VERSION,
+    KNOWN_KEYS,
     MAX_NAME_UTF16,
     AgentFile,
     hooks_problem,
@@ -157,24 +158,6 @@ FOREIGN_TOOLS: dict[str, str] = {
     "writefile": "Write",
 }
 
-KNOWN_KEYS = (
-    "name",
-    "description",
-    "tools",
-    "disallowedTools",
-    "model",
-    "color",
-    "permissionMode",
-    "effort",
-    "memory",
-    "isolation",
-    "maxTurns",
-    "background",
-    "skills",
-    "mcpServers",
-    "hooks",
-    "initialPrompt",
-)
 # Keys the client reads that the summary page does not list: never "did you mean".
 OTHER_CLIENT_KEYS = frozenset(
     {

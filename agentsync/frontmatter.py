@@ -882,27 +882,26 @@ _DIALOGUE_WORDS = frozenset(
 )
 
 
-_FIELD_KEYS = frozenset(
-    k.casefold()
-    for k in (
-        "name",
-        "description",
-        "tools",
-        "disallowedTools",
-        "model",
-        "color",
-        "permissionMode",
-        "effort",
-        "memory",
-        "isolation",
-        "maxTurns",
-        "background",
-        "skills",
-        "mcpServers",
-        "hooks",
-        "initialPrompt",
-    )
+# The frontmatter keys Claude Code documents for agents (claude-code-agents.md §7).
+KNOWN_KEYS = (
+    "name",
+    "description",
+    "tools",
+    "disallowedTools",
+    "model",
+    "color",
+    "permissionMode",
+    "effort",
+    "memory",
+    "isolation",
+    "maxTurns",
+    "background",
+    "skills",
+    "mcpServers",
+    "hooks",
+    "initialPrompt",
 )
+_FIELD_KEYS = frozenset(k.casefold() for k in KNOWN_KEYS)
 
 
 def starts_field(key: str) -> bool:
