@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
@@ -137,8 +137,16 @@ def _globals(
         offline=offline,
         timeout=timeout if timeout is not None else _timeout_default(),
         refresh=refresh,
+        progress=_progress_printer(quiet),
     )
     ctx.obj = Globals(options, json_out, quiet, verbose)
+
+
+def _progress_printer(quiet: bool) -> Callable[[str], None] | None:
+    """Progress lines on stderr, only for a person at a terminal (SPEC §2)."""
+    if quiet or os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+        return None
+    return lambda line: typer.echo(line, err=True)
 
 
 def _g(ctx: typer.Context) -> Globals:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -60,6 +60,7 @@ class Options:
     offline: bool = False
     timeout: float = DEFAULT_TIMEOUT
     refresh: bool = False  # drop and rebuild the cache entry of every source this run uses
+    progress: Callable[[str], None] | None = None  # told when network work starts and ends
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Session:
                 timeout=self.options.timeout,
                 offline=self.options.offline,
                 refresh=self.options.refresh,
+                progress=self.options.progress,
             )
         return self._store
 

@@ -9,6 +9,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,8 +71,11 @@ class Store:
         offline: bool = False,
         lock_timeout: float | None = None,
         refresh: bool = False,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.root = root if root is not None else default_cache_dir()
+        # Called with a short line as network work starts and ends; the CLI shows it on a TTY.
+        self.progress = progress
         self.timeout = timeout
         self.offline = offline
         self.refresh = refresh  # `--refresh`: rebuild each mirror from scratch on first use
@@ -206,10 +210,17 @@ class Mirror:
         if self.fetched and not again:
             return
         self._require_online("cannot fetch: --offline was given")
+        started = time.monotonic()
+        self._report(f"fetching {self.name} ...")
         with self._locked():
             self._fetch_locked()
         self._invalidate()
         self.fetched = True
+        self._report(f"fetched {self.name} ({time.monotonic() - started:.1f}s)")
+
+    def _report(self, line: str) -> None:
+        if self.store.progress is not None:
+            self.store.progress(line)
 
     def rebuild(self) -> None:
         """Drop this cache entry and fetch it again from scratch (`--refresh`): the way out

@@ -652,7 +652,12 @@ def _shared_store(options: Options) -> Iterator[tuple[Store, set[str]]]:
     """One Store (and one record of fetched mirrors) for a whole recursive run."""
     from agentsync.store import Store
 
-    store = Store(timeout=options.timeout, offline=options.offline, refresh=options.refresh)
+    store = Store(
+        timeout=options.timeout,
+        offline=options.offline,
+        refresh=options.refresh,
+        progress=options.progress,
+    )
     try:
         yield store, set()
     finally:

@@ -217,3 +217,48 @@ def test_uncommitted_changes_in_a_local_source_draw_a_warning(
     assert result.code == 0, result
     assert "uncommitted changes" in result.err
     assert b"Uncommitted." not in (project_dir / ".claude/agents/python-pro.md").read_bytes()
+
+
+def test_progress_shows_on_a_terminal_only(
+    cli: Cli, project_dir: Path, source: GitRepo, tmp_path: Path
+) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    quiet = cli("install", "python-pro", cwd=project_dir)
+    assert quiet.code == 0 and "fetching" not in quiet.err  # not a TTY: no progress
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "agentsync.toml").write_text((project_dir / "agentsync.toml").read_text())
+    env = dict(os.environ, AGENTSYNC_CACHE_DIR=str(tmp_path / "fresh-cache"))
+    env.pop("NO_COLOR", None)
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "agentsync", "install", "backend-developer"],
+            cwd=other,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=60,
+            check=False,
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    assert b"fetching " in shown and b"fetched " in shown
