@@ -28,7 +28,7 @@ from agentsync.installer import (
     disk_sha,
     plan_install,
 )
-from agentsync.lockfile import Lock, LockedAgent, load_lock, stale_reasons
+from agentsync.lockfile import Lock, LockedAgent, dump_lock, load_lock, stale_reasons
 from agentsync.manifest import Manifest, ManifestEditor, load_manifest
 from agentsync.project import Project, find_project
 from agentsync.resolve import (
@@ -194,7 +194,7 @@ def install(
             _record_requests(run, manifest, old, editor, parsed)
             manifest = editor.manifest()
         new, warnings = _lock_for(run, manifest, old, frozen=frozen, policy=Policy(fix, force))
-        return _apply(run, manifest, new, old, editor, warnings, force=force)
+        return _apply(run, manifest, new, old, editor, warnings, force=force, frozen=frozen)
 
 
 def _lock_for(
@@ -254,10 +254,18 @@ def _apply(
     warnings: tuple[str, ...],
     *,
     force: bool,
+    frozen: bool = False,
 ) -> InstallReport:
     layout = run.layout(manifest)
     _verify_source_commits(run, manifest, new)
     plan = plan_install(layout, new, old, lambda a: read_upstream(run, manifest, a), force=force)
+    if frozen and old is not None and dump_lock(plan.lock) != dump_lock(old):
+        changed = sorted(n for n in plan.lock.agents if plan.lock.agents[n] != old.agents.get(n))
+        raise FrozenLockError(
+            "installing would change agentsync.lock for: " + ", ".join(changed or ["(sources)"]),
+            hint="run `agentsync install` without --frozen and commit the updated lock",
+            subject=str(run.project.lock_path),
+        )
     manifest_changed = editor.save() if editor is not None else False
     with batched_dir_sync():
         result = apply_plan(plan, layout)

@@ -175,6 +175,12 @@ def test_lost_merge_is_restored_from_upstream_with_a_warning(
     target.unlink()
     for copy in (project_dir / ".agentsync" / "merged").iterdir():
         copy.unlink()
+    lock_before = (project_dir / "agentsync.lock").read_bytes()
+    frozen = cli("install", "--frozen", cwd=project_dir)
+    assert frozen.code == 1, frozen  # --frozen never changes the lock, so it cannot do this
+    assert "would change agentsync.lock for: reviewer" in frozen.err
+    assert not target.exists()
+    assert (project_dir / "agentsync.lock").read_bytes() == lock_before
     result = cli("install", cwd=project_dir)
     assert result.code == 0, result
     assert "merged local edits were not available" in result.out
