@@ -29,10 +29,19 @@ def _maybe_fault() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write `data` to `path` through a temp file in the same folder and an atomic rename."""
+def atomic_write(
+    path: Path, data: bytes, *, mode: int | None = None, staging: Path | None = None
+) -> None:
+    """Write `data` to `path` through a temp file and an atomic rename.
+
+    The temp file goes in `staging` when that folder is on the same file system as `path`
+    (a rename cannot cross file systems), else next to `path`. Agent files are staged in
+    `.agentsync/tmp/`: SPEC §1 allows no temporary file in the target folder, not even
+    one a killed run leaves behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    folder = _staging_folder(staging, path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -50,6 +59,18 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
         raise
     _sync_dir_later(path.parent)
     _maybe_fault()
+
+
+def _staging_folder(staging: Path | None, fallback: Path) -> Path:
+    if staging is None:
+        return fallback
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        if staging.stat().st_dev == fallback.stat().st_dev:
+            return staging
+    except OSError:
+        pass
+    return fallback
 
 
 # Inside `batched_dir_sync()`, the folder fsync after each rename is deferred: one fsync per

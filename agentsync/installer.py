@@ -82,6 +82,11 @@ class Layout:
     lock_path: Path
     state_dir: Path
 
+    @property
+    def staging(self) -> Path:
+        """Where agent files are written before their rename into the target folder."""
+        return self.state_dir / "tmp"
+
     def agent_path(self, name: str) -> Path:
         if not NAME_RE.match(name):
             # Last line of defence: whatever reached the plan, a name never leaves the folder.
@@ -395,7 +400,7 @@ class ApplyResult:
 
 def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
     """Write agent files atomically, then the lock; a crash leaves the old or new state."""
-    for folder in (layout.target, layout.lock_path.parent, layout.state_dir):
+    for folder in (layout.target, layout.lock_path.parent, layout.state_dir, layout.staging):
         clean_stale_temps(folder)  # left by a killed run (we hold the project's run lock)
     changes = plan.changes
     journal = _Journal.load(layout.state_dir)
@@ -407,7 +412,7 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
             atomic_delete(action.path)
         else:
             assert action.data is not None  # noqa: S101 - WRITES always carry data
-            atomic_write(action.path, action.data)
+            atomic_write(action.path, action.data, staging=layout.staging)
     lock_changed = write_lock(layout.lock_path, plan.lock)
     _prune_merged_copies(plan, layout)
     # Always: a journal left by a killed run is settled once the lock matches the files.

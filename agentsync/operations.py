@@ -351,6 +351,20 @@ def _record_requests(
                 )
             editor.add_include(request.source, request.name)
             continue
+        listed = manifest.agents.get(request.name)
+        if request.source is None and listed is not None:
+            # already in the manifest: `install NAME` means that entry, not a new search
+            if request.ref is not None:
+                ref, version = pin_request(request.ref)
+                editor.set_agent(
+                    request.name,
+                    listed.source,
+                    agent=listed.agent,
+                    ref=ref,
+                    version=version,
+                    file=listed.file,
+                )
+            continue
         source = request.source or _unique_source(run, manifest, old, request.name)
         ref, version = pin_request(request.ref)
         editor.set_agent(request.name, source, ref=ref, version=version)

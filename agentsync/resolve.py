@@ -621,7 +621,7 @@ def _duplicate_in_source(
 
 def ambiguity_error(name: str, matches: list[Candidate]) -> ResolveError:
     """A name offered by several sources: list them all, never pick one silently."""
-    listing = "\n".join(f"  {c.label}  {_one_line(c.description)}" for c in matches)
+    listing = "\n".join(f"  {c.label}  ({c.path})  {_one_line(c.description)}" for c in matches)
     return ResolveError(
         f"'{name}' is provided by {len(matches)} sources:\n{listing}",
         hint=f"name one: agentsync install {matches[0].label}",

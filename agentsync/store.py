@@ -620,8 +620,12 @@ def _check_ref(ref: str, subject: str) -> None:
 
 def _git_message(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    chosen = (fatal or lines)[-3:]
+    fatal = [i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
+    if not fatal:
+        return " / ".join(lines[-3:])
+    # git often finishes a fatal line on the next one ("unable to connect to host:" then
+    # "host[0: ...]: errno=Connection refused"), so keep what follows the last fatal line too.
+    chosen = [lines[i] for i in fatal[-3:]] + lines[fatal[-1] + 1 :][:2]
     return " / ".join(chosen)
 
 

@@ -81,7 +81,8 @@ def main() -> int:
     print(f"$ head -5 {Path('.claude/agents/backend-developer.md')}")
     lines = (project / ".claude/agents/backend-developer.md").read_text(encoding="utf-8")
     print("\n".join(lines.splitlines()[:5]))
-    print(f"\nDemo project: {project}  (try: cd {project} && agentsync --help)")
+    cli = Path(sys.executable).with_name("agentsync")
+    print(f"\nDemo project: {project}  (try: cd {project} && {cli} status)")
     return 0
 
 

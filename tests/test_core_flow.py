@@ -227,3 +227,42 @@ def test_glob_install_records_include_and_rename(
     agent = lock_of(project_dir)["agents"]["api"]  # type: ignore[index]
     assert agent["upstream-name"] == "api-designer"
     assert agent["sha256"] != lock_of(project_dir)["agents"]["api-designer"]["sha256"]  # type: ignore[index]
+
+
+def test_installing_a_listed_agent_again_is_a_no_op(
+    cli: Cli, two_sources: object, project_dir: Path
+) -> None:
+    assert cli("install", "alpha/backend-developer", cwd=project_dir).code == 0
+    manifest = (project_dir / "agentsync.toml").read_bytes()
+    result = cli("install", "backend-developer", cwd=project_dir)  # two sources offer it
+    assert result.code == 0, result
+    assert "up to date" in result.out
+    assert (project_dir / "agentsync.toml").read_bytes() == manifest
+
+
+def test_ambiguity_lists_each_candidate_path(
+    cli: Cli, two_sources: object, project_dir: Path
+) -> None:
+    result = cli("install", "backend-developer", cwd=project_dir)
+    assert "(agents/backend-developer.md)" in result.err
+    assert "(backend-developer.md)" in result.err
+
+
+def test_no_temp_file_is_ever_created_in_the_target_folder(
+    cli: Cli, two_sources: object, project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    folders: list[str] = []
+    real = tempfile.mkstemp
+
+    def spy(*args: object, **kwargs: object) -> tuple[int, str]:
+        folders.append(str(kwargs.get("dir")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tempfile, "mkstemp", spy)
+    assert cli("install", "alpha/backend-developer", "beta/reviewer", cwd=project_dir).code == 0
+    target = str(project_dir / ".claude" / "agents")
+    assert folders, "atomic writes go through mkstemp"
+    assert target not in folders
+    assert str(project_dir / ".agentsync" / "tmp") in folders

@@ -547,3 +547,14 @@ def test_busy_lock_reports_the_source(store: Store, source: GitRepo) -> None:
         with file_lock(lock_path, timeout=1, what="test"), pytest.raises(BusyError) as caught:
             mirror.fetch()
     assert caught.value.subject == source.url
+
+
+def test_git_message_keeps_the_line_that_finishes_a_fatal_one() -> None:
+    from agentsync.store import _git_message
+
+    stderr = (
+        "fatal: unable to connect to 127.0.0.1:\n"
+        "127.0.0.1[0: 127.0.0.1]: errno=Connection refused\n\n"
+    )
+    assert "Connection refused" in _git_message(stderr)
+    assert _git_message("warning: x\nfatal: not found\n") == "fatal: not found"
