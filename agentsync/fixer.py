@@ -84,10 +84,13 @@ def _target(agent: AgentFile, fix_tools: bool) -> _Target | None:
         return None  # dropped for a reason no rewrite of the same values can cure
     if fix_tools and "tools" in values:
         values["tools"] = _successors(values["tools"])
-    description = values["description"]
+    # The client turns every literal `\n` of a description into a newline; the fixed file
+    # says so itself, so strict YAML readers see the same text (issue #3: escapes made real).
+    description = values["description"].replace("\\n", "\n")
+    values["description"] = description
     return _Target(
         name=values["name"],
-        description=description.replace("\\n", "\n"),
+        description=description,
         tools=agent_tools(values),
         values=values,
     )

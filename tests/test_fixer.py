@@ -174,3 +174,14 @@ def test_unified_diff() -> None:
     assert diff.startswith("--- a/.claude/agents/a.md\n+++ b/.claude/agents/a.md\n")
     assert "-description: Use when: x\n+description: 'Use when: x'\n" in diff
     assert unified_diff(before, before, "x.md") == ""
+
+
+def test_literal_backslash_n_in_a_description_becomes_a_real_newline() -> None:
+    import yaml
+
+    data = b"---\nname: escn\ndescription: line one\\nline two\ntools: Read\n---\nBody\n"
+    fixed = fix_agent(data)
+    front = fixed.decode().split("---")[1]
+    assert yaml.safe_load(front)["description"] == "line one\nline two"
+    assert parse_agent(fixed).description == parse_agent(data).description
+    assert fixed.endswith(b"---\nBody\n")
