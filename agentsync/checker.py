@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from agentsync._fs import atomic_write
 from agentsync.compat import SEVERITY_ORDER, Diagnostic, diagnose
 from agentsync.errors import EXIT_FAILED, EXIT_OK
 from agentsync.fixer import fix_agent, unified_diff
-from agentsync.frontmatter import CLIENT_VERSION, AgentFile, parse_agent
+from agentsync.frontmatter import CLIENT_VERSION, AgentFile, parse_agent, walk_agent_files
 
 
 @dataclass(frozen=True)
@@ -87,59 +87,11 @@ def find_agent_files(given: Sequence[str]) -> list[_Found]:
             group = os.path.realpath(path)
             found += [
                 _Found(os.path.join(argument, rel), location, group)  # noqa: PTH118 - keep "./"
-                for rel, location in _walk(path)
+                for rel, location in walk_agent_files(path)
             ]
         else:
             found.append(_Found(argument, path, os.path.realpath(path.parent)))
     return found
-
-
-def _walk(root: Path) -> Iterator[tuple[str, Path]]:
-    """Recursive, hidden entries included, symlinks followed (once per real folder).
-
-    Only entries whose own name ends in exactly `.md` count; a hard link to an inode
-    already seen counts once, as in the client.
-    """
-    seen_dirs: set[str] = set()
-    seen_inodes: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, str]] = [(root, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        real = os.path.realpath(folder)
-        if real in seen_dirs:
-            continue
-        seen_dirs.add(real)
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            rel = f"{prefix}{entry.name}"
-            if _is_dir(entry):
-                stack.append((Path(entry.path), rel + "/"))
-            elif entry.name.endswith(".md") and _first_link(entry, seen_inodes):
-                yield rel, Path(entry.path)
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)
-    except OSError:
-        return False
-
-
-def _first_link(entry: os.DirEntry[str], seen: set[tuple[int, int]]) -> bool:
-    if entry.is_symlink():
-        return True
-    try:
-        info = entry.stat(follow_symlinks=False)
-    except OSError:
-        return True
-    key = (info.st_dev, info.st_ino)
-    if info.st_nlink > 1 and key in seen:
-        return False
-    seen.add(key)
-    return True
 
 
 # --- checking --------------------------------------------------------------------------

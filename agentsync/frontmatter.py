@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
@@ -1026,3 +1028,56 @@ def _drop_continuation(rest: str) -> str:
     while keep_from < len(lines) and lines[keep_from].startswith((" ", "\t")):
         keep_from += 1
     return "\n".join(lines[:1] + lines[keep_from:])
+
+
+# --- where the client reads agents from ------------------------------------------------
+
+
+def walk_agent_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Every file Claude Code reads below `root`, as (path relative to root, path).
+
+    Recursive, hidden entries included, symlinks followed (once per real folder).
+
+    Only entries whose own name ends in exactly `.md` count; a hard link to an inode
+    already seen counts once, as in the client.
+    """
+    seen_dirs: set[str] = set()
+    seen_inodes: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, str]] = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen_dirs:
+            continue
+        seen_dirs.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{prefix}{entry.name}"
+            if _is_dir(entry):
+                stack.append((Path(entry.path), rel + "/"))
+            elif entry.name.endswith(".md") and _first_link(entry, seen_inodes):
+                yield rel, Path(entry.path)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
+
+
+def _first_link(entry: os.DirEntry[str], seen: set[tuple[int, int]]) -> bool:
+    if entry.is_symlink():
+        return True
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return True
+    key = (info.st_dev, info.st_ino)
+    if info.st_nlink > 1 and key in seen:
+        return False
+    seen.add(key)
+    return True

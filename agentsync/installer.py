@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Literal
 
 from agentsync._fs import atomic_delete, atomic_write, clean_stale_temps
 from agentsync.errors import ConflictError, IntegrityError, ResolveError
-from agentsync.frontmatter import parse_agent
+from agentsync.frontmatter import parse_agent, walk_agent_files
 from agentsync.ids import Sha256, blob_id, sha256
 from agentsync.lockfile import Lock, LockedAgent, write_lock
 from agentsync.manifest import NAME_RE
@@ -129,27 +128,8 @@ class _Journal:
 
 
 def agent_files(folder: Path) -> Iterator[Path]:
-    """Every file Claude Code would read below `folder`: any depth, hidden too, links followed."""
-    seen: set[tuple[int, int]] = set()
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = list(os.scandir(current))
-        except OSError:
-            continue
-        for entry in entries:
-            path = Path(entry.path)
-            try:
-                if entry.is_dir():
-                    stat = entry.stat()
-                    if (stat.st_dev, stat.st_ino) not in seen:
-                        seen.add((stat.st_dev, stat.st_ino))
-                        stack.append(path)
-                elif entry.name.endswith(".md") and entry.is_file():
-                    yield path
-            except OSError:
-                continue
+    """Every file Claude Code would read below `folder` (frontmatter.walk_agent_files)."""
+    return (path for _relative, path in walk_agent_files(folder))
 
 
 def file_name_of(path: Path) -> str | None:
