@@ -40,7 +40,6 @@ from agentsync.resolve import (
     ambiguity_error,
     detect_drift,
     pin_request,
-    resolve_spec_commit,
 )
 
 if TYPE_CHECKING:
@@ -674,14 +673,3 @@ def show(options: Options, text: str) -> ShowReport:
 def commit_label(commit: Commit | None) -> str:
     """Short form for display."""
     return short(commit) if commit else "-"
-
-
-__all__ = [
-    "AgentRequest",
-    "InstallReport",
-    "Options",
-    "install",
-    "remove",
-    "resolve_spec_commit",
-    "status",
-]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from agentsync.errors import ResolveError, SourceError
 from agentsync.frontmatter import parse_agent, rename_agent
-from agentsync.ids import BlobId, Commit, blob_id, is_full_commit, sha256, short
+from agentsync.ids import BlobId, Commit, is_full_commit, sha256, short
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
 from agentsync.manifest import NAME_RE, AgentSpec, Manifest, SourceSpec
 from agentsync.urls import redact
@@ -653,8 +653,3 @@ def _same_agent(locked: LockedAgent, spec: AgentSpec) -> bool:
         and locked.version == spec.version
         and locked.file == spec.file
     )
-
-
-def verify_blob(data: bytes, locked: LockedAgent) -> bool:
-    """True when `data` really is the upstream blob the lock recorded."""
-    return blob_id(data) == locked.blob
