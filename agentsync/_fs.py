@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from agentsync.errors import BusyError
+from agentsync.errors import BusyError, StorageError
 
 # Crash-safety tests set AGENTSYNC_FAULT_AFTER_WRITES=N: the process kills itself (SIGKILL,
 # no cleanup) right after the N-th atomic write of this run. Never set in normal use.
@@ -39,26 +41,104 @@ def atomic_write(
     `.agentsync/tmp/`: SPEC §1 allows no temporary file in the target folder, not even
     one a killed run leaves behind.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = _staging_folder(staging, path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = _staging_folder(staging, path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as error:
+        raise storage_error("write", path, error) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            tmp.chmod(mode)
-        else:
-            tmp.chmod(0o644)
+        tmp.chmod(mode if mode is not None else 0o644)
         tmp.replace(path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(error, OSError):
+            raise storage_error("write", path, error) from None
         raise
     _sync_dir_later(path.parent)
     _maybe_fault()
+
+
+def storage_error(action: str, path: Path, error: OSError) -> StorageError:
+    """A clear error for a failed read or write of `path` (no traceback, a way out)."""
+    reason = error.strerror or str(error)
+    if isinstance(error, NotRegularFile):
+        hint = f"{path} is a folder, FIFO or device where a file belongs: move it"
+    elif error.errno == errno.ENOSPC:
+        hint = "free some disk space and run again: rerunning finishes the interrupted work"
+    elif error.errno == errno.EFBIG:
+        hint = "the file size limit (ulimit -f) is too small; raise it and run again"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = f"check the permissions of {path.parent}"
+    elif error.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+        hint = f"something that is not a folder (or not a file) is in the way at {path}: move it"
+    else:
+        hint = "fix the cause and run again: rerunning finishes the interrupted work"
+    return StorageError(f"could not {action} {path}: {reason}", hint=hint, subject=str(path))
+
+
+class NotRegularFile(OSError):
+    """A path that is a folder, FIFO, socket or device where a plain file was expected."""
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """The first `limit + 1` bytes of the regular file at `path` (symlinks followed), or None
+    when nothing is there (a dangling symlink included).
+
+    Never reads more: a planted `x.md -> /dev/zero`, a FIFO (which would block forever) or a
+    4 GiB file must not cost memory or time; those raise NotRegularFile or come back cut
+    short, one byte past the limit, so the caller can tell that the file is too large.
+    """
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat above
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def real_dir(path: Path, what: str) -> Path:
+    """Create `path` as a folder (parents too) and refuse anything else there, a symlink
+    included: agentsync writes and deletes inside it, so it must not lead elsewhere."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise storage_error("create the folder", path, error) from None
+    if path.is_symlink() or not path.is_dir():
+        kind = "a symlink" if path.is_symlink() else "not a folder"
+        raise StorageError(
+            f"{what} {path} is {kind}",
+            hint=f"agentsync keeps its files only in a real folder: remove or rename {path}",
+            subject=str(path),
+        )
+    return path
 
 
 def _staging_folder(staging: Path | None, fallback: Path) -> Path:
@@ -114,10 +194,10 @@ def batched_dir_sync() -> Iterator[None]:
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Atomically write `data` unless `path` already holds exactly those bytes."""
     try:
-        if path.read_bytes() == data:
+        if read_regular(path, len(data)) == data:
             return False
-    except FileNotFoundError:
-        pass
+    except OSError as error:
+        raise storage_error("read", path, error) from None
     atomic_write(path, data)
     return True
 
@@ -128,6 +208,8 @@ def atomic_delete(path: Path) -> bool:
         path.unlink()
     except FileNotFoundError:
         return False
+    except OSError as error:
+        raise storage_error("delete", path, error) from None
     _sync_dir_later(path.parent)
     _maybe_fault()
     return True
@@ -157,6 +239,13 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
     import filelock  # local import: keeps `--help` fast
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # filelock opens with O_TRUNC: through a symlink it would empty the file it names.
+        raise StorageError(
+            f"the lock file {path} is {'a symlink' if path.is_symlink() else 'not a file'}",
+            hint=f"remove {path}; agentsync creates it as a plain file",
+            subject=str(path),
+        )
     lock = filelock.FileLock(str(path))
     try:
         lock.acquire(timeout=timeout)
@@ -166,6 +255,8 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
             hint=f"wait for it to finish, or remove {path} if no agentsync process is running",
             subject=what,
         ) from exc
+    except OSError as error:
+        raise storage_error("lock", path, error) from None
     try:
         yield
     finally:

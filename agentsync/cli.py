@@ -189,7 +189,12 @@ _VERBS = {
     "modified": "kept (local edits)",
     "kept-edit": "kept (local edits)",
     "orphaned": "left in place",
+    "merged": "merged local edits into",
+    "conflict-markers": "wrote conflict markers into",
+    "conflict": "kept (conflicting local edits)",
+    "conflicted": "kept (unresolved conflict markers)",
 }
+_WARNED = frozenset({"modified", "kept-edit", "orphaned", "conflict", "conflicted"})
 
 
 def _render_install(g: Globals, report: ops.InstallReport) -> int:
@@ -205,7 +210,7 @@ def _render_install(g: Globals, report: ops.InstallReport) -> int:
         locked = lock.agents.get(action.name) if lock else None
         origin = f" from {locked.source}@{locked.commit[:7]}" if locked else ""
         line = f"{_VERBS[action.kind]} {action.name}{origin}"
-        if action.kind in {"modified", "kept-edit", "orphaned"}:
+        if action.kind in _WARNED:
             warn(f"{action.name}: {action.note}")
         else:
             say(g, line + (f" ({action.note})" if action.note else ""))
@@ -584,6 +589,7 @@ def _status(g: Globals) -> None:
                     "path": str(e.path),
                     "source": e.source,
                     "commit": e.commit,
+                    "note": e.note or None,
                 }
                 for e in report.entries
             ]
@@ -593,7 +599,8 @@ def _status(g: Globals) -> None:
             say(g, f"no agents in {report.target}")
         for e in report.entries:
             origin = f"{e.source}@{e.commit[:7]}" if e.source and e.commit else "-"
-            say(g, f"{e.state:<10} {e.name:<32} {origin}")
+            note = f"  ({e.note})" if e.note else ""
+            say(g, f"{e.state:<10} {e.name:<32} {origin}{note}")
         for reason in report.stale:
             warn(f"agentsync.lock is out of date: {reason} (run `agentsync install`)")
     finish(EXIT_OK if report.ok else EXIT_FAILED)

@@ -63,6 +63,11 @@ class FrozenLockError(AgentsyncError):
     """`--frozen` was given but the lock would have to change."""
 
 
+class StorageError(AgentsyncError):
+    """A local file or folder could not be read or written: disk full, permissions, or
+    something that is not a plain file or folder in the way."""
+
+
 class BusyError(AgentsyncError):
     """Another run held a lock past the wait."""
 

@@ -1081,3 +1081,21 @@ def _first_link(entry: os.DirEntry[str], seen: set[tuple[int, int]]) -> bool:
         return False
     seen.add(key)
     return True
+
+
+_MARKER_OPEN = re.compile(rb"^<{7}(?: |\r?$)", re.MULTILINE)
+_MARKER_MIDDLE = re.compile(rb"^={7}[ \t\r]*$", re.MULTILINE)
+_MARKER_CLOSE = re.compile(rb"^>{7}(?: |\r?$)", re.MULTILINE)
+
+
+def has_conflict_markers(data: bytes) -> int | None:
+    """The 1-based line of the first unresolved git conflict block in `data`, or None.
+
+    A block is `<<<<<<<`, then `=======`, then `>>>>>>>`, each at the start of a line; a
+    lone `=======` (a Markdown heading underline) is not one.
+    """
+    for opening in _MARKER_OPEN.finditer(data):
+        middle = _MARKER_MIDDLE.search(data, opening.end())
+        if middle is not None and _MARKER_CLOSE.search(data, middle.end()) is not None:
+            return data.count(b"\n", 0, opening.start()) + 1
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import NewType
 
 RefName = NewType("RefName", str)  # what the user asked for: branch, tag, short or full commit
@@ -30,3 +31,27 @@ def is_full_commit(text: str) -> bool:
 def short(commit: str) -> str:
     """The 7-character form of a commit id, for display."""
     return commit[:7]
+
+
+# Installed agent names and source names become file and folder names: letters, digits, '.',
+# '_' and '-', never starting with '.' or '-' (so `../../x` or `-rf` can never be one).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Windows opens these devices instead of a file, whatever the extension ("nul.md" is NUL),
+# so a lock holding one could not be installed there.
+_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(10)}
+)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a file name on every platform, or None when it can."""
+    if not _SAFE_NAME.fullmatch(name):
+        return "use letters, digits, '.', '_' and '-', starting with a letter or digit"
+    if name.split(".", 1)[0].upper() in _DEVICE_NAMES:
+        return f"{name.split('.', 1)[0]!r} is a device name on Windows, which cannot be a file"
+    return None
+
+
+def is_safe_name(name: str) -> bool:
+    """True when `name` can be an installed file name (or source name) on every platform."""
+    return name_problem(name) is None

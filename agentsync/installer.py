@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from agentsync._fs import atomic_delete, atomic_write, clean_stale_temps
-from agentsync.errors import ConflictError, IntegrityError, ResolveError
-from agentsync.frontmatter import parse_agent, walk_agent_files
-from agentsync.ids import Sha256, blob_id, sha256
+from agentsync._fs import (
+    NotRegularFile,
+    atomic_delete,
+    atomic_write,
+    clean_stale_temps,
+    read_regular,
+    real_dir,
+    storage_error,
+)
+from agentsync.errors import ConflictError, IntegrityError, ResolveError, StorageError
+from agentsync.frontmatter import (
+    MAX_FILE_BYTES,
+    has_conflict_markers,
+    parse_agent,
+    walk_agent_files,
+)
+from agentsync.ids import Sha256, blob_id, is_safe_name, name_problem, sha256
 from agentsync.lockfile import Lock, LockedAgent, write_lock
-from agentsync.manifest import NAME_RE
+from agentsync.patch import PatchError, apply_patch, make_patch
 from agentsync.resolve import installed_bytes
 
 ActionKind = Literal[
@@ -31,11 +45,21 @@ ActionKind = Literal[
     # the file now holds git's conflict markers; the lock moves (with local edits) so that
     # the user's resolution counts as local edits on the new version, as after `git merge`
     "conflict-markers",
+    "conflicted",  # the file still holds unresolved conflict markers: kept, nothing moves
 ]
 WRITES: frozenset[str] = frozenset({"create", "restore", "update", "merged", "conflict-markers"})
-HELD_BACK: frozenset[str] = frozenset({"kept-edit", "conflict"})
+HELD_BACK: frozenset[str] = frozenset({"kept-edit", "conflict", "conflicted"})
+# Outcomes that leave the folder short of what was asked: the command exits 1.
+FAILING: frozenset[str] = frozenset({"kept-edit", "orphaned", "conflict", "conflicted"})
+# Outcomes where the file on disk is not the lock's: `install --frozen` refuses them.
+DIFFERS: frozenset[str] = FAILING | {"modified"}
 JOURNAL = "journal.json"
-MERGED_DIR = "merged"  # .agentsync/merged/<sha256>: merged bytes, to restore a deleted file
+# Written by earlier versions: .agentsync/merged/<sha256> held merged bytes. Still read, so
+# a lock from then whose entry has no patch of its local edits can be tied to its bytes.
+LEGACY_MERGED_DIR = "merged"
+# How the journal marks what a run writes: the upstream version (agentsync's own bytes, safe
+# to replace after a crash), or a merge that holds the user's local edits (never replaced).
+WriteKind = Literal["plain", "merged", "conflict-markers"]
 
 # What `update` does with a locally edited file that upstream changed: keep it as it is
 # (install), merge 3-way and leave it untouched on conflict, or write conflict markers.
@@ -68,10 +92,6 @@ class InstallPlan:
     def changes(self) -> tuple[FileAction, ...]:
         return tuple(a for a in self.actions if a.writes)
 
-    @property
-    def kept_edits(self) -> tuple[FileAction, ...]:
-        return tuple(a for a in self.actions if a.kind in {"kept-edit", "orphaned"})
-
 
 @dataclass(frozen=True)
 class Layout:
@@ -87,44 +107,94 @@ class Layout:
         return self.state_dir / "tmp"
 
     def agent_path(self, name: str) -> Path:
-        if not NAME_RE.match(name):
+        problem = name_problem(name)
+        if problem is not None:
             # Last line of defence: whatever reached the plan, a name never leaves the folder.
             raise ResolveError(
-                f"{name!r} is not a safe agent file name",
-                hint="use letters, digits, '.', '_' and '-' for installed names",
+                f"{name!r} is not a safe agent file name: {problem}",
+                hint="install it under another name in [agents] of agentsync.toml",
                 subject=name,
             )
         return self.target / f"{name}.md"
 
+    def check(self) -> None:
+        """Refuse a target that is not a folder and state folders that are not real folders."""
+        if os.path.lexists(self.target) and not self.target.is_dir():
+            kind = "a dangling symlink" if self.target.is_symlink() else "not a folder"
+            raise StorageError(
+                f"the install folder {self.target} is {kind}",
+                hint=f"remove or rename {self.target}, or set another `target` in agentsync.toml",
+                subject=str(self.target),
+            )
+        real_dir(self.state_dir, "agentsync's state folder")
+        real_dir(self.staging, "agentsync's staging folder")
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """What the journal knows of one set of bytes a run set out to write."""
+
+    kind: WriteKind
+    blob: str | None  # the upstream version they belong to (None in older journals)
+
 
 @dataclass
 class _Journal:
-    """Hashes a run is about to write, so a rerun after a crash recognises its own files."""
+    """What a run is about to write, so a rerun after a crash recognises it: its own upstream
+    bytes (safe to replace) and merges holding local edits (the user's work, never replaced)."""
 
     path: Path
-    shas: dict[str, list[str]] = field(default_factory=dict)
+    marks: dict[str, dict[str, _Mark]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, state_dir: Path) -> _Journal:
         path = state_dir / JOURNAL
+        marks: dict[str, dict[str, _Mark]] = {}
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            shas = {str(k): [str(s) for s in v] for k, v in raw.get("shas", {}).items()}
-        except (OSError, ValueError, AttributeError):
-            shas = {}
-        return cls(path, shas)
+            data = read_regular(path, 64 * MAX_FILE_BYTES)
+            raw = json.loads(data) if data else {}
+            for name, entries in raw.get("writes", {}).items():
+                marks[str(name)] = {
+                    str(e["sha256"]): _Mark(_write_kind(e.get("kind")), e.get("blob"))
+                    for e in entries
+                }
+            for name, shas in raw.get("shas", {}).items():  # journals of earlier versions
+                marks.setdefault(str(name), {}).update({str(s): _Mark("plain", None) for s in shas})
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            marks = {}
+        return cls(path, marks)
 
-    def known(self, name: str) -> set[str]:
-        return set(self.shas.get(name, ()))
+    def mark(self, name: str, digest: str) -> _Mark | None:
+        return self.marks.get(name, {}).get(digest)
 
-    def record(self, actions: tuple[FileAction, ...]) -> None:
+    def names(self) -> set[str]:
+        return set(self.marks)
+
+    def record(self, actions: tuple[FileAction, ...], lock: Lock) -> None:
         for action in actions:
-            if action.data is not None:
-                self.shas.setdefault(action.name, []).append(sha256(action.data))
-        atomic_write(self.path, json.dumps({"shas": self.shas}, sort_keys=True).encode())
+            if action.data is None:
+                continue
+            entry = lock.agents.get(action.name)
+            kind = _write_kind(action.kind)
+            mark = _Mark(kind, entry.blob if entry is not None else None)
+            self.marks.setdefault(action.name, {})[sha256(action.data)] = mark
+        writes = {
+            name: [
+                {"sha256": digest, "kind": m.kind, "blob": m.blob}
+                for digest, m in sorted(entries.items())
+            ]
+            for name, entries in sorted(self.marks.items())
+        }
+        atomic_write(self.path, json.dumps({"version": 2, "writes": writes}).encode())
 
     def clear(self) -> None:
         atomic_delete(self.path)
+
+
+def _write_kind(value: object) -> WriteKind:
+    if value in ("merged", "conflict-markers"):
+        return "merged" if value == "merged" else "conflict-markers"
+    return "plain"
 
 
 def agent_files(folder: Path) -> Iterator[Path]:
@@ -133,12 +203,33 @@ def agent_files(folder: Path) -> Iterator[Path]:
 
 
 def file_name_of(path: Path) -> str | None:
-    """The agent name Claude Code would read from `path` (or its evident name)."""
+    """The agent name Claude Code would read from `path` (or its evident name); None for a
+    file that cannot be read or is not a regular file (never read past the size limit)."""
     try:
-        parsed = parse_agent(path.read_bytes())
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError:
         return None
+    if data is None:
+        return None
+    parsed = parse_agent(data)
     return parsed.name if parsed.loads else parsed.evident_name
+
+
+def read_installed(path: Path, name: str) -> bytes | None:
+    """The bytes at an agent's path (None when absent), refusing what is not a regular file.
+
+    A file past the size limit comes back cut one byte past it: it can never match a lock.
+    """
+    try:
+        return read_regular(path, MAX_FILE_BYTES)
+    except NotRegularFile:
+        raise ConflictError(
+            f"{path} is not a regular file (a folder, FIFO, socket or device)",
+            hint=f"move it out of {path.parent}; agentsync never writes through it",
+            subject=name,
+        ) from None
+    except OSError as error:
+        raise storage_error("read", path, error) from None
 
 
 def plan_install(
@@ -151,27 +242,30 @@ def plan_install(
     merge: MergeMode = "keep",
 ) -> InstallPlan:
     """Compare the new lock with the files on disk and the old lock; decide every action."""
+    layout.check()
+    _check_case_clashes(layout, new)
     journal = _Journal.load(layout.state_dir)
     old_agents: Mapping[str, LockedAgent] = old.agents if old else {}
     actions: list[FileAction] = []
     agents = dict(new.agents)
     for name, entry in sorted(new.agents.items()):
         previous = old_agents.get(name)
-        locked, expected, note = entry, b"", ""
-        if entry.local_edits:
-            expected, locked, note = _merged_expected(layout, entry, read_upstream)
-            agents[name] = locked
-        else:
-            expected = expected_bytes(entry, read_upstream)
+        locked, expected, note = _locked_bytes(layout, entry, read_upstream)
+        agents[name] = locked
+        if previous is not None and previous.local_edits and previous.edits is None:
+            # an entry the lock cannot tie to upstream is no base to keep or merge onto
+            previous = (
+                locked if previous == entry else _locked_bytes(layout, previous, read_upstream)[0]
+            )
         action = _plan_agent(layout, locked, previous, expected, journal, force=force)
         if action.kind == "kept-edit" and previous is not None and merge != "keep":
             action = _plan_merge(action, locked, previous, expected, read_upstream, merge)
-            if action.kind in {"merged", "conflict-markers"} and action.data is not None:
-                agents[name] = replace(locked, sha256=sha256(action.data), local_edits=True)
+        if action.kind in {"merged", "conflict-markers"} and action.data is not None:
+            agents[name] = with_local_edits(locked, action.data, read_upstream)
         if action.kind in HELD_BACK and previous is not None:
             agents[name] = previous  # the edit blocks this change: keep the old pin
-        if note and action.kind == "restore":
-            action = replace(action, note=note)
+        if note:
+            action = replace(action, note=f"{note}; {action.note}" if action.note else note)
         actions.append(action)
     for name, previous in sorted(old_agents.items()):
         if name not in new.agents:
@@ -196,43 +290,89 @@ def upstream_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], b
 
 
 def expected_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]) -> bytes:
-    """The exact bytes the lock promises for `locked`, verified against both recorded hashes."""
+    """The exact bytes the lock promises for `locked`, rebuilt from the verified upstream file
+    (plus the recorded patch of local edits) and checked against the recorded sha256.
+
+    Nothing on disk is trusted for this: a lock can only bless bytes upstream explains.
+    """
     data = upstream_bytes(locked, read_upstream)
+    if locked.local_edits:
+        if locked.edits is None:
+            raise _unpatched(locked)
+        try:
+            data = apply_patch(data, locked.edits)
+        except PatchError as error:
+            raise IntegrityError(
+                f"the local edits agentsync.lock records do not apply to the upstream file: "
+                f"{error}",
+                hint=_TAMPERED_HINT,
+                subject=locked.name,
+            ) from None
     if sha256(data) != locked.sha256:
         raise IntegrityError(
             "the bytes to install do not match the sha256 recorded in agentsync.lock",
-            hint="if the lock was edited by hand, restore it from version control, or delete "
-            "it and run `agentsync install` to resolve again",
+            hint=_TAMPERED_HINT,
             subject=locked.name,
         )
     return data
 
 
-def _merged_expected(
+_TAMPERED_HINT = (
+    "if the lock was edited by hand, restore it from version control, or delete it and run "
+    "`agentsync install` to resolve again"
+)
+
+
+class _Unpatched(IntegrityError):
+    """A lock entry that claims local edits but records no patch tying them to upstream."""
+
+
+def _unpatched(locked: LockedAgent) -> _Unpatched:
+    return _Unpatched(
+        "agentsync.lock says this agent carries local edits but records no patch that ties "
+        "them to the upstream file",
+        hint=_TAMPERED_HINT,
+        subject=locked.name,
+    )
+
+
+def with_local_edits(
+    locked: LockedAgent, data: bytes, read_upstream: Callable[[LockedAgent], bytes]
+) -> LockedAgent:
+    """`locked` recording `data` (a merge holding local edits) as a patch on its upstream."""
+    pristine = replace(locked, local_edits=False, edits=None)
+    base = upstream_bytes(pristine, read_upstream)
+    if data == base:
+        return replace(pristine, sha256=sha256(base))
+    return replace(locked, sha256=sha256(data), local_edits=True, edits=make_patch(base, data))
+
+
+def _locked_bytes(
     layout: Layout, locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]
-) -> tuple[bytes, LockedAgent, str]:
-    """The bytes for an entry carrying merged local edits, which upstream alone cannot rebuild.
-
-    They come from the file on disk or the copy kept in .agentsync/merged/ when either has
-    the locked hash; failing both, the pinned upstream version is restored and the entry
-    drops its local edits (returned with a note saying so).
-    """
-    for place in (layout.agent_path(locked.name), merged_copy(layout, locked.sha256)):
-        try:
-            data = place.read_bytes()
-        except OSError:
-            continue
-        if sha256(data) == locked.sha256:
-            return data, locked, ""
-    pristine = replace(locked, local_edits=False)
+) -> tuple[LockedAgent, bytes, str]:
+    """The entry to install and its bytes; an entry with local edits but no patch (written by
+    an earlier version, or a hand-edited lock) is tied to its bytes through the copy that
+    version kept, else it falls back to the pinned upstream version with a note saying so:
+    the file on disk, whatever it holds, then counts as a local edit and stays as it is."""
+    try:
+        return locked, expected_bytes(locked, read_upstream), ""
+    except _Unpatched:
+        pass
+    copy = layout.state_dir / LEGACY_MERGED_DIR / locked.sha256
+    try:
+        kept = read_regular(copy, MAX_FILE_BYTES)
+    except OSError:
+        kept = None
+    if kept is not None and sha256(kept) == locked.sha256:
+        tied = with_local_edits(locked, kept, read_upstream)
+        return tied, expected_bytes(tied, read_upstream), ""
+    pristine = replace(locked, local_edits=False, edits=None)
     data = upstream_bytes(pristine, read_upstream)
-    note = "its merged local edits were not available; restored the pinned upstream version"
-    return data, replace(pristine, sha256=sha256(data)), note
-
-
-def merged_copy(layout: Layout, digest: str) -> Path:
-    """Where the bytes of a merge with local edits are kept (outside the target folder)."""
-    return layout.state_dir / MERGED_DIR / digest
+    note = (
+        "agentsync.lock claimed local edits it cannot tie to the upstream file (edited by "
+        "hand?); the lock now pins the upstream version"
+    )
+    return replace(pristine, sha256=sha256(data)), data, note
 
 
 def _plan_merge(
@@ -247,8 +387,8 @@ def _plan_merge(
     (before any local edits), ours the file on disk, theirs the new version."""
     from agentsync.vcs import merge_file
 
-    base = upstream_bytes(previous, read_upstream)
-    ours = action.path.read_bytes()
+    base = upstream_bytes(replace(previous, local_edits=False, edits=None), read_upstream)
+    ours = read_installed(action.path, action.name) or b""
     labels = (f"{locked.name}.md (local)", "pinned", "upstream")
     merged, conflicts = merge_file(base, ours, expected, labels=labels, markers=merge == "markers")
     if not conflicts:
@@ -283,25 +423,37 @@ def _plan_agent(
     force: bool,
 ) -> FileAction:
     path = layout.agent_path(locked.name)
-    try:
-        current = path.read_bytes()
-    except FileNotFoundError:
+    current = read_installed(path, locked.name)
+    if current is None:
         kind: ActionKind = "restore" if previous is not None else "create"
         return FileAction(kind, locked.name, path, expected)
     if current == expected:
+        if has_conflict_markers(current) is not None:
+            return FileAction("conflicted", locked.name, path, note=_MARKERS_NOTE)
         return FileAction("keep" if previous is not None else "adopt", locked.name, path)
-    ours = _ours(previous, journal, locked.name)
-    # A file holding merged local edits is still the user's work even when unedited since.
-    carries_edits = previous is not None and previous.local_edits
-    if (sha256(current) in ours and not carries_edits) or force:
+    digest = sha256(current)
+    mark = journal.mark(locked.name, digest)
+    if mark is not None and mark.kind != "plain" and mark.blob == locked.blob:
+        # A killed run already wrote this merge of the local edits onto this very version:
+        # finish it (write the same bytes again, record them in the lock).
+        return FileAction(mark.kind, locked.name, path, current, note="local edits merged")
+    ours = (mark is not None and mark.kind == "plain") or (
+        previous is not None and digest == previous.sha256 and not previous.local_edits
+    )
+    if ours:
         return FileAction("update", locked.name, path, expected)
     if previous is None:
+        # Not agentsync's file: --force never applies to it.
         raise ConflictError(
             f"{path} already exists and was not installed by agentsync",
             hint="move or rename that file, or install this agent under another name: "
             f'{locked.name}-2 = {{ source = "{locked.source}", agent = "{locked.upstream_name}" }}',
             subject=locked.name,
         )
+    if force:
+        return FileAction("update", locked.name, path, expected, note="replaced local edits")
+    if has_conflict_markers(current) is not None:
+        return FileAction("conflicted", locked.name, path, note=_MARKERS_NOTE)
     if previous.sha256 == locked.sha256:
         return FileAction("modified", locked.name, path, note="local edits kept")
     return FileAction(
@@ -312,15 +464,25 @@ def _plan_agent(
     )
 
 
+_MARKERS_NOTE = (
+    "holds unresolved conflict markers (<<<<<<< ... >>>>>>>): resolve them in the file; "
+    "nothing else is written for it until then"
+)
+
+
 def _plan_removal(
     layout: Layout, previous: LockedAgent, journal: _Journal, *, force: bool
 ) -> FileAction:
     path = layout.agent_path(previous.name)
-    try:
-        current = path.read_bytes()
-    except FileNotFoundError:
+    current = read_installed(path, previous.name)
+    if current is None:
         return FileAction("remove", previous.name, path, note="already gone")
-    if sha256(current) in _ours(previous, journal, previous.name) or force:
+    digest = sha256(current)
+    mark = journal.mark(previous.name, digest)
+    ours = (mark is not None and mark.kind == "plain") or (
+        digest == previous.sha256 and not previous.local_edits
+    )
+    if ours or force:
         return FileAction("remove", previous.name, path)
     return FileAction(
         "orphaned",
@@ -334,25 +496,46 @@ def _plan_leftovers(layout: Layout, journal: _Journal, locked: set[str]) -> list
     """Files a killed run created for agents neither lock knows (e.g. an `update` killed
     before its lock was written, rerun as `install`): ours by the journal, so removed."""
     actions = []
-    for name in sorted(set(journal.shas) - locked):
-        if not NAME_RE.match(name):
+    for name in sorted(journal.names() - locked):
+        if not is_safe_name(name):
             continue  # the journal is ours, but never trust a name to stay in the folder
         path = layout.agent_path(name)
         current = disk_sha(path)
-        if current is not None and current in journal.known(name):
+        mark = journal.mark(name, current) if current is not None else None
+        if mark is not None and mark.kind == "plain":
             actions.append(FileAction("remove", name, path, note="left by an interrupted run"))
     return actions
 
 
-def _ours(previous: LockedAgent | None, journal: _Journal, name: str) -> set[str]:
-    known = journal.known(name)
-    if previous is not None:
-        known.add(previous.sha256)
-    return known
+def _check_case_clashes(layout: Layout, lock: Lock) -> None:
+    """Names that differ only in case share one file on macOS and Windows: a lock holding
+    both (or one beside a same-name file of other case) could not be installed there."""
+    seen: dict[str, str] = {}
+    for name in sorted(lock.agents):
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise _case_clash(other, name)
+    try:
+        present = [p.name.removesuffix(".md") for p in layout.target.iterdir()]
+    except OSError:
+        return
+    for found in present:
+        wanted = seen.get(found.casefold())
+        if wanted is not None and wanted != found:
+            raise _case_clash(wanted, f"{found} (the file {found}.md in {layout.target})")
+
+
+def _case_clash(first: str, second: str) -> ConflictError:
+    return ConflictError(
+        f"'{first}' and '{second}' differ only in case, so they would be one file on macOS "
+        "and Windows",
+        hint="install one of them under another name in [agents] of agentsync.toml",
+        subject=first,
+    )
 
 
 def _check_name_clashes(layout: Layout, actions: list[FileAction]) -> None:
-    """SPEC §3: two agents may never share a frontmatter name, counting unmanaged files."""
+    """Two agents may never share a frontmatter name, counting unmanaged files."""
     incoming = {a.name: a for a in actions if a.kind in WRITES}
     if not incoming or not layout.target.is_dir():
         return
@@ -374,19 +557,19 @@ def _check_name_clashes(layout: Layout, actions: list[FileAction]) -> None:
 class ApplyResult:
     """What `apply_plan` changed on disk."""
 
-    written: tuple[FileAction, ...]
     lock_changed: bool
 
 
 def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
-    """Write agent files atomically, then the lock; a crash leaves the old or new state."""
+    """Write agent files atomically, then the lock; a crash leaves the old or new state, and
+    the journal lets the rerun tell agentsync's own bytes from merges holding local edits."""
+    layout.check()
     for folder in (layout.target, layout.lock_path.parent, layout.state_dir, layout.staging):
         clean_stale_temps(folder)  # left by a killed run (we hold the project's run lock)
     changes = plan.changes
     journal = _Journal.load(layout.state_dir)
     if changes:
-        journal.record(changes)
-    _save_merged_copies(plan, layout)
+        journal.record(changes, plan.lock)
     for action in changes:
         if action.kind == "remove":
             atomic_delete(action.path)
@@ -394,34 +577,15 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
             assert action.data is not None  # noqa: S101 - WRITES always carry data
             atomic_write(action.path, action.data, staging=layout.staging)
     lock_changed = write_lock(layout.lock_path, plan.lock)
-    _prune_merged_copies(plan, layout)
     # Always: a journal left by a killed run is settled once the lock matches the files.
     journal.clear()
-    return ApplyResult(changes, lock_changed)
-
-
-def _save_merged_copies(plan: InstallPlan, layout: Layout) -> None:
-    """Keep the bytes of every merge: upstream alone cannot rebuild them if the file is lost."""
-    for action in plan.changes:
-        if action.kind in {"merged", "conflict-markers"} and action.data is not None:
-            copy = merged_copy(layout, sha256(action.data))
-            if not copy.exists():
-                atomic_write(copy, action.data)
-
-
-def _prune_merged_copies(plan: InstallPlan, layout: Layout) -> None:
-    """Drop saved merges that no lock entry refers to (after the lock is written)."""
-    wanted = {a.sha256 for a in plan.lock.agents.values() if a.local_edits}
-    folder = layout.state_dir / MERGED_DIR
-    if folder.is_dir():
-        for stale in folder.iterdir():
-            if stale.name not in wanted and len(stale.name) == 64:
-                atomic_delete(stale)
+    return ApplyResult(lock_changed)
 
 
 def disk_sha(path: Path) -> Sha256 | None:
-    """sha256 of the file at `path`, or None when it does not exist."""
+    """sha256 of the regular file at `path`, or None when nothing readable is there."""
     try:
-        return sha256(path.read_bytes())
-    except FileNotFoundError:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except OSError:
         return None
+    return sha256(data) if data is not None else None

@@ -14,8 +14,8 @@ import tomli_w
 
 from agentsync import _fs
 from agentsync.errors import LockfileError
-from agentsync.ids import BlobId, Commit, Sha256
-from agentsync.manifest import NAME_RE, Manifest, SourceSpec, display_path, toml_key_lines
+from agentsync.ids import BlobId, Commit, Sha256, name_problem
+from agentsync.manifest import Manifest, SourceSpec, display_path, toml_key_lines
 from agentsync.urls import redact
 
 LOCK_NAME = "agentsync.lock"
@@ -59,6 +59,9 @@ class LockedAgent:
     file: str | None
     selected: Selected  # listed in [agents], or picked by the source's include globs
     local_edits: bool = False  # the written bytes carry a merge of local edits
+    # With local_edits: the patch that turns the upstream bytes into the written ones, so a
+    # hash in the lock can only bless bytes that upstream plus this readable patch rebuild.
+    edits: tuple[str, ...] | None = None
     fixed: bool = False  # the written bytes carry `check --fix` repairs
     resolved: str | None = None  # the tag a per-agent version range chose
 
@@ -99,6 +102,8 @@ def _agent_table(a: LockedAgent) -> dict[str, Any]:
     table.update({"blob": a.blob, "sha256": a.sha256})
     if a.local_edits:
         table["local-edits"] = True
+        if a.edits is not None:
+            table["edits"] = list(a.edits)
     if a.fixed:
         table["fixed"] = True
     return table
@@ -181,14 +186,15 @@ class _Reader:
         return value
 
     def name(self, keys: tuple[str, ...], name: str) -> None:
-        if not NAME_RE.match(name):
-            self.fail(keys, "is not a safe name (letters, digits, '.', '_', '-')")
+        problem = name_problem(name)
+        if problem is not None:
+            self.fail(keys, f"is not a safe name: {problem}")
 
 
 _SOURCE_KEYS = {"url", "ref", "version", "path", "include", "exclude", "resolved", "commit"}
 _AGENT_KEYS = {
     "source", "selected", "ref", "version", "file", "resolved", "upstream-name", "path",
-    "commit", "blob", "sha256", "local-edits", "fixed",
+    "commit", "blob", "sha256", "local-edits", "edits", "fixed",
 }  # fmt: skip
 
 
@@ -262,6 +268,10 @@ def _read_agent(
     selected = r.string(keys, t, "selected")
     if selected not in ("agents", "include"):
         r.fail((*keys, "selected"), 'must be "agents" or "include"')
+    local_edits = r.flag(keys, t, "local-edits")
+    edits = r.strings(keys, t, "edits") if "edits" in t else None
+    if edits is not None and not local_edits:
+        r.fail((*keys, "edits"), "is only valid with local-edits = true")
     agent_path = r.string(keys, t, "path")
     if agent_path.startswith("/") or ".." in agent_path.split("/"):
         r.fail((*keys, "path"), "must be a relative path inside the repository")
@@ -277,7 +287,8 @@ def _read_agent(
         version=r.optional(keys, t, "version"),
         file=r.optional(keys, t, "file"),
         selected="agents" if selected == "agents" else "include",
-        local_edits=r.flag(keys, t, "local-edits"),
+        local_edits=local_edits,
+        edits=edits,
         fixed=r.flag(keys, t, "fixed"),
         resolved=r.optional(keys, t, "resolved"),
     )

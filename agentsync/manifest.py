@@ -16,15 +16,13 @@ from tomlkit.items import Table
 
 from agentsync import _fs
 from agentsync.errors import ManifestError
+from agentsync.ids import name_problem
 from agentsync.urls import Location, UrlRejected, parse_location
 from agentsync.versions import parse_range
 
 MANIFEST_NAME = "agentsync.toml"
 DEFAULT_TARGET = ".claude/agents"
 
-# Source names and installed agent names become folder and file names: no separators, no
-# leading dot or dash, so `../../x` or `-rf` can never be one.
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 _TOP_KEYS = ("settings", "sources", "agents")
 _SETTINGS_KEYS = ("target",)
@@ -98,11 +96,9 @@ class _Invalid(Exception):
 
 def check_name(value: str, kind: str) -> None:
     """Refuse a source name or agent key that is not a plain file-name-safe word."""
-    if not NAME_RE.match(value):
-        raise _Invalid(
-            f"{kind} {value!r} is not allowed: use letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit",
-        )
+    problem = name_problem(value)
+    if problem is not None:
+        raise _Invalid(f"{kind} {value!r} is not allowed: {problem}")
 
 
 def _check_ref(value: str) -> None:

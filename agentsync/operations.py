@@ -21,12 +21,16 @@ from agentsync.errors import (
 )
 from agentsync.ids import Commit, short
 from agentsync.installer import (
+    DIFFERS,
+    FAILING,
     FileAction,
+    InstallPlan,
     Layout,
     agent_files,
     apply_plan,
-    disk_sha,
+    expected_bytes,
     plan_install,
+    read_installed,
 )
 from agentsync.lockfile import Lock, LockedAgent, dump_lock, load_lock, stale_reasons
 from agentsync.manifest import Manifest, ManifestEditor, load_manifest
@@ -137,11 +141,10 @@ class InstallReport:
     manifest_changed: bool
     warnings: tuple[str, ...] = ()
     lock: Lock | None = None
-    previous: Lock | None = None
 
     @property
     def ok(self) -> bool:
-        return not any(a.kind in {"kept-edit", "orphaned"} for a in self.actions)
+        return not any(a.kind in FAILING for a in self.actions)
 
 
 @dataclass(frozen=True)
@@ -258,18 +261,40 @@ def _apply(
     layout = run.layout(manifest)
     _verify_source_commits(run, manifest, new)
     plan = plan_install(layout, new, old, lambda a: read_upstream(run, manifest, a), force=force)
-    if frozen and old is not None and dump_lock(plan.lock) != dump_lock(old):
+    if frozen and old is not None:
+        _check_frozen(run, plan, old)
+    manifest_changed = editor.save() if editor is not None else False
+    with batched_dir_sync():
+        result = apply_plan(plan, layout)
+    notes = warnings + install_diagnostics(plan.changes)
+    return InstallReport(plan.actions, result.lock_changed, manifest_changed, notes, plan.lock)
+
+
+def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:
+    """`--frozen` installs exactly the lock: any file that differs from it, any change the
+    lock would need, and any conflict markers the result would hold are failures."""
+    from agentsync.frontmatter import has_conflict_markers
+
+    problems = [f"{a.path.name}: {a.note or a.kind}" for a in plan.actions if a.kind in DIFFERS]
+    problems += [
+        f"{a.path.name}: the locked version holds unresolved conflict markers"
+        for a in plan.changes
+        if a.data is not None and has_conflict_markers(a.data) is not None
+    ]
+    if problems:
+        raise FrozenLockError(
+            "the installed agents differ from agentsync.lock:\n  " + "\n  ".join(problems),
+            hint="resolve or undo the local changes (`agentsync diff NAME` shows them), or "
+            "replace them with the locked versions with `agentsync install --frozen --force`",
+            subject=str(run.project.lock_path),
+        )
+    if dump_lock(plan.lock) != dump_lock(old):
         changed = sorted(n for n in plan.lock.agents if plan.lock.agents[n] != old.agents.get(n))
         raise FrozenLockError(
             "installing would change agentsync.lock for: " + ", ".join(changed or ["(sources)"]),
             hint="run `agentsync install` without --frozen and commit the updated lock",
             subject=str(run.project.lock_path),
         )
-    manifest_changed = editor.save() if editor is not None else False
-    with batched_dir_sync():
-        result = apply_plan(plan, layout)
-    notes = warnings + install_diagnostics(plan.changes)
-    return InstallReport(plan.actions, result.lock_changed, manifest_changed, notes, plan.lock, old)
 
 
 # Info codes worth showing at install time: what the agent may do beyond its prompt.
@@ -437,7 +462,7 @@ def _not_in_manifest(name: str, old: Lock | None) -> AgentsyncError:
 
 # -- status -----------------------------------------------------------------------------------
 
-AgentState = Literal["ok", "modified", "missing", "unmanaged"]
+AgentState = Literal["ok", "modified", "missing", "conflict", "unverified", "unmanaged"]
 
 
 @dataclass(frozen=True)
@@ -450,6 +475,7 @@ class StatusEntry:
     source: str | None = None
     commit: Commit | None = None
     upstream_name: str | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -466,7 +492,8 @@ class StatusReport:
 
 
 def status(options: Options) -> StatusReport:
-    """Installed agents: ok, modified locally, missing, or not managed by agentsync."""
+    """Installed agents: ok, modified locally, missing, holding conflict markers, with local
+    edits the lock cannot vouch for, or not managed by agentsync."""
     with session(options, locked=False) as run:
         manifest = run.manifest() if run.project.manifest_path.exists() else None
         lock = run.lock()
@@ -476,12 +503,11 @@ def status(options: Options) -> StatusReport:
         for name, locked in sorted((lock.agents if lock else {}).items()):
             path = layout.agent_path(name)
             managed.add(path)
-            current = disk_sha(path)
-            state: AgentState = (
-                "missing" if current is None else "ok" if current == locked.sha256 else "modified"
-            )
+            state, note = _state_of(run, manifest, locked, path)
             entries.append(
-                StatusEntry(name, state, path, locked.source, locked.commit, locked.upstream_name)
+                StatusEntry(
+                    name, state, path, locked.source, locked.commit, locked.upstream_name, note
+                )
             )
         if layout.target.is_dir():
             for path in sorted(agent_files(layout.target)):
@@ -491,6 +517,45 @@ def status(options: Options) -> StatusReport:
                     )
         stale = tuple(stale_reasons(manifest, lock)) if manifest and lock else ()
         return StatusReport(layout.target, tuple(entries), stale)
+
+
+def _state_of(
+    run: Session, manifest: Manifest | None, locked: LockedAgent, path: Path
+) -> tuple[AgentState, str]:
+    from agentsync.frontmatter import has_conflict_markers
+    from agentsync.ids import sha256
+
+    try:
+        data = read_installed(path, locked.name)
+    except AgentsyncError as error:
+        return "modified", error.message
+    if data is None:
+        return "missing", ""
+    line = has_conflict_markers(data)
+    if line is not None:
+        return "conflict", f"unresolved conflict markers from line {line}"
+    if sha256(data) != locked.sha256:
+        return "modified", ""
+    if locked.local_edits:
+        problem = _unverified_edits(run, manifest, locked)
+        if problem:
+            return "unverified", problem
+    return "ok", ""
+
+
+def _unverified_edits(run: Session, manifest: Manifest | None, locked: LockedAgent) -> str:
+    """Why the local edits the lock records for `locked` cannot be tied to its upstream file
+    from the cache ("" when they can); never fetches."""
+    if manifest is None or locked.source not in manifest.sources:
+        return "its source is not in agentsync.toml, so its local edits cannot be checked"
+    mirror = run.mirror(manifest, locked.source)
+    try:
+        if not mirror.has_commit(locked.commit):
+            return "its commit is not in the cache: run `agentsync install` to check it"
+        expected_bytes(locked, lambda a: read_upstream(run, manifest, a))
+    except AgentsyncError as error:
+        return error.message
+    return ""
 
 
 def _display_name(path: Path, target: Path) -> str:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Literal
 
 from agentsync.errors import ResolveError, SourceError
 from agentsync.frontmatter import parse_agent, rename_agent
-from agentsync.ids import BlobId, Commit, is_full_commit, sha256, short
+from agentsync.ids import BlobId, Commit, is_full_commit, is_safe_name, sha256, short
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
-from agentsync.manifest import NAME_RE, AgentSpec, Manifest, SourceSpec
+from agentsync.manifest import AgentSpec, Manifest, SourceSpec
 from agentsync.urls import redact
 from agentsync.versions import best_tag, parse_range
 
@@ -436,7 +436,7 @@ class Resolver:
         for candidate in catalog.candidates(spec.name, locked.commit):
             if not _matches(candidate.name, spec.include) or _matches(candidate.name, spec.exclude):
                 continue
-            if not NAME_RE.match(candidate.name):
+            if not is_safe_name(candidate.name):
                 # The name would become the file name: `../../x` or `/etc/x` must never be one.
                 catalog.warnings.append(
                     f"{spec.name}: skipped {candidate.path}: its name {candidate.name!r} is not a "
@@ -517,7 +517,7 @@ class Resolver:
 
 
 def _carry_local_edits(previous: LockedAgent | None, locked: LockedAgent) -> LockedAgent:
-    """A merged file whose upstream blob did not change keeps its merged hash (issue #4)."""
+    """A merged file whose upstream blob did not change keeps its merged hash and patch."""
     if (
         previous is None
         or not previous.local_edits
@@ -525,7 +525,7 @@ def _carry_local_edits(previous: LockedAgent | None, locked: LockedAgent) -> Loc
         != (locked.blob, locked.name, locked.fixed)
     ):
         return locked
-    return replace(locked, sha256=previous.sha256, local_edits=True)
+    return replace(locked, sha256=previous.sha256, local_edits=True, edits=previous.edits)
 
 
 def _has_match(pool: Iterable[Candidate], spec: AgentSpec) -> bool:

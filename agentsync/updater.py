@@ -374,6 +374,7 @@ def _status(
     by_kind: dict[str, ChangeStatus] = {
         "merged": "merged",
         "conflict": "conflict",
+        "conflicted": "conflict",
         "conflict-markers": "markers",
         "kept-edit": "kept-edit",
         "orphaned": "orphaned",

@@ -258,10 +258,12 @@ def test_layout_refuses_unsafe_names_as_a_last_line_of_defence(tmp_path: Path) -
             layout.agent_path(name)
 
 
-def test_a_planted_symlink_in_the_target_is_replaced_not_followed(
+def test_a_planted_symlink_in_the_target_is_never_written_through(
     cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo
 ) -> None:
-    """A cloned project may carry `.claude/agents/good.md -> ~/.bashrc`: never write through it."""
+    """A cloned project may carry `.claude/agents/good.md -> ~/.bashrc`: never write through it.
+    agentsync did not install it, so even --force leaves it alone; once the name is managed,
+    a symlink planted there later is replaced by --force, never followed."""
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     target = project_dir / ".claude" / "agents"
@@ -270,9 +272,18 @@ def test_a_planted_symlink_in_the_target_is_replaced_not_followed(
     (project_dir / "agentsync.toml").write_text(
         f'[sources.t]\nurl = "{traversal_source.url}"\n\n[agents]\ngood = "t"\n'
     )
-    refused = cli("install", cwd=project_dir)
-    assert refused.code == 1, refused
-    assert "was not installed by agentsync" in refused.err
+    for args in (["install"], ["install", "--force"]):
+        refused = cli(*args, cwd=project_dir)
+        assert refused.code == 1, refused
+        assert "was not installed by agentsync" in refused.err
+        assert victim.read_text() == "precious\n"
+        assert (target / "good.md").is_symlink()
+    (target / "good.md").unlink()
+    assert cli("install", cwd=project_dir).code == 0
+    (target / "good.md").unlink()
+    (target / "good.md").symlink_to(victim)
+    kept = cli("install", cwd=project_dir)
+    assert kept.code == 0 and "local edits" in kept.err, kept
     forced = cli("install", "--force", cwd=project_dir)
     assert forced.code == 0, forced
     assert victim.read_text() == "precious\n"

@@ -162,27 +162,27 @@ def test_diff_local_and_upstream(cli: Cli, setup: tuple[GitRepo, Path], project_
     assert cli("diff", "nobody", cwd=project_dir).code == 2
 
 
-def test_lost_merge_is_restored_from_upstream_with_a_warning(
+def test_lost_merge_is_rebuilt_from_upstream_and_the_recorded_patch(
     cli: Cli, setup: tuple[GitRepo, Path], project_dir: Path
 ) -> None:
+    """The lock ties merged bytes to the upstream blob with a patch of the local edits, so a
+    deleted merged file (or a fresh clone without it) is rebuilt exactly, even --frozen."""
     repo, target = setup
     edit(target, "Line two.", "Line two, my way.")
     repo.write("reviewer.md", agent_text([*BODY[:4], "Line five, improved."]))
     repo.commit("v2")
     assert cli("update", cwd=project_dir).code == 0
-    assert locked(project_dir)["local-edits"] is True
-    # neither the file nor agentsync's saved copy is left (e.g. a fresh clone without the file)
-    target.unlink()
-    for copy in (project_dir / ".agentsync" / "merged").iterdir():
-        copy.unlink()
+    entry = locked(project_dir)
+    assert entry["local-edits"] is True
+    assert "+Line two, my way." in entry["edits"] and "-Line two." in entry["edits"]
+    merged = target.read_bytes()
+    assert b"Line two, my way." in merged and b"Line five, improved." in merged
+    assert not (project_dir / ".agentsync" / "merged").exists()
     lock_before = (project_dir / "agentsync.lock").read_bytes()
-    frozen = cli("install", "--frozen", cwd=project_dir)
-    assert frozen.code == 1, frozen  # --frozen never changes the lock, so it cannot do this
-    assert "would change agentsync.lock for: reviewer" in frozen.err
-    assert not target.exists()
-    assert (project_dir / "agentsync.lock").read_bytes() == lock_before
-    result = cli("install", cwd=project_dir)
-    assert result.code == 0, result
-    assert "merged local edits were not available" in result.out
-    assert target.read_bytes() == (repo.path / "reviewer.md").read_bytes()
-    assert "local-edits" not in locked(project_dir)
+    for args in (["install", "--frozen"], ["install"]):
+        target.unlink()
+        result = cli(*args, cwd=project_dir)
+        assert result.code == 0, result
+        assert target.read_bytes() == merged
+        assert (project_dir / "agentsync.lock").read_bytes() == lock_before
+    assert cli("status", cwd=project_dir).code == 0
