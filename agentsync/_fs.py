@@ -80,7 +80,7 @@ def storage_error(action: str, path: Path, error: OSError) -> StorageError:
         hint = f"something that is not a folder (or not a file) is in the way at {path}: move it"
     else:
         hint = "fix the cause and run again: rerunning finishes the interrupted work"
-    return StorageError(f"could not {action} {path}: {reason}", hint=hint, subject=str(path))
+    return StorageError(f"could not {action}: {reason}", hint=hint, subject=str(path))
 
 
 class NotRegularFile(OSError):
@@ -134,7 +134,7 @@ def real_dir(path: Path, what: str) -> Path:
     if path.is_symlink() or not path.is_dir():
         kind = "a symlink" if path.is_symlink() else "not a folder"
         raise StorageError(
-            f"{what} {path} is {kind}",
+            f"{what} is {kind}",
             hint=f"agentsync keeps its files only in a real folder: remove or rename {path}",
             subject=str(path),
         )
@@ -242,7 +242,7 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
     if path.is_symlink() or (path.exists() and not path.is_file()):
         # filelock opens with O_TRUNC: through a symlink it would empty the file it names.
         raise StorageError(
-            f"the lock file {path} is {'a symlink' if path.is_symlink() else 'not a file'}",
+            f"this lock file is {'a symlink' if path.is_symlink() else 'not a file'}",
             hint=f"remove {path}; agentsync creates it as a plain file",
             subject=str(path),
         )

@@ -10,11 +10,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agentsync._fs import atomic_write
+from agentsync._fs import NotRegularFile, atomic_write, read_regular
 from agentsync.compat import SEVERITY_ORDER, Diagnostic, diagnose
 from agentsync.errors import EXIT_FAILED, EXIT_OK
 from agentsync.fixer import fix_agent, unified_diff
-from agentsync.frontmatter import CLIENT_VERSION, AgentFile, parse_agent, walk_agent_files
+from agentsync.frontmatter import (
+    CLIENT_VERSION,
+    MAX_FILE_BYTES,
+    AgentFile,
+    parse_agent,
+    walk_agent_files,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class FileReport:
     agent: AgentFile
     diagnostics: tuple[Diagnostic, ...]
     location: Path  # where the bytes live (for --fix)
+    root: str = ""  # the real folder it was found in: --fix writes nowhere else
 
     def as_json(self) -> dict[str, Any]:
         """The SPEC §4 object; name/description/tools are null when the file does not load."""
@@ -62,6 +69,7 @@ class FilePatch:
     location: Path
     before: bytes
     after: bytes
+    refused: str | None = None  # why --fix leaves this file alone
 
     @property
     def diff(self) -> str:
@@ -108,20 +116,26 @@ def check_paths(given: Sequence[str], *, mcp_servers: frozenset[str] | None = No
 
 
 def _check_file(item: _Found, mcp_servers: frozenset[str] | None) -> FileReport:
+    # Never more than the size limit plus one byte, and only regular files: a planted
+    # `x.md -> /dev/zero`, a FIFO or a 4 GiB file must not hang the check or fill memory.
     try:
-        data = item.location.read_bytes()
+        data = read_regular(item.location, MAX_FILE_BYTES)
+        reason = None if data is not None else "no such file (a broken symlink?)"
+    except NotRegularFile:
+        data, reason = None, "it is not a regular file (a FIFO, a device or a folder)"
     except OSError as exc:
-        agent = parse_agent(b"")
+        data, reason = None, f"cannot read the file: {exc.strerror or exc}"
+    if data is None:
         problem = Diagnostic(
             "AS014",
             "error",
             1,
-            f"cannot read the file: {exc.strerror or exc}",
-            "check that the file exists and is readable (a broken symlink?)",
+            reason or "cannot read the file",
+            "check that the file exists and is readable, or move it out of the agents folder",
         )
-        return FileReport(item.display, agent, (problem,), item.location)
+        return FileReport(item.display, parse_agent(b""), (problem,), item.location, item.group)
     agent, diagnostics = diagnose(data, item.display, mcp_servers=mcp_servers)
-    return FileReport(item.display, agent, tuple(diagnostics), item.location)
+    return FileReport(item.display, agent, tuple(diagnostics), item.location, item.group)
 
 
 def _with_duplicates(
@@ -174,23 +188,35 @@ def load_mcp_servers(project_dir: Path) -> frozenset[str]:
 
 
 def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> list[FilePatch]:
-    """The rewrite `check --fix` would make to each file (files that need none are left out)."""
+    """The rewrite `check --fix` would make to each file (files that need none are left out).
+
+    A file whose real path lies outside the folder it was found in (reached through a
+    symlinked file or subfolder) gets a patch marked refused: --fix writes only inside.
+    """
     patches = []
     for file in report.files:
         try:
-            before = file.location.read_bytes()
+            before = read_regular(file.location, MAX_FILE_BYTES)
         except OSError:
             continue
+        if before is None or len(before) > MAX_FILE_BYTES:
+            continue
         after = fix_agent(before, fix_tools=fix_tools)
-        if after != before:
-            patches.append(FilePatch(file.path, file.location, before, after))
+        if after == before:
+            continue
+        real = os.path.realpath(file.location)
+        refused = None
+        if file.root and os.path.commonpath([real, file.root]) != file.root:
+            refused = f"it leads outside {file.root} through a symlink, to {real}"
+        patches.append(FilePatch(file.path, file.location, before, after, refused))
     return patches
 
 
 def apply_fixes(patches: Sequence[FilePatch]) -> None:
-    """Write each patch atomically (a symlinked file is replaced at its target)."""
+    """Write each patch that is not refused, atomically, at the file's real path."""
     for patch in patches:
-        atomic_write(Path(os.path.realpath(patch.location)), patch.after)
+        if patch.refused is None:
+            atomic_write(Path(os.path.realpath(patch.location)), patch.after)
 
 
 # --- rendering -------------------------------------------------------------------------

@@ -82,6 +82,10 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return front + rest
 
 
+MIN_TIMEOUT = 0.1
+MAX_TIMEOUT = 86_400.0  # a day: past that a timeout protects nothing (and inf breaks waits)
+
+
 def _timeout_default() -> float:
     raw = os.environ.get("AGENTSYNC_TIMEOUT")
     if not raw:
@@ -93,8 +97,11 @@ def _timeout_default() -> float:
             f"AGENTSYNC_TIMEOUT={raw!r} is not a number of seconds",
             hint="set it to a positive number, e.g. AGENTSYNC_TIMEOUT=60",
         ) from None
-    if value <= 0:
-        raise UsageError("AGENTSYNC_TIMEOUT must be positive", hint="e.g. AGENTSYNC_TIMEOUT=60")
+    if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:  # also refuses nan and inf
+        raise UsageError(
+            f"AGENTSYNC_TIMEOUT must be between {MIN_TIMEOUT:g} and {MAX_TIMEOUT:g} seconds",
+            hint="e.g. AGENTSYNC_TIMEOUT=60",
+        )
     return value
 
 
@@ -116,7 +123,11 @@ def _globals(
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Say more.")] = False,
     timeout: Annotated[
         float | None,
-        typer.Option(help="Give up on a network operation after this many seconds.", min=0.1),
+        typer.Option(
+            help="Give up on a network operation after this many seconds.",
+            min=MIN_TIMEOUT,
+            max=MAX_TIMEOUT,
+        ),
     ] = None,
     refresh: Annotated[
         bool,
@@ -780,9 +791,12 @@ def check(
     if fix or fix_tools:
         patches = checker.plan_fixes(report, fix_tools=fix_tools)
         for patch in patches:
-            typer.echo(patch.diff, nl=False, err=g.json)
+            if patch.refused is not None:
+                warn(f"{patch.path}: not fixed: {patch.refused}")
+            else:
+                typer.echo(patch.diff, nl=False, err=g.json)
         checker.apply_fixes(patches)
-        if patches:
+        if any(p.refused is None for p in patches):
             report = checker.check_paths(given, mcp_servers=servers)
     if g.json:
         emit_json(checker.render_json(report))

@@ -122,7 +122,7 @@ class Layout:
         if os.path.lexists(self.target) and not self.target.is_dir():
             kind = "a dangling symlink" if self.target.is_symlink() else "not a folder"
             raise StorageError(
-                f"the install folder {self.target} is {kind}",
+                f"the install folder is {kind}",
                 hint=f"remove or rename {self.target}, or set another `target` in agentsync.toml",
                 subject=str(self.target),
             )

@@ -214,6 +214,15 @@ def load_lock(path: Path) -> Lock | None:
 def parse_lock(text: str, path: Path) -> Lock:
     """Check lock `text` (as read from `path`, which only names it in errors)."""
     try:
+        return _parse_lock(text, path)
+    except RecursionError:
+        raise LockfileError(
+            f"{display_path(path)}: values are nested too deeply to read", _HINT
+        ) from None
+
+
+def _parse_lock(text: str, path: Path) -> Lock:
+    try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))

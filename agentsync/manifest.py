@@ -401,9 +401,18 @@ def load_manifest(path: Path) -> Manifest:
     return parse_manifest(text, path)
 
 
+def _too_deep(path: Path) -> ManifestError:
+    return ManifestError(
+        f"{display_path(path)}: values are nested too deeply to read",
+        hint="a manifest needs tables and lists only a few levels deep; fix the file",
+    )
+
+
 def _syntax_check(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise _too_deep(path) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
@@ -418,6 +427,13 @@ def _syntax_check(text: str, path: Path) -> dict[str, Any]:
 def parse_manifest(text: str, path: Path) -> Manifest:
     """Validate manifest `text` as if read from `path` (relative URLs resolve against its dir)."""
     data = _syntax_check(text, path)
+    try:
+        return _parsed_manifest(data, text, path)
+    except RecursionError:
+        raise _too_deep(path) from None
+
+
+def _parsed_manifest(data: dict[str, Any], text: str, path: Path) -> Manifest:
     ctx = _Context(path, text)
     ctx.unknown_keys((), data, _TOP_KEYS)
     settings = ctx.table(("settings",), data.get("settings", {}))
@@ -509,6 +525,8 @@ class ManifestEditor:
             self._leading_blank = text.startswith("\n")
         except tomlkit.exceptions.ParseError as exc:  # tomllib accepted it; be safe anyway
             raise ManifestError(f"{display_path(path)}:{exc.line}: invalid TOML: {exc}") from exc
+        except RecursionError:
+            raise _too_deep(path) from None
 
     @classmethod
     def open(cls, path: Path) -> ManifestEditor:

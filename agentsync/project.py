@@ -52,9 +52,9 @@ class Project:
 
     def ensure_state_dir(self) -> Path:
         """Create `.agentsync/` with a `.gitignore` that keeps it out of the user's commits."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        _fs.real_dir(self.state_dir, "agentsync's state folder")
         gitignore = self.state_dir / ".gitignore"
-        if not gitignore.exists():
+        if not os.path.lexists(gitignore):
             _fs.atomic_write(gitignore, b"*\n")
         return self.state_dir
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from agentsync.errors import ResolveError, SourceError
 from agentsync.frontmatter import parse_agent, rename_agent
-from agentsync.ids import BlobId, Commit, is_full_commit, is_safe_name, sha256, short
+from agentsync.ids import BlobId, Commit, is_full_commit, name_problem, sha256, short
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
 from agentsync.urls import redact
@@ -436,11 +436,12 @@ class Resolver:
         for candidate in catalog.candidates(spec.name, locked.commit):
             if not _matches(candidate.name, spec.include) or _matches(candidate.name, spec.exclude):
                 continue
-            if not is_safe_name(candidate.name):
+            problem = name_problem(candidate.name)
+            if problem is not None:
                 # The name would become the file name: `../../x` or `/etc/x` must never be one.
                 catalog.warnings.append(
-                    f"{spec.name}: skipped {candidate.path}: its name {candidate.name!r} is not a "
-                    "safe file name (install it under another name in [agents])"
+                    f"{spec.name}: skipped {candidate.path}: its name {candidate.name!r} cannot "
+                    f"be a file name ({problem}); install it under another name in [agents]"
                 )
                 continue
             other = chosen.get(candidate.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # git transports agentsync lets git use (also passed to git as GIT_ALLOW_PROTOCOL).
 ALLOWED_SCHEMES = ("https", "ssh", "git", "file")
@@ -42,7 +42,7 @@ def parse_location(text: str, base: Path) -> Location:
     scheme = _SCHEME.match(text)
     if scheme:
         return _parse_scheme_url(text, scheme.group(1).lower())
-    if _SCP_LIKE.match(text) and not Path(text).exists() and not text.startswith((".", "/")):
+    if _SCP_LIKE.match(text) and not _exists(text) and not text.startswith((".", "/")):
         return Location("scp", text, redact(text))
     path = Path(text).expanduser()
     absolute = path if path.is_absolute() else (base / path)
@@ -50,12 +50,23 @@ def parse_location(text: str, base: Path) -> Location:
     return Location("path", str(resolved), text)
 
 
+def _exists(text: str) -> bool:
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):  # e.g. a name longer than the file system allows
+        return False
+
+
 def _parse_scheme_url(text: str, scheme: str) -> Location:
     if scheme not in ALLOWED_SCHEMES:
         raise UrlRejected(
             f"the '{scheme}' transport is not allowed; use one of: {', '.join(ALLOWED_SCHEMES)}"
         )
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - parses the port: "host:99999" or "host:x" fail here
+    except ValueError as exc:
+        raise UrlRejected(f"the URL cannot be parsed: {exc}") from None
     if scheme != "file" and not parts.hostname:
         raise UrlRejected("the URL has no host name")
     if scheme == "file" and not parts.path:
@@ -67,27 +78,50 @@ def _parse_scheme_url(text: str, scheme: str) -> Location:
 
 
 def redact(url: str) -> str:
-    """`url` without credentials: no user info over https/git/file, no password over ssh."""
+    """`url` without credentials: no user info over https/git/file, no password over ssh, and
+    no query-string values (`?access_token=...`, signed-URL parameters), which carry secrets."""
     scheme = _SCHEME.match(url)
     if not scheme:
         return url  # scp-like `user@host:path` carries a login name, never a secret
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    if scheme.group(1).lower() == "ssh":
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{hostport}" if user else hostport
-    else:
-        netloc = hostport
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        keep_user = scheme.group(1).lower() == "ssh" and user
+        netloc = f"{user}@{hostport}" if keep_user else hostport
+    query = "&".join(_redacted_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redacted_pair(pair: str) -> str:
+    key, equals, value = pair.partition("=")
+    return f"{key}=***" if equals and value else pair
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The secret pieces of `url` as they may appear in git's messages (raw and decoded)."""
+    parts = urlsplit(url)
+    found = []
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        found.append(userinfo)
+    for pair in parts.query.split("&") if parts.query else ():
+        value = pair.partition("=")[2]
+        if value:
+            found += [value, unquote(value)]
+    # short values ("b=1") would blot out ordinary text; secrets are long
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
 def redact_text(text: str, secret_url: str) -> str:
-    """Replace every appearance of `secret_url` (and its user info) in `text` by its safe form."""
+    """Replace every appearance of `secret_url` (and its secret pieces) in `text` by a safe form."""
     safe = redact(secret_url)
     if safe == secret_url:
         return text
     text = text.replace(secret_url, safe)
-    userinfo = urlsplit(secret_url).netloc.rpartition("@")[0]
-    return text.replace(userinfo, "***") if userinfo else text
+    for secret in _secrets_of(secret_url):
+        text = text.replace(secret, "***")
+    return text

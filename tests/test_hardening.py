@@ -153,7 +153,7 @@ def test_hostile_frontmatter_names_never_become_paths(
     assert sorted(p.name for p in target.rglob("*")) == ["good.md"]
     for hostile in ("agents/up.md", "agents/abs.md", "agents/dotdot.md", "agents/sub.md"):
         assert f"skipped {hostile}" in result.err, result.err
-    assert "not a safe file name" in result.err
+    assert "cannot be a file name" in result.err
     outside_after = tree_snapshot(tmp_path, skip=(target, cache, project_dir / ".agentsync"))
     changed = set(outside_after.keys() | outside_before.keys()) - {
         k for k in outside_before if outside_after.get(k) == outside_before[k]

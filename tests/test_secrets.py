@@ -148,6 +148,11 @@ def test_a_refused_password_is_not_echoed_in_the_error(
         "https://{user}:{secret}@127.0.0.1:{silent}/agents.git",
         "https://{user}:{secret}@/agents.git",
         "gopher://{user}:{secret}@127.0.0.1/agents.git",
+        # tokens in a query string are secrets too
+        "https://127.0.0.1:{closed}/agents.git?access_token={secret}",
+        "https://127.0.0.1:{silent}/agents.git?private_token={secret}&ref=main",
+        "git://127.0.0.1:{closed}/agents.git?token={secret}",
+        "file:///nonexistent/agents.git?token={secret}",
     ],
 )
 def test_failing_sources_never_show_the_password(
