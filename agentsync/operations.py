@@ -589,7 +589,7 @@ class SearchRow:
 
     candidate: Candidate
     installed: bool
-    verdict: str  # "ok", "warnings", "will not load"
+    verdict: str  # "ok", "warnings", "errors" (loads, but wrong), "will not load"
 
 
 def search(options: Options, query: str | None = None) -> tuple[SearchRow, ...]:
@@ -605,10 +605,12 @@ def search(options: Options, query: str | None = None) -> tuple[SearchRow, ...]:
             if query and not _matches_query(candidate, query):
                 continue
             data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
-            _parsed, diagnostics = diagnose(data, candidate.path)
+            parsed, diagnostics = diagnose(data, candidate.path)
             severities = {d.severity for d in diagnostics}
             verdict = (
                 "will not load"
+                if not parsed.loads
+                else "errors"  # it loads, but wrong (conflict markers)
                 if "error" in severities
                 else "warnings"
                 if "warning" in severities
