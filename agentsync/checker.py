@@ -13,7 +13,7 @@ from typing import Any
 from agentsync._fs import atomic_write
 from agentsync.compat import SEVERITY_ORDER, Diagnostic, diagnose
 from agentsync.errors import EXIT_FAILED, EXIT_OK
-from agentsync.fixer import fix_agent, unified_diff
+from agentsync.fixer import plan_fix, unified_diff
 from agentsync.frontmatter import CLIENT_VERSION, AgentFile, parse_agent, walk_agent_files
 
 
@@ -173,18 +173,28 @@ def load_mcp_servers(project_dir: Path) -> frozenset[str]:
 # --- fixing ----------------------------------------------------------------------------
 
 
-def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> list[FilePatch]:
+@dataclass(frozen=True)
+class FixPlan:
+    """The rewrites `check --fix` would make, and the files it leaves alone, with why."""
+
+    patches: tuple[FilePatch, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (displayed path, reason)
+
+
+def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> FixPlan:
     """The rewrite `check --fix` would make to each file (files that need none are left out)."""
-    patches = []
+    patches, skipped = [], []
     for file in report.files:
         try:
             before = file.location.read_bytes()
         except OSError:
             continue
-        after = fix_agent(before, fix_tools=fix_tools)
-        if after != before:
-            patches.append(FilePatch(file.path, file.location, before, after))
-    return patches
+        fix = plan_fix(before, fix_tools=fix_tools)
+        if fix.skipped is not None:
+            skipped.append((file.path, fix.skipped))
+        if fix.after != before:
+            patches.append(FilePatch(file.path, file.location, before, fix.after))
+    return FixPlan(tuple(patches), tuple(skipped))
 
 
 def apply_fixes(patches: Sequence[FilePatch]) -> None:

@@ -173,7 +173,7 @@ def test_fix_rewrites_only_frontmatter(tmp_path: Path) -> None:
     target = write(tmp_path / "x.md", "x", "description: Use when: x\ntools: MultiEdit\n")
     clean = write(tmp_path / "clean.md", "clean")
     before_clean = clean.read_bytes()
-    patches = plan_fixes(check_paths([str(tmp_path)]), fix_tools=True)
+    patches = plan_fixes(check_paths([str(tmp_path)]), fix_tools=True).patches
     assert [p.path for p in patches] == [str(target)]
     assert "+description: 'Use when: x'" in patches[0].diff
     apply_fixes(patches)
@@ -181,7 +181,7 @@ def test_fix_rewrites_only_frontmatter(tmp_path: Path) -> None:
     assert (fixed.parse, fixed.description, fixed.tools) == ("strict", "Use when: x", ("Edit",))
     assert target.read_bytes().endswith(b"---\n\nYou are x.\n")
     assert clean.read_bytes() == before_clean
-    assert plan_fixes(check_paths([str(tmp_path)]), fix_tools=True) == []  # converged
+    assert plan_fixes(check_paths([str(tmp_path)]), fix_tools=True).patches == ()  # converged
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -254,3 +254,21 @@ def test_cli_check_strict_fails_on_hidden_characters(
     assert [(d["code"], d["severity"], d["line"]) for d in entry["diagnostics"]] == [
         ("AS120", "warning", 3)
     ]
+
+
+def test_cli_check_fix_on_a_frontmatter_too_deep_to_rewrite(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    deep = write(
+        tmp_path / "deep.md", "deep", "description: Use when: x\nk: " + "[" * 999 + "]" * 999 + "\n"
+    )
+    before = deep.read_bytes()
+    done = cli("check", "--fix", "deep.md", cwd=tmp_path)
+    assert done.code == 0, done
+    assert done.err == (
+        "warning: deep.md: not rewritten: its frontmatter nests 1000 levels deep, and "
+        "`check --fix` rewrites at most 100\n"
+    )
+    assert done.out.startswith("deep.md:3: warning AS101 ")
+    assert deep.read_bytes() == before
+    assert cli("check", "deep.md", cwd=tmp_path).code == 0
