@@ -352,11 +352,17 @@ def _parse_checks(agent: AgentFile, data: bytes) -> Iterator[Diagnostic]:
             "the frontmatter is not valid YAML "
             f"({_short(agent.strict_error)}); Claude Code loads it only through its quoting "
             "fallback, and strict YAML tools and other agent runtimes reject it",
-            FIX_HINT,
+            _fix_hint(data),
         )
         yield from _leaked_comments(agent)
     else:
         yield from _stripped_comments(agent)
+
+
+def _fix_hint(data: bytes) -> str:
+    if conflict_marker_line(data) is not None:  # `check --fix` leaves such a file alone
+        return "resolve the merge conflict first, then " + FIX_HINT
+    return FIX_HINT
 
 
 def _short(text: str | None, limit: int = 120) -> str:
@@ -399,7 +405,7 @@ def _yaml_failure(agent: AgentFile, data: bytes) -> Diagnostic:
         "AS006",
         _error_line(agent),
         f"Claude Code cannot parse the frontmatter ({why}), so the agent is dropped",
-        FIX_HINT if fixable else "rewrite the frontmatter as valid YAML",
+        _fix_hint(data) if fixable else "rewrite the frontmatter as valid YAML",
     )
 
 

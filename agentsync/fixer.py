@@ -23,6 +23,7 @@ from agentsync.frontmatter import (
     starts_field,
     strict_load,
 )
+from agentsync.textscan import conflict_marker_line
 
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
 
@@ -79,6 +80,9 @@ def plan_fix(data: bytes, *, fix_tools: bool = False) -> Fix:
     target = _target(agent, fix_tools)
     if target is None or agent.frontmatter is None:
         return Fix(data)
+    conflict = conflict_marker_line(data)
+    if conflict is not None:  # a rewrite would pick one side of the conflict silently
+        return Fix(data, f"not rewritten: resolve the merge conflict at line {conflict} first")
     depth = nesting_depth(target.values)
     if depth > MAX_REWRITE_DEPTH:
         return Fix(

@@ -422,3 +422,9 @@ def test_a_flood_of_hidden_lines_is_summed_up() -> None:
         6 + MAX_HIDDEN_LINES,
         f"this line and {50 - MAX_HIDDEN_LINES - 1} more below",
     )
+
+
+def test_fix_hints_say_to_resolve_a_conflict_first() -> None:
+    data = with_body("body\n", rest="<<<<<<< ours\ntools: Read\n=======\ntools: Bash\n>>>>>>> x\n")
+    (failure,) = findings(data, "AS006")
+    assert failure.fix.startswith("resolve the merge conflict first, then run `agentsync check")

@@ -213,3 +213,15 @@ def test_moderate_nesting_is_still_fixed() -> None:
     fix = plan_fix(data)
     assert fix.skipped is None
     assert parse_agent(fix.after).parse == "strict"
+
+
+def test_a_conflict_is_never_resolved_by_a_rewrite() -> None:
+    data = agent(
+        "name: a\n<<<<<<< ours\ndescription: mine\n=======\ndescription: theirs\n"
+        ">>>>>>> upstream\ntools: Read\n"
+    )
+    fix = plan_fix(data)
+    assert (fix.after, fix.skipped) == (
+        data,
+        "not rewritten: resolve the merge conflict at line 3 first",
+    )
