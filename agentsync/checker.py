@@ -13,7 +13,7 @@ from typing import Any
 from agentsync._fs import NotRegularFile, atomic_write, read_regular
 from agentsync.compat import SEVERITY_ORDER, Diagnostic, diagnose
 from agentsync.errors import EXIT_FAILED, EXIT_OK
-from agentsync.fixer import fix_agent, unified_diff
+from agentsync.fixer import plan_fix, unified_diff
 from agentsync.frontmatter import (
     CLIENT_VERSION,
     MAX_FILE_BYTES,
@@ -69,7 +69,6 @@ class FilePatch:
     location: Path
     before: bytes
     after: bytes
-    refused: str | None = None  # why --fix leaves this file alone
 
     @property
     def diff(self) -> str:
@@ -187,13 +186,21 @@ def load_mcp_servers(project_dir: Path) -> frozenset[str]:
 # --- fixing ----------------------------------------------------------------------------
 
 
-def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> list[FilePatch]:
+@dataclass(frozen=True)
+class FixPlan:
+    """The rewrites `check --fix` would make, and the files it leaves alone, with why."""
+
+    patches: tuple[FilePatch, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (displayed path, reason)
+
+
+def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> FixPlan:
     """The rewrite `check --fix` would make to each file (files that need none are left out).
 
     A file whose real path lies outside the folder it was found in (reached through a
-    symlinked file or subfolder) gets a patch marked refused: --fix writes only inside.
+    symlinked file or subfolder) is left alone: --fix writes only inside what it was given.
     """
-    patches = []
+    patches, skipped = [], []
     for file in report.files:
         try:
             before = read_regular(file.location, MAX_FILE_BYTES)
@@ -201,22 +208,25 @@ def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> list[FilePatc
             continue
         if before is None or len(before) > MAX_FILE_BYTES:
             continue
-        after = fix_agent(before, fix_tools=fix_tools)
-        if after == before:
+        fix = plan_fix(before, fix_tools=fix_tools)
+        if fix.skipped is not None:
+            skipped.append((file.path, fix.skipped))
+        if fix.after == before:
             continue
         real = os.path.realpath(file.location)
-        refused = None
         if file.root and os.path.commonpath([real, file.root]) != file.root:
-            refused = f"it leads outside {file.root} through a symlink, to {real}"
-        patches.append(FilePatch(file.path, file.location, before, after, refused))
-    return patches
+            skipped.append(
+                (file.path, f"not fixed: it leads outside {file.root} through a symlink")
+            )
+            continue
+        patches.append(FilePatch(file.path, file.location, before, fix.after))
+    return FixPlan(tuple(patches), tuple(skipped))
 
 
 def apply_fixes(patches: Sequence[FilePatch]) -> None:
-    """Write each patch that is not refused, atomically, at the file's real path."""
+    """Write each patch atomically, at the file's real path."""
     for patch in patches:
-        if patch.refused is None:
-            atomic_write(Path(os.path.realpath(patch.location)), patch.after)
+        atomic_write(Path(os.path.realpath(patch.location)), patch.after)
 
 
 # --- rendering -------------------------------------------------------------------------

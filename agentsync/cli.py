@@ -789,14 +789,13 @@ def check(
     servers = checker.load_mcp_servers(mcp_root)
     report = checker.check_paths(given, mcp_servers=servers)
     if fix or fix_tools:
-        patches = checker.plan_fixes(report, fix_tools=fix_tools)
-        for patch in patches:
-            if patch.refused is not None:
-                warn(f"{patch.path}: not fixed: {patch.refused}")
-            else:
-                typer.echo(patch.diff, nl=False, err=g.json)
-        checker.apply_fixes(patches)
-        if any(p.refused is None for p in patches):
+        plan = checker.plan_fixes(report, fix_tools=fix_tools)
+        for path, reason in plan.skipped:
+            warn(f"{path}: {reason}")
+        for patch in plan.patches:
+            typer.echo(patch.diff, nl=False, err=g.json)
+        checker.apply_fixes(plan.patches)
+        if plan.patches:
             report = checker.check_paths(given, mcp_servers=servers)
     if g.json:
         emit_json(checker.render_json(report))

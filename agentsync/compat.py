@@ -20,6 +20,7 @@ from agentsync.frontmatter import (
     split_tools,
     utf16_len,
 )
+from agentsync.textscan import conflict_marker_line, hidden_characters
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -61,6 +62,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS012": ("error", "hooks not a valid mapping"),
     "AS013": ("error", "CR-only line endings"),
     "AS014": ("error", "file cannot be read"),
+    "AS015": ("error", "unresolved merge conflict markers"),
     "AS101": ("warning", "loads only through the client's quoting fallback"),
     "AS102": ("warning", "--- inside a value ends the frontmatter early"),
     "AS103": ("warning", "# comment becomes part of a value (fallback path)"),
@@ -80,6 +82,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS117": ("warning", "TodoWrite is not given to subagents"),
     "AS118": ("warning", "invalid UTF-8"),
     "AS119": ("warning", "memory adds Write, Edit and Read to the listed tools"),
+    "AS120": ("warning", "invisible or direction-changing characters"),
     "AS201": ("info", "name outside the lowercase-hyphen convention"),
     "AS202": ("info", "MCP server not configured in the project"),
     "AS203": ("info", "agent declares hooks"),
@@ -88,6 +91,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS206": ("info", "UTF-8 byte order mark"),
 }
 
+MAX_HIDDEN_LINES = 20  # AS120 findings listed one by one; the rest are summed up in one
 FIX_HINT = "run `agentsync check --fix` to rewrite the frontmatter as strict YAML"
 
 BUILTIN_TOOLS = frozenset(
@@ -201,6 +205,8 @@ def diagnose(
     """Parse `data` as the client does and list every finding, most severe first."""
     agent = parse_agent(data)
     found = list(_file_checks(agent, display_path))
+    if not agent.too_large:
+        found += _content_checks(agent, data)
     if agent.frontmatter is not None:
         found += _parse_checks(agent, data)
         found += _load_checks(agent)
@@ -290,6 +296,48 @@ def _fence_problem(text: str) -> Diagnostic:
     )
 
 
+# --- what a reader of the file does not see -------------------------------------------
+
+
+def _content_checks(agent: AgentFile, data: bytes) -> Iterator[Diagnostic]:
+    """Checks of the whole text, frontmatter and body: the client loads all of it."""
+    line = conflict_marker_line(data)
+    if line is not None:
+        yield _diag(
+            "AS015",
+            line,
+            "an unresolved merge conflict starts here (`<<<<<<<`, `=======`, `>>>>>>>` lines)"
+            + (
+                ": Claude Code loads the marker lines and both versions into the agent's prompt"
+                if agent.loads
+                else ""
+            ),
+            "keep the text you want and delete the marker lines",
+        )
+    text = "\ufeff" + agent.text if agent.has_bom else agent.text
+    lines = hidden_characters(text)
+    for hidden in lines[:MAX_HIDDEN_LINES]:
+        count = len(hidden.code_points)
+        them = "them" if count > 1 else "it"
+        yield _diag(
+            "AS120",
+            hidden.line,
+            f"{count} invisible or direction-changing character{'s' if count > 1 else ''}: "
+            f"{hidden.describe()}; an editor or a review does not show {them}, "
+            f"the model reads {them}",
+            f"delete {them}, or write what {them} should say as visible text",
+        )
+    if len(lines) > MAX_HIDDEN_LINES:
+        left = len(lines) - MAX_HIDDEN_LINES
+        yield _diag(
+            "AS120",
+            lines[MAX_HIDDEN_LINES].line,
+            f"this line and {left - 1} more below have invisible or direction-changing "
+            "characters too (not listed one by one)",
+            "delete them, or write what they should say as visible text",
+        )
+
+
 # --- how the YAML was read --------------------------------------------------------------
 
 
@@ -304,11 +352,17 @@ def _parse_checks(agent: AgentFile, data: bytes) -> Iterator[Diagnostic]:
             "the frontmatter is not valid YAML "
             f"({_short(agent.strict_error)}); Claude Code loads it only through its quoting "
             "fallback, and strict YAML tools and other agent runtimes reject it",
-            FIX_HINT,
+            _fix_hint(data),
         )
         yield from _leaked_comments(agent)
     else:
         yield from _stripped_comments(agent)
+
+
+def _fix_hint(data: bytes) -> str:
+    if conflict_marker_line(data) is not None:  # `check --fix` leaves such a file alone
+        return "resolve the merge conflict first, then " + FIX_HINT
+    return FIX_HINT
 
 
 def _short(text: str | None, limit: int = 120) -> str:
@@ -351,7 +405,7 @@ def _yaml_failure(agent: AgentFile, data: bytes) -> Diagnostic:
         "AS006",
         _error_line(agent),
         f"Claude Code cannot parse the frontmatter ({why}), so the agent is dropped",
-        FIX_HINT if fixable else "rewrite the frontmatter as valid YAML",
+        _fix_hint(data) if fixable else "rewrite the frontmatter as valid YAML",
     )
 
 

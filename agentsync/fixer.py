@@ -10,17 +10,20 @@ from typing import Any
 
 from agentsync.compat import RETIRED_TOOLS
 from agentsync.frontmatter import (
+    MAX_REWRITE_DEPTH,
     AgentFile,
     agent_tools,
     dump_yaml_mapping,
     dump_yaml_value,
     load_yaml,
+    nesting_depth,
     parse_agent,
     replace_frontmatter,
     split_tools,
     starts_field,
     strict_load,
 )
+from agentsync.textscan import conflict_marker_line
 
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
 
@@ -53,6 +56,14 @@ class _Target:
     values: Mapping[str, Any]  # value per key to write when a block must be rewritten
 
 
+@dataclass(frozen=True)
+class Fix:
+    """What `check --fix` makes of one file: the new bytes, or why it left the file alone."""
+
+    after: bytes
+    skipped: str | None = None  # set when the file may need a fix that was not attempted
+
+
 def fix_agent(data: bytes, *, fix_tools: bool = False) -> bytes:
     """The file with its frontmatter rewritten as strict YAML; `data` itself when not fixable.
 
@@ -60,10 +71,25 @@ def fix_agent(data: bytes, *, fix_tools: bool = False) -> bytes:
     drops only because of how a value was written, the evident ones. The body is never
     touched. `fix_tools` also replaces retired tool names by their successors.
     """
+    return plan_fix(data, fix_tools=fix_tools).after
+
+
+def plan_fix(data: bytes, *, fix_tools: bool = False) -> Fix:
+    """`fix_agent`, saying why when it left a file alone that it did not rule out."""
     agent = parse_agent(data)
     target = _target(agent, fix_tools)
     if target is None or agent.frontmatter is None:
-        return data
+        return Fix(data)
+    conflict = conflict_marker_line(data)
+    if conflict is not None:  # a rewrite would pick one side of the conflict silently
+        return Fix(data, f"not rewritten: resolve the merge conflict at line {conflict} first")
+    depth = nesting_depth(target.values)
+    if depth > MAX_REWRITE_DEPTH:
+        return Fix(
+            data,
+            f"not rewritten: its frontmatter nests {depth} levels deep, and `check --fix` "
+            f"rewrites at most {MAX_REWRITE_DEPTH}",
+        )
     newline = "\r\n" if "\r\n" in agent.frontmatter else "\n"
     blocks = _blocks(agent.frontmatter.replace("\r\n", "\n"))
     rewritten = _rewrite_blocks(blocks, target)
@@ -71,8 +97,8 @@ def fix_agent(data: bytes, *, fix_tools: bool = False) -> bytes:
         text = candidate_text if candidate_text.endswith("\n") else candidate_text + "\n"
         candidate = replace_frontmatter(data, text.replace("\n", newline))
         if candidate is not None and _reads_as(candidate, target):
-            return candidate
-    return data
+            return Fix(candidate)
+    return Fix(data)
 
 
 def _target(agent: AgentFile, fix_tools: bool) -> _Target | None:

@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Literal
 
 import yaml
 
+from agentsync.errors import ResolveError
+
 CLIENT_VERSION = "2.1.330"
 MAX_FILE_BYTES = 1_048_576  # the client skips larger files
 MAX_NAME_UTF16 = 256
@@ -37,6 +39,9 @@ _LENIENT_FENCE = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)(?:\r?\n---[ \t]*(?:\r?\n|
 
 MAX_EXPANDED_NODES = 100_000  # alias bombs: refuse documents that expand past this
 MAX_NESTING = 1_000  # libyaml recurses per level; deep nesting would crash the process
+# PyYAML's emitter and its pure-Python loader recurse a few Python frames per level, so a
+# document that loads (up to MAX_NESTING) can still be too deep to write back or re-check.
+MAX_REWRITE_DEPTH = 100
 
 HOOK_EVENTS = frozenset(
     (
@@ -411,14 +416,33 @@ def load_yaml(text: str) -> Any:
 
 
 def _restore(value: Any, stand_ins: Mapping[str, str]) -> Any:
+    """Swap stand-ins back, in place and without recursion (documents nest deeply)."""
+    if not isinstance(value, dict | list):
+        return _restore_text(value, stand_ins)
+    seen: set[int] = set()
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, dict | list) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, list):
+            item[:] = [_restore_text(v, stand_ins) for v in item]
+            stack.extend(item)
+        else:
+            pairs = [
+                (_restore_text(k, stand_ins), _restore_text(v, stand_ins)) for k, v in item.items()
+            ]
+            item.clear()
+            item.update(pairs)
+            stack.extend(item.values())
+    return value
+
+
+def _restore_text(value: Any, stand_ins: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         for stand_in, char in stand_ins.items():
             value = value.replace(stand_in, char)
-        return value
-    if isinstance(value, list):
-        return [_restore(v, stand_ins) for v in value]
-    if isinstance(value, dict):
-        return {_restore(k, stand_ins): _restore(v, stand_ins) for k, v in value.items()}
     return value
 
 
@@ -967,6 +991,14 @@ def rename_agent(data: bytes, new_name: str) -> bytes:
         return data if edited is None else edited
     # A name the line edit cannot reach (a flow mapping, a merge): rewrite the whole block.
     fields = dict(before.fields)
+    depth = nesting_depth(fields)
+    if depth > MAX_REWRITE_DEPTH:
+        raise ResolveError(
+            f"cannot rename the agent {before.name} to {new_name}: its name sits in a "
+            f"frontmatter nested {depth} levels deep, too deep to rewrite",
+            hint=f"install it under its own name, {before.name}",
+            subject=new_name,
+        )
     fields["name"] = new_name
     rebuilt = replace_frontmatter(data, dump_yaml_mapping(fields))
     return rebuilt if rebuilt is not None and _reads_name(rebuilt, new_name) else edited
@@ -994,6 +1026,22 @@ def replace_frontmatter(data: bytes, new_frontmatter: str) -> bytes | None:
         return None
     head, _, rest = parts
     return (head + new_frontmatter + rest).encode("utf-8", errors="surrogateescape")
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep lists and mappings nest in `value` (a scalar is 0), walked without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in _children(item))
+    return deepest
+
+
+def _children(item: dict[Any, Any] | list[Any]) -> Iterator[Any]:
+    return iter(item.values()) if isinstance(item, dict) else iter(item)
 
 
 def dump_yaml_mapping(fields: Mapping[str, Any]) -> str:
@@ -1081,21 +1129,3 @@ def _first_link(entry: os.DirEntry[str], seen: set[tuple[int, int]]) -> bool:
         return False
     seen.add(key)
     return True
-
-
-_MARKER_OPEN = re.compile(rb"^<{7}(?: |\r?$)", re.MULTILINE)
-_MARKER_MIDDLE = re.compile(rb"^={7}[ \t\r]*$", re.MULTILINE)
-_MARKER_CLOSE = re.compile(rb"^>{7}(?: |\r?$)", re.MULTILINE)
-
-
-def has_conflict_markers(data: bytes) -> int | None:
-    """The 1-based line of the first unresolved git conflict block in `data`, or None.
-
-    A block is `<<<<<<<`, then `=======`, then `>>>>>>>`, each at the start of a line; a
-    lone `=======` (a Markdown heading underline) is not one.
-    """
-    for opening in _MARKER_OPEN.finditer(data):
-        middle = _MARKER_MIDDLE.search(data, opening.end())
-        if middle is not None and _MARKER_CLOSE.search(data, middle.end()) is not None:
-            return data.count(b"\n", 0, opening.start()) + 1
-    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +22,6 @@ from agentsync._fs import (
 from agentsync.errors import ConflictError, IntegrityError, ResolveError, StorageError
 from agentsync.frontmatter import (
     MAX_FILE_BYTES,
-    has_conflict_markers,
     parse_agent,
     walk_agent_files,
 )
@@ -29,6 +29,7 @@ from agentsync.ids import Sha256, blob_id, is_safe_name, name_problem, sha256
 from agentsync.lockfile import Lock, LockedAgent, write_lock
 from agentsync.patch import PatchError, apply_patch, make_patch
 from agentsync.resolve import installed_bytes
+from agentsync.textscan import conflict_marker_line
 
 ActionKind = Literal[
     "create",  # new agent
@@ -389,7 +390,7 @@ def _plan_merge(
 
     base = upstream_bytes(replace(previous, local_edits=False, edits=None), read_upstream)
     ours = read_installed(action.path, action.name) or b""
-    labels = (f"{locked.name}.md (local)", "pinned", "upstream")
+    labels = (f"{locked.name}.md {LOCAL_LABEL}", "pinned", UPSTREAM_LABEL)
     merged, conflicts = merge_file(base, ours, expected, labels=labels, markers=merge == "markers")
     if not conflicts:
         if merged == expected:
@@ -428,7 +429,7 @@ def _plan_agent(
         kind: ActionKind = "restore" if previous is not None else "create"
         return FileAction(kind, locked.name, path, expected)
     if current == expected:
-        if has_conflict_markers(current) is not None:
+        if unresolved_markers(current, locked.name) is not None:
             return FileAction("conflicted", locked.name, path, note=_MARKERS_NOTE)
         return FileAction("keep" if previous is not None else "adopt", locked.name, path)
     digest = sha256(current)
@@ -452,7 +453,7 @@ def _plan_agent(
         )
     if force:
         return FileAction("update", locked.name, path, expected, note="replaced local edits")
-    if has_conflict_markers(current) is not None:
+    if unresolved_markers(current, locked.name) is not None:
         return FileAction("conflicted", locked.name, path, note=_MARKERS_NOTE)
     if previous.sha256 == locked.sha256:
         return FileAction("modified", locked.name, path, note="local edits kept")
@@ -462,6 +463,25 @@ def _plan_agent(
         path,
         note="has local edits; the new version was not written (use --force to replace it)",
     )
+
+
+LOCAL_LABEL, UPSTREAM_LABEL = "(local)", "upstream"  # how merges label the two sides
+
+
+def unresolved_markers(data: bytes, name: str) -> int | None:
+    """The line of the first unresolved conflict in an installed agent's bytes, or None.
+
+    Conflict markers agentsync's own merges wrote count anywhere, even inside a fenced code
+    block (the conflict may fall in one); other markers count as `check` counts them.
+    """
+    own = re.compile(
+        rb"^<{7} " + re.escape(f"{name}.md {LOCAL_LABEL}".encode()) + rb"\r?\n"
+        rb"(?:.*\n)*?={7}\r?\n(?:.*\n)*?>{7} " + re.escape(UPSTREAM_LABEL.encode()) + rb"\r?$",
+        re.MULTILINE,
+    ).search(data)
+    if own is not None:
+        return data.count(b"\n", 0, own.start()) + 1
+    return conflict_marker_line(data)
 
 
 _MARKERS_NOTE = (

@@ -31,6 +31,7 @@ from agentsync.installer import (
     expected_bytes,
     plan_install,
     read_installed,
+    unresolved_markers,
 )
 from agentsync.lockfile import Lock, LockedAgent, dump_lock, load_lock, stale_reasons
 from agentsync.manifest import Manifest, ManifestEditor, load_manifest
@@ -273,13 +274,11 @@ def _apply(
 def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:
     """`--frozen` installs exactly the lock: any file that differs from it, any change the
     lock would need, and any conflict markers the result would hold are failures."""
-    from agentsync.frontmatter import has_conflict_markers
-
     problems = [f"{a.path.name}: {a.note or a.kind}" for a in plan.actions if a.kind in DIFFERS]
     problems += [
         f"{a.path.name}: the locked version holds unresolved conflict markers"
         for a in plan.changes
-        if a.data is not None and has_conflict_markers(a.data) is not None
+        if a.data is not None and unresolved_markers(a.data, a.name) is not None
     ]
     if problems:
         raise FrozenLockError(
@@ -522,7 +521,6 @@ def status(options: Options) -> StatusReport:
 def _state_of(
     run: Session, manifest: Manifest | None, locked: LockedAgent, path: Path
 ) -> tuple[AgentState, str]:
-    from agentsync.frontmatter import has_conflict_markers
     from agentsync.ids import sha256
 
     try:
@@ -531,7 +529,7 @@ def _state_of(
         return "modified", error.message
     if data is None:
         return "missing", ""
-    line = has_conflict_markers(data)
+    line = unresolved_markers(data, locked.name)
     if line is not None:
         return "conflict", f"unresolved conflict markers from line {line}"
     if sha256(data) != locked.sha256:
@@ -654,7 +652,7 @@ class SearchRow:
 
     candidate: Candidate
     installed: bool
-    verdict: str  # "ok", "warnings", "will not load"
+    verdict: str  # "ok", "warnings", "errors" (loads, but wrong), "will not load"
 
 
 def search(options: Options, query: str | None = None) -> tuple[SearchRow, ...]:
@@ -670,10 +668,12 @@ def search(options: Options, query: str | None = None) -> tuple[SearchRow, ...]:
             if query and not _matches_query(candidate, query):
                 continue
             data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
-            _parsed, diagnostics = diagnose(data, candidate.path)
+            parsed, diagnostics = diagnose(data, candidate.path)
             severities = {d.severity for d in diagnostics}
             verdict = (
                 "will not load"
+                if not parsed.loads
+                else "errors"  # it loads, but wrong (conflict markers)
                 if "error" in severities
                 else "warnings"
                 if "warning" in severities

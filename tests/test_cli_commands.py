@@ -81,6 +81,22 @@ def test_search_skips_skills_and_commands_and_gives_verdicts(
     assert "team/python-pro" in text.out and "backend-developer" not in text.out
 
 
+def test_search_verdict_of_a_file_that_loads_with_an_error(
+    cli: Cli, project_dir: Path, make_repo: Callable[..., GitRepo]
+) -> None:
+    repo = make_repo("conflicted")
+    body = "<<<<<<< local\nYou review.\n=======\nYou review code.\n>>>>>>> upstream"
+    repo.write("agents/merged.md", agent_md("merged", "Reviews.", body=body))
+    repo.write("agents/broken.md", "---\nname: broken\n---\nno description\n")
+    repo.commit("agents")
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", repo.url, cwd=project_dir)
+    rows = {
+        r["name"]: r["verdict"] for r in json.loads(cli("search", "--json", cwd=project_dir).out)
+    }
+    assert rows == {"merged": "errors", "broken": "will not load"}
+
+
 def test_show_reports_what_claude_code_reads(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     cli("init", cwd=project_dir)
     cli("source", "add", "team", source.url, cwd=project_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from agentsync.fixer import fix_agent, unified_diff
+from agentsync.fixer import fix_agent, plan_fix, unified_diff
 from agentsync.frontmatter import parse_agent
 
 BODY = b"\n# Role\n\nname: not-a-key\n---\nbody text \xff\n"
@@ -185,3 +185,43 @@ def test_literal_backslash_n_in_a_description_becomes_a_real_newline() -> None:
     assert yaml.safe_load(front)["description"] == "line one\nline two"
     assert parse_agent(fixed).description == parse_agent(data).description
     assert fixed.endswith(b"---\nBody\n")
+
+
+def nested(depth: int, *, block: bool) -> str:
+    """A `deep:` key holding lists (flow style) or mappings (block style) `depth` levels deep."""
+    if not block:
+        return "deep: " + "[" * depth + "]" * depth + "\n"
+    return "deep:\n" + "".join("  " * level + f"k{level}:\n" for level in range(1, depth))
+
+
+@pytest.mark.parametrize("block", [False, True])
+@pytest.mark.parametrize("description", ["d", "Use when: x"])  # strict, and needing a fix
+def test_a_frontmatter_too_deep_to_rewrite_is_left_alone_with_a_reason(
+    block: bool, description: str
+) -> None:
+    data = agent(f"name: a\ndescription: {description}\n" + nested(999, block=block))
+    assert parse_agent(data).loads  # the client loads it, and so do we
+    fix = plan_fix(data)
+    assert fix.after == data
+    assert fix.skipped is not None
+    assert f"nests {999 + (not block)} levels deep" in fix.skipped
+    assert fix_agent(data) == data
+
+
+def test_moderate_nesting_is_still_fixed() -> None:
+    data = agent("name: a\ndescription: Use when: x\n" + nested(60, block=False))
+    fix = plan_fix(data)
+    assert fix.skipped is None
+    assert parse_agent(fix.after).parse == "strict"
+
+
+def test_a_conflict_is_never_resolved_by_a_rewrite() -> None:
+    data = agent(
+        "name: a\n<<<<<<< ours\ndescription: mine\n=======\ndescription: theirs\n"
+        ">>>>>>> upstream\ntools: Read\n"
+    )
+    fix = plan_fix(data)
+    assert (fix.after, fix.skipped) == (
+        data,
+        "not rewritten: resolve the merge conflict at line 3 first",
+    )

@@ -7,10 +7,12 @@ import time
 import pytest
 import yaml
 
+from agentsync.errors import ResolveError
 from agentsync.frontmatter import (
     AgentFile,
     dump_yaml_value,
     load_yaml,
+    nesting_depth,
     parse_agent,
     quote_for_fallback,
     rename_agent,
@@ -594,3 +596,24 @@ def test_block_scalar_cut_by_dashes(block: str, description: str) -> None:
 def test_dump_yaml_value_round_trips_nan() -> None:
     assert dump_yaml_value(float("nan")) == ".nan"
     assert dump_yaml_value(True) == "true"
+
+
+def test_nesting_depth_is_measured_without_recursion() -> None:
+    deep: list[object] = []
+    for _ in range(5_000):
+        deep = [deep]
+    assert nesting_depth({"a": deep, "b": "x"}) == 5_002
+    assert (nesting_depth("x"), nesting_depth([]), nesting_depth({"a": [1, {"b": 2}]})) == (0, 1, 3)
+
+
+def test_rename_of_a_name_too_deep_to_rewrite_is_refused() -> None:
+    data = agent("{name: old, description: d, deep: " + "[" * 990 + "]" * 990 + "}\n")
+    assert parse_agent(data).name == "old"
+    with pytest.raises(ResolveError, match="nested 991 levels deep, too deep to rewrite"):
+        rename_agent(data, "new")
+
+
+def test_deep_nesting_next_to_a_line_separator_still_loads() -> None:
+    deep = "[" * 990 + "]" * 990
+    parsed = loads(f"name: a\ndescription: one\u2028two\nk: {deep}\n")
+    assert (parsed.loads, parsed.parse, parsed.description) == (True, "strict", "one\u2028two")

@@ -498,3 +498,29 @@ def test_hooks_mcp_servers_and_bypass_permissions_are_flagged_at_install(
     for code in ("AS203", "AS204", "AS205"):
         assert "risky.md:" in result.err and code in result.err, result.err
     assert "plain.md" not in result.err
+
+
+def test_nesting_just_under_the_limit_installs_without_a_traceback(
+    cli: Cli, make_repo: MakeRepo, project_dir: Path
+) -> None:
+    repo = make_repo("deep")
+    deep = "[" * 990 + "]" * 990
+    repo.write("agents/deep.md", agent_md("deep", "Use when: x", extra=f"k: {deep}"))
+    repo.write("agents/flow.md", f"---\n{{name: flow, description: d, k: {deep}}}\n---\nbody\n")
+    repo.commit("deep")
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.d]\nurl = "{repo.url}"\n\n[agents]\nother = {{ source = "d", agent = "flow" }}\n'
+    )
+    done = cli("install", cwd=project_dir)  # renaming means rewriting the flow mapping
+    assert done.code == 1, done
+    assert done.err == (
+        "error: other: cannot rename the agent flow to other: its name sits in a frontmatter "
+        "nested 991 levels deep, too deep to rewrite\nhint: install it under its own name, flow\n"
+    )
+    (project_dir / "agentsync.toml").write_text(f'[sources.d]\nurl = "{repo.url}"\n')
+    for args in (("install", "--fix", "deep", "flow"), ("show", "deep"), ("status",)):
+        done = cli(*args, cwd=project_dir)
+        assert done.code == 0, (args, done)
+    assert (project_dir / ".claude/agents/deep.md").read_bytes() == (
+        repo.path / "agents/deep.md"
+    ).read_bytes()  # left as it is: too deep for --fix to rewrite, and it loads

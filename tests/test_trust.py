@@ -338,3 +338,25 @@ def test_a_failed_lock_write_keeps_the_merges(make_repo: MakeRepo, tmp_path: Pat
     assert edits_kept(project, count) == []
     assert states_inproc(project) == {"ok"}
     assert (project / "agentsync.lock").read_bytes() == (reference / "agentsync.lock").read_bytes()
+
+
+def test_markers_inside_a_code_fence_still_count_for_an_installed_agent(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    """A conflict can fall inside a fenced example of the prompt; agentsync's own markers
+    count there too, though `check` passes over example conflicts in fences."""
+    fenced = "Run this:\n```sh\nmake test\n```\n"
+    source.write("agents/helper.md", agent_md("helper", "Helps.", body=fenced))
+    source.commit("fenced")
+    manifest(project_dir, source.url, 'helper = "team"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    path = project_dir / TARGET / "helper.md"
+    path.write_text(path.read_text().replace("make test", "make check"))
+    source.write(
+        "agents/helper.md", agent_md("helper", "Helps.", body=fenced.replace("test", "all"))
+    )
+    source.commit("v2")
+    assert cli("update", "--merge=markers", cwd=project_dir).code == 1
+    assert "<<<<<<<" in path.read_text()
+    assert states(cli, project_dir) == (1, {"helper": "conflict"})
+    assert cli("install", "--frozen", cwd=project_dir).code == 1
