@@ -15,6 +15,7 @@ from agentsync.compat import SEVERITY_ORDER, Diagnostic, diagnose
 from agentsync.errors import EXIT_FAILED, EXIT_OK
 from agentsync.fixer import fix_agent, unified_diff
 from agentsync.frontmatter import CLIENT_VERSION, AgentFile, parse_agent, walk_agent_files
+from agentsync.textsafe import inline
 
 
 @dataclass(frozen=True)
@@ -197,10 +198,14 @@ def apply_fixes(patches: Sequence[FilePatch]) -> None:
 
 
 def render_text(report: CheckReport) -> str:
-    """`path:line: severity CODE message` per finding, then a summary line."""
+    """`path:line: severity CODE message` per finding, then a summary line.
+
+    Each finding stays one line, escaped: a path or a quoted value with a newline or an
+    escape sequence in it must not forge or erase another finding.
+    """
     lines = [
-        f"{f.path}:{d.line}: {d.severity} {d.code} {d.message}"
-        + (f" (fix: {d.fix})" if d.fix else "")
+        inline(f"{f.path}:{d.line}: {d.severity} {d.code} {d.message}")
+        + (f" (fix: {inline(d.fix)})" if d.fix else "")
         for f in report.files
         for d in f.diagnostics
     ]
