@@ -21,6 +21,7 @@ from agentsync.frontmatter import (
     parse_agent,
     walk_agent_files,
 )
+from agentsync.textsafe import inline
 
 
 @dataclass(frozen=True)
@@ -233,10 +234,14 @@ def apply_fixes(patches: Sequence[FilePatch]) -> None:
 
 
 def render_text(report: CheckReport) -> str:
-    """`path:line: severity CODE message` per finding, then a summary line."""
+    """`path:line: severity CODE message` per finding, then a summary line.
+
+    Each finding stays one line, escaped: a path or a quoted value with a newline or an
+    escape sequence in it must not forge or erase another finding.
+    """
     lines = [
-        f"{f.path}:{d.line}: {d.severity} {d.code} {d.message}"
-        + (f" (fix: {d.fix})" if d.fix else "")
+        inline(f"{f.path}:{d.line}: {d.severity} {d.code} {d.message}")
+        + (f" (fix: {inline(d.fix)})" if d.fix else "")
         for f in report.files
         for d in f.diagnostics
     ]

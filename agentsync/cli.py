@@ -14,6 +14,7 @@ import typer
 
 from agentsync import operations as ops
 from agentsync.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AgentsyncError, UsageError
+from agentsync.textsafe import inline, json_text, printable
 
 if TYPE_CHECKING:
     from agentsync import updater as updater_types
@@ -157,7 +158,7 @@ def _progress_printer(quiet: bool) -> Callable[[str], None] | None:
     """Progress lines on stderr, only for a person at a terminal (SPEC §2)."""
     if quiet or os.environ.get("NO_COLOR") or not sys.stderr.isatty():
         return None
-    return lambda line: typer.echo(line, err=True)
+    return lambda line: echo(inline(line), err=True)
 
 
 def _g(ctx: typer.Context) -> Globals:
@@ -167,21 +168,31 @@ def _g(ctx: typer.Context) -> Globals:
 
 
 # -- output helpers ---------------------------------------------------------------------------
+# Every text written goes through `echo`: names, descriptions, tool names, paths, tags, git's
+# messages and file contents come from sources, and a raw escape sequence in them would act
+# on the terminal (retitle it, write the clipboard, erase the review flags printed above).
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Write `text` with its control characters shown escaped."""
+    typer.echo(printable(text), err=err, nl=nl)
 
 
 def say(g: Globals, text: str) -> None:
     """Normal output: stdout, silenced by --quiet and by --json."""
     if not g.quiet and not g.json:
-        typer.echo(text)
+        echo(text)
 
 
 def warn(text: str) -> None:
-    """A warning on stderr (always shown)."""
-    typer.echo(f"warning: {text}", err=True)
+    """A warning on stderr (always shown), one line: a newline in it cannot forge another."""
+    echo(f"warning: {inline(text)}", err=True)
 
 
 def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """The exact data, with the characters a terminal acts on written as \\u escapes."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    typer.echo(json_text(text))
 
 
 def finish(code: int) -> NoReturn:
@@ -224,7 +235,7 @@ def _render_install(g: Globals, report: ops.InstallReport) -> int:
         if action.kind in _WARNED:
             warn(f"{action.name}: {action.note}")
         else:
-            say(g, line + (f" ({action.note})" if action.note else ""))
+            say(g, inline(line + (f" ({action.note})" if action.note else "")))
     if not any(a.writes for a in report.actions):
         count = len(lock.agents) if lock else 0
         say(g, f"up to date: {count} agent{'s' if count != 1 else ''}")
@@ -359,19 +370,19 @@ def _change_lines(change: updater_types.AgentChange, verbose: bool) -> list[str]
     # A commit that leaves the agent's file alone is not an update (issue #4): verbose only.
     if change.status in {"unchanged", "pinned", "moved"} and not verbose:
         return []
-    old = change.old.label if change.old else "-"
-    new = change.new.label if change.new else "-"
+    old = inline(change.old.label) if change.old else "-"
+    new = inline(change.new.label) if change.new else "-"
     moves = f"{old} -> {new}" if old != new else old
     lines = f"+{change.added} -{change.removed}" if change.added or change.removed else ""
-    row = f"{change.agent:<28} {moves:<24} {lines:<10} {_STATUS_WORDS[change.status]}"
+    row = f"{inline(change.agent):<28} {moves:<24} {lines:<10} {_STATUS_WORDS[change.status]}"
     out = [row.rstrip()]
     if change.note and change.status not in {"removed-upstream", "held"}:
-        out.append(f"    {change.note}")
+        out.append(f"    {inline(change.note)}")
     for grant in change.grants:
         mark = "!" if grant.risky else "~"
-        out.append(f"  {mark} {'widens' if grant.risky else 'changes'} {grant.text}")
+        out.append(f"  {mark} {'widens' if grant.risky else 'changes'} {inline(grant.text)}")
     for drift in change.drift:
-        out.append(f"  !! {drift.message}")
+        out.append(f"  !! {inline(drift.message)}")
     return out
 
 
@@ -379,7 +390,7 @@ def _render_update(g: Globals, report: updater_types.ProjectUpdate) -> None:
     for text in report.warnings:
         warn(text)
     if report.error is not None:
-        typer.echo(report.error.render(), err=True)
+        echo(report.error.render(), err=True)
         return
     if report.dry_run:
         say(g, "dry run: nothing was written")
@@ -399,7 +410,7 @@ def _render_many(g: Globals, many: Any, render_one: Any, verb: str) -> int:
         return EXIT_OK if many.ok else EXIT_FAILED
     for project in many.projects:
         summary = _summary(project)
-        say(g, f"== {project.root}: {summary}")
+        say(g, f"== {inline(str(project.root))}: {summary}")
         if summary != "up to date" or project.warnings or g.verbose:
             render_one(g, project)
     say(g, f"total: {_total_line(many, verb)}")
@@ -530,7 +541,7 @@ def _render_outdated(g: Globals, report: updater_types.ProjectOutdated) -> None:
     for text in report.warnings:
         warn(text)
     if report.error is not None:
-        typer.echo(report.error.render(), err=True)
+        echo(report.error.render(), err=True)
         return
     rows = [line for c in report.changes for line in _change_lines(c, g.verbose)]
     rows = [line for line in rows if g.verbose or "pin moved" not in line]
@@ -570,9 +581,9 @@ def diff(
     if report.note:
         warn(f"{report.agent}: {report.note}")
     elif not report.text:
-        say(g, f"{report.agent}: no differences ({report.old_label} -> {report.new_label})")
+        say(g, inline(f"{report.agent}: no differences ({report.old_label} -> {report.new_label})"))
     if report.text and not g.quiet:
-        typer.echo(report.text, nl=False)
+        echo(report.text, nl=False)
     finish(EXIT_OK)
 
 
@@ -610,8 +621,8 @@ def _status(g: Globals) -> None:
             say(g, f"no agents in {report.target}")
         for e in report.entries:
             origin = f"{e.source}@{e.commit[:7]}" if e.source and e.commit else "-"
-            note = f"  ({e.note})" if e.note else ""
-            say(g, f"{e.state:<10} {e.name:<32} {origin}{note}")
+            note = f"  ({inline(e.note)})" if e.note else ""
+            say(g, f"{e.state:<10} {inline(e.name):<32} {inline(origin)}{note}")
         for reason in report.stale:
             warn(f"agentsync.lock is out of date: {reason} (run `agentsync install`)")
     finish(EXIT_OK if report.ok else EXIT_FAILED)
@@ -678,7 +689,8 @@ def source_list(ctx: typer.Context) -> None:
     for r in rows:
         say(
             g,
-            f"{r.name:<16} {r.url}  {r.request}  {ops.commit_label(r.commit)}  "
+            f"{inline(r.name):<16} {inline(r.url)}  {inline(r.request)}  "
+            f"{ops.commit_label(r.commit)}  "
             f"{r.agents} installed",
         )
 
@@ -708,8 +720,8 @@ def search(
         return
     for r in rows:
         mark = "*" if r.installed else " "
-        desc = " ".join((r.candidate.description or "").split())[:70]
-        say(g, f"{mark} {r.candidate.label:<40} {r.verdict:<13} {desc}")
+        desc = inline(" ".join((r.candidate.description or "").split())[:70])
+        say(g, f"{mark} {inline(r.candidate.label):<40} {r.verdict:<13} {desc}")
 
 
 @app.command()
@@ -740,15 +752,21 @@ def show(ctx: typer.Context, agent: str) -> None:
             }
         )
         return
-    say(g, f"{c.label}  ({c.path} @ {c.commit[:7]})")
+    path = inline(c.path)
+    description = parsed.description if parsed.loads else parsed.evident_description
+    tools = (
+        "all (inherited)"
+        if parsed.tools is None
+        else ", ".join(inline(t) for t in parsed.tools) or "none"
+    )
+    say(g, f"{inline(c.label)}  ({path} @ {c.commit[:7]})")
     say(g, f"loads:       {'yes' if parsed.loads else 'no'}")
-    say(g, f"description: {parsed.description if parsed.loads else parsed.evident_description}")
-    tools = "all (inherited)" if parsed.tools is None else ", ".join(parsed.tools) or "none"
+    say(g, f"description: {inline(str(description))}")
     say(g, f"tools:       {tools}")
     if report.locked is not None:
-        say(g, f"installed:   as {report.locked.name}")
+        say(g, f"installed:   as {inline(report.locked.name)}")
     for d in diagnostics:
-        say(g, f"{c.path}:{d['line']}: {d['severity']} {d['code']} {d['message']}")
+        say(g, f"{path}:{d['line']}: {d['severity']} {d['code']} {inline(d['message'])}")
 
 
 # -- check ----------------------------------------------------------------------------------
@@ -793,14 +811,14 @@ def check(
         for path, reason in plan.skipped:
             warn(f"{path}: {reason}")
         for patch in plan.patches:
-            typer.echo(patch.diff, nl=False, err=g.json)
+            echo(patch.diff, nl=False, err=g.json)
         checker.apply_fixes(plan.patches)
         if plan.patches:
             report = checker.check_paths(given, mcp_servers=servers)
     if g.json:
         emit_json(checker.render_json(report))
     elif not g.quiet or report.exit_code(strict=strict):
-        typer.echo(checker.render_text(report), nl=False)
+        echo(checker.render_text(report), nl=False)
     finish(report.exit_code(strict=strict))
 
 
@@ -813,7 +831,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         code = app(args=args, prog_name="agentsync", standalone_mode=False)
     except AgentsyncError as error:
-        typer.echo(error.render(), err=True)
+        echo(error.render(), err=True)
         sys.exit(error.exit_code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
@@ -822,12 +840,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if callable(show):
             show()
         else:
-            typer.echo(f"error: {error.format_message()}", err=True)
+            echo(f"error: {error.format_message()}", err=True)
         sys.exit(EXIT_USAGE if error.exit_code != 0 else EXIT_OK)
     except typer.Abort:
-        typer.echo("error: interrupted", err=True)
+        echo("error: interrupted", err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
-        typer.echo("error: interrupted", err=True)
+        echo("error: interrupted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

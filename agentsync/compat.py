@@ -20,6 +20,7 @@ from agentsync.frontmatter import (
     split_tools,
     utf16_len,
 )
+from agentsync.textsafe import inline
 from agentsync.textscan import conflict_marker_line, hidden_characters
 
 Severity = Literal["error", "warning", "info"]
@@ -216,7 +217,9 @@ def diagnose(
 
 
 def _diag(code: str, line: int, message: str, fix: str) -> Diagnostic:
-    return Diagnostic(code, CODES[code][0], line, message, fix)
+    # Messages quote the file's own values (tool names, keys, models): each stays one
+    # printable line wherever it is shown, also by tools that read `check --json`.
+    return Diagnostic(code, CODES[code][0], line, inline(message), inline(fix))
 
 
 # --- the file as a whole --------------------------------------------------------------

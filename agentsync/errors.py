@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from agentsync.textsafe import inline
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # the operation failed or found problems
 EXIT_USAGE = 2  # usage or input error: bad flags, invalid manifest or lock
@@ -19,10 +21,11 @@ class AgentsyncError(Exception):
         self.subject = subject
 
     def render(self) -> str:
-        head = (
-            f"error: {self.subject}: {self.message}" if self.subject else f"error: {self.message}"
-        )
-        return f"{head}\nhint: {self.hint}" if self.hint else head
+        """The message as printed; subject and hint stay one line each (they name agents,
+        paths and refs a source chose, whose newline must not forge a line of its own)."""
+        subject = inline(self.subject) if self.subject else None
+        head = f"error: {subject}: {self.message}" if subject else f"error: {self.message}"
+        return f"{head}\nhint: {inline(self.hint)}" if self.hint else head
 
 
 class UsageError(AgentsyncError):

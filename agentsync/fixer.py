@@ -23,6 +23,7 @@ from agentsync.frontmatter import (
     starts_field,
     strict_load,
 )
+from agentsync.textsafe import inline, lines
 from agentsync.textscan import conflict_marker_line
 
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
@@ -243,7 +244,8 @@ def _reads_as(candidate: bytes, target: _Target) -> bool:
 
 def unified_diff(before: bytes, after: bytes, path: str) -> str:
     """A unified diff of the change `check --fix` is about to write."""
-    old = before.decode("utf-8", errors="replace").splitlines(keepends=True)
-    new = after.decode("utf-8", errors="replace").splitlines(keepends=True)
-    lines = difflib.unified_diff(old, new, fromfile=f"a/{path}", tofile=f"b/{path}")
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    old = lines(before.decode("utf-8", errors="replace"))
+    new = lines(after.decode("utf-8", errors="replace"))
+    shown = inline(path)  # a file name with a newline must not split the header
+    diff = difflib.unified_diff(old, new, fromfile=f"a/{shown}", tofile=f"b/{shown}")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in diff)

@@ -46,6 +46,7 @@ from agentsync.resolve import (
     detect_drift,
     pin_request,
 )
+from agentsync.textsafe import inline
 
 if TYPE_CHECKING:
     from agentsync.store import Mirror, Store
@@ -723,7 +724,7 @@ def show(options: Options, text: str) -> ShowReport:
             found = [c for c in found if c.source == locked.source] or found
         if not found:
             raise ResolveError(
-                f"no agent named '{request.name}' in any source",
+                f"no agent named '{inline(request.name)}' in any source",
                 hint="list what is available with `agentsync search`",
                 subject=request.name,
             )

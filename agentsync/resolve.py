@@ -14,6 +14,7 @@ from agentsync.frontmatter import parse_agent, rename_agent
 from agentsync.ids import BlobId, Commit, is_full_commit, name_problem, sha256, short
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
+from agentsync.textsafe import inline
 from agentsync.urls import redact
 from agentsync.versions import best_tag, parse_range
 
@@ -60,12 +61,13 @@ class Drift:
     def message(self) -> str:
         where = f"agent {self.agent}" if self.agent else f"source {self.source}"
         now = self.current or "nothing"
+        ref = inline(self.ref)  # a tag or branch name the source chose
         if self.kind == "tag-moved":
-            return f"{where}: tag {self.ref} moved: locked {self.locked}, now {now}"
+            return f"{where}: tag {ref} moved: locked {self.locked}, now {now}"
         if self.kind == "tag-deleted":
-            return f"{where}: tag {self.ref} was deleted upstream (locked {self.locked})"
+            return f"{where}: tag {ref} was deleted upstream (locked {self.locked})"
         return (
-            f"{where}: history of {self.ref} was rewritten: locked commit {self.locked} "
+            f"{where}: history of {ref} was rewritten: locked commit {self.locked} "
             f"is no longer on it (tip {now})"
         )
 
@@ -110,16 +112,16 @@ class _Catalog:
         for entry in mirror.list_files(commit):
             if not _is_agent_path(entry.path, spec.path):
                 continue
+            shown = inline(entry.path)
             if entry.kind != "blob":
                 what = "symlinks" if entry.kind == "link" else "submodules"
-                self.warnings.append(f"{source}: skipped {entry.path}: {what} are not installed")
+                self.warnings.append(f"{source}: skipped {shown}: {what} are not installed")
                 continue
             if not _is_utf8(entry.path):
-                shown = entry.path.encode("utf-8", "surrogateescape").decode("ascii", "replace")
                 self.warnings.append(f"{source}: skipped {shown}: the path is not valid UTF-8")
                 continue
             if entry.size > MAX_AGENT_BYTES:
-                self.warnings.append(f"{source}: skipped {entry.path}: larger than 1 MiB")
+                self.warnings.append(f"{source}: skipped {shown}: larger than 1 MiB")
                 continue
             parsed = parse_agent(mirror.read_blob(entry.blob))
             name = parsed.name if parsed.loads else parsed.evident_name
@@ -440,8 +442,8 @@ class Resolver:
             if problem is not None:
                 # The name would become the file name: `../../x` or `/etc/x` must never be one.
                 catalog.warnings.append(
-                    f"{spec.name}: skipped {candidate.path}: its name {candidate.name!r} cannot "
-                    f"be a file name ({problem}); install it under another name in [agents]"
+                    f"{spec.name}: skipped {inline(candidate.path)}: its name {candidate.name!r} "
+                    f"cannot be a file name ({problem}); install it under another name in [agents]"
                 )
                 continue
             other = chosen.get(candidate.name)
@@ -481,19 +483,20 @@ class Resolver:
         # An agent installed with --fix stays repaired across updates.
         fix = self.policy.fix or (previous is not None and previous.fixed)
         if not candidate.loads and not (fix or self.policy.force):
+            label = inline(candidate.label)
             if self.keep_missing and previous is not None and previous.blob != candidate.blob:
                 # `update`: a new version that would not load holds this agent back only.
                 catalog.mirror(previous.source).ensure_commit(previous.commit)
                 catalog.held.append(spec.key)
                 catalog.warnings.append(
                     f"{spec.key}: Claude Code would not load the new version of "
-                    f"{candidate.label} ({candidate.path}); kept at the old pin (see "
-                    f"`agentsync show {candidate.label}`; update with --fix or --force)"
+                    f"{label} ({inline(candidate.path)}); kept at the old pin (see "
+                    f"`agentsync show {label}`; update with --fix or --force)"
                 )
                 return previous
             raise ResolveError(
-                f"Claude Code would not load {candidate.label} ({candidate.path})",
-                hint=f"see why with `agentsync show {candidate.label}`; install a repaired copy "
+                f"Claude Code would not load {label} ({inline(candidate.path)})",
+                hint=f"see why with `agentsync show {label}`; install a repaired copy "
                 "with --fix, or the file as it is with --force",
                 subject=spec.key,
             )
@@ -609,11 +612,11 @@ def find_candidate(candidates: Iterable[Candidate], spec: AgentSpec) -> Candidat
 def _duplicate_in_source(
     matches: list[Candidate], source: str, key: str | None = None
 ) -> ResolveError:
-    listing = "\n".join(f"  {c.label}  ({c.path})  {_one_line(c.description)}" for c in matches)
+    listing = _listing(matches)
     example = matches[0]
     entry = key or example.name
     return ResolveError(
-        f"source {source} has {len(matches)} files named '{example.name}':\n{listing}",
+        f"source {source} has {len(matches)} files named '{inline(example.name)}':\n{listing}",
         hint=f'pick one in agentsync.toml: {entry} = {{ source = "{source}", '
         f'file = "{example.path}" }}',
         subject=f"{source}/{example.name}",
@@ -622,17 +625,23 @@ def _duplicate_in_source(
 
 def ambiguity_error(name: str, matches: list[Candidate]) -> ResolveError:
     """A name offered by several sources: list them all, never pick one silently."""
-    listing = "\n".join(f"  {c.label}  ({c.path})  {_one_line(c.description)}" for c in matches)
     return ResolveError(
-        f"'{name}' is provided by {len(matches)} sources:\n{listing}",
+        f"'{inline(name)}' is provided by {len(matches)} sources:\n{_listing(matches)}",
         hint=f"name one: agentsync install {matches[0].label}",
         subject=name,
     )
 
 
+def _listing(matches: list[Candidate]) -> str:
+    """One line per candidate: a newline in a name, path or description cannot add one."""
+    return "\n".join(
+        f"  {inline(c.label)}  ({inline(c.path)})  {_one_line(c.description)}" for c in matches
+    )
+
+
 def _one_line(text: str | None, width: int = 80) -> str:
     flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return inline(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:

@@ -35,6 +35,7 @@ from agentsync.operations import (
 )
 from agentsync.project import find_project
 from agentsync.resolve import Drift, Policy, Resolution, Resolver, UpdateScope
+from agentsync.textsafe import lines as text_lines
 
 if TYPE_CHECKING:
     from agentsync.store import Store
@@ -575,8 +576,8 @@ def _upstream_diff(
 def unified(before: bytes, after: bytes, old_label: str, new_label: str) -> str:
     """A unified diff of two files' text ("" when they are the same)."""
     lines = difflib.unified_diff(
-        before.decode("utf-8", errors="replace").splitlines(keepends=True),
-        after.decode("utf-8", errors="replace").splitlines(keepends=True),
+        text_lines(before.decode("utf-8", errors="replace")),
+        text_lines(after.decode("utf-8", errors="replace")),
         fromfile=f"a/{old_label}",
         tofile=f"b/{new_label}",
     )

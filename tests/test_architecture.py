@@ -11,7 +11,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agentsync"
 
 # Higher layers may import lower ones (and their own), never the other way round.
 LAYERS: dict[str, int] = {
-    **dict.fromkeys(["errors", "ids", "urls", "_fs", "versions", "presets", "patch"], 0),
+    **dict.fromkeys(
+        ["errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe"], 0
+    ),
     **dict.fromkeys(
         ["frontmatter", "textscan", "manifest", "lockfile", "project", "vcs", "store"], 1
     ),
