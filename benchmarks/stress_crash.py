@@ -4,8 +4,11 @@ Scenarios, each against a real git source with many agents:
   install  fresh project, killed after the N-th atomic write (AGENTSYNC_FAULT_AFTER_WRITES=N)
   update   upstream moved (changed, added and deleted agents), killed after the N-th write
   remove   five agents removed, killed after the N-th write; rerun alternates remove/install
-  random   install or update killed with SIGKILL at a random moment (mid-write, mid-rename,
-           mid-git), including a fetch on a cold cache
+  merge    every agent edited locally and changed upstream elsewhere in the file: `update`
+           merges them all; killed after the N-th write, rerun as `update` or as `install`
+           (then `update`); every local edit must survive every kill and every rerun
+  random   install, update or merge killed with SIGKILL at a random moment (mid-write,
+           mid-rename, mid-git), including a fetch on a cold cache
 
 After every kill: each agent file must be byte-for-byte its old or its new version and the
 lock the old or the new lock; after a plain rerun the project must be exactly what an
@@ -81,6 +84,41 @@ def make_source(root: Path, count: int) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "v1")
     return repo
+
+
+EDIT = "MY LOCAL EDIT of {name}."
+
+
+def make_edited_source(root: Path, count: int) -> Path:
+    repo = root / "edited-upstream"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "agents").mkdir()
+    for index in range(count):
+        name = f"edited-{index:03d}"
+        body = f"Intro.\nKeep me.\nMiddle.\nTail.\nEnd of {name}.\n"
+        (repo / "agents" / f"{name}.md").write_text(agent(name, f"Edited {name}.") + body)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v1")
+    return repo
+
+
+def edit_locally(project: Path) -> dict[str, str]:
+    """Edit every installed agent on one line; returns file name -> the edit's text."""
+    edits = {}
+    for path in sorted((project / TARGET).iterdir()):
+        text = EDIT.format(name=path.stem)
+        path.write_text(path.read_text().replace("Keep me.", text))
+        edits[path.name] = text
+    return edits
+
+
+def change_edited_upstream(repo: Path) -> None:
+    """v2 changes every agent on another line than the local edits: clean merges."""
+    for path in sorted((repo / "agents").iterdir()):
+        path.write_text(path.read_text().replace("Tail.", "Tail, improved upstream."))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v2")
 
 
 def move_upstream(repo: Path, count: int) -> None:
@@ -246,6 +284,9 @@ class Tally:
     points: int = 0
     killed: int = 0
     inconsistent: int = 0
+    edit_points: int = 0  # kill points of scenarios with local edits
+    edits_checked: int = 0
+    edits_lost: int = 0
 
     def record(self, label: str, run: Run, problems: list[str]) -> None:
         self.points += 1
@@ -253,6 +294,16 @@ class Tally:
         if problems:
             self.inconsistent += 1
             print(f"INCONSISTENT {label}: " + "; ".join(problems), file=sys.stderr)
+
+
+def lost_edits(project: Path, edits: dict[str, str]) -> list[str]:
+    """The agent files whose local edit is gone (or the file itself)."""
+    lost = []
+    for name, text in edits.items():
+        path = project / TARGET / name
+        if not path.is_file() or text not in path.read_text(errors="replace"):
+            lost.append(name)
+    return lost
 
 
 @dataclass(frozen=True)
@@ -264,6 +315,7 @@ class Scenario:
     old: State
     new: State
     writes: int  # atomic writes an uninterrupted run makes (about)
+    edits: dict[str, str] | None = None  # local edits that must survive: file -> text
 
 
 def copy_project(base: Path, tag: str) -> Path:
@@ -303,15 +355,33 @@ def run_points(
             else scenario.reruns[(start + i) % len(scenario.reruns)]
             for i, p in enumerate(projects)
         ]
+        lost_after_kill = [lost_edits(p, scenario.edits or {}) for p in projects]
         again = runner.many([(p, r, None) for p, r in zip(projects, reruns, strict=True)])
+        lost_after_rerun = [lost_edits(p, scenario.edits or {}) for p in projects]
+        # a rerun other than the command itself (`install` after a killed `update`) leaves
+        # the edits kept as local edits; running the command then must finish the job
+        settle = [i for i, r in enumerate(reruns) if r != scenario.command]
+        if scenario.edits and settle:
+            settled = runner.many([(projects[i], scenario.command, None) for i in settle])
+            for i, run in zip(settle, settled, strict=True):
+                if run.code != 0:
+                    again[i] = Run(run.code, run.out, "settling: " + run.err)
         for i, project in enumerate(projects):
             fault, delay = batch[i]
             label = f"{scenario.name} fault={fault} delay={delay} rerun={' '.join(reruns[i])}"
             problems = list(torn[i])
             if again[i].code != 0:
                 problems.append(f"rerun exit {again[i].code}: {again[i].err.strip()[:300]}")
-            elif "local edits" in again[i].err:
+            elif "local edits" in again[i].err and not scenario.edits:
                 problems.append("rerun reported local edits")
+            if scenario.edits:
+                lost = sorted(set(lost_after_kill[i]) | set(lost_after_rerun[i]))
+                lost = sorted(set(lost) | set(lost_edits(project, scenario.edits)))
+                tally.edit_points += 1
+                tally.edits_checked += len(scenario.edits)
+                tally.edits_lost += len(lost)
+                if lost:
+                    problems.append(f"local edits lost: {', '.join(lost)}")
             problems += converged_problems(runner, project, scenario.new)
             tally.record(label, killed[i], problems)
             shutil.rmtree(project, ignore_errors=True)
@@ -366,6 +436,26 @@ def prepare(root: Path, runner: Runner, count: int) -> list[Scenario]:
             count // 3 + 10,
         )
     )
+    edited_repo = make_edited_source(root, count)
+    edited = project("merge", f'[sources.up]\nurl = "{edited_repo.as_uri()}"\ninclude = ["*"]\n')
+    assert runner.inproc(edited, "install").code == 0
+    edits = edit_locally(edited)
+    change_edited_upstream(edited_repo)
+    reference = copy_project(edited, "reference")
+    assert runner.inproc(reference, "update").code == 0
+    assert not lost_edits(reference, edits)
+    scenarios.append(
+        Scenario(
+            "merge",
+            edited,
+            ("update",),
+            (("update",), ("install",)),
+            State.of(edited),
+            State.of(reference),
+            count + 3,
+            edits,
+        )
+    )
     # a fresh project installs what upstream holds now (v2)
     reference = copy_project(fresh, "reference-v2")
     assert runner.inproc(reference, "install").code == 0
@@ -408,7 +498,7 @@ def main() -> int:
             for scenario in scenarios:
                 faults = [(n, None) for n in range(1, scenario.writes + 3)]
                 run_points(runner, scenario, faults, tally, options.workers)
-            for name in ("install", "update"):
+            for name in ("install", "update", "merge"):
                 scenario = by_name[name]
                 span = timed(runner, scenario)
                 delays: list[tuple[int | None, float | None]] = [
@@ -422,7 +512,11 @@ def main() -> int:
         f"inconsistent states: {tally.inconsistent}  "
         f"({elapsed:.1f}s, seed {seed}, {'real processes' if options.real else 'forked'})"
     )
-    return 1 if tally.inconsistent else 0
+    print(
+        f"merges of edited agents: {tally.edit_points} kill points, "
+        f"{tally.edits_checked} local edits checked, {tally.edits_lost} lost"
+    )
+    return 1 if tally.inconsistent or tally.edits_lost else 0
 
 
 if __name__ == "__main__":
