@@ -1,0 +1,47 @@
+"""The patches that record merged local edits in the lock: exact both ways, strict to apply."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from agentsync.patch import BASE64_HEAD, NO_NEWLINE, PatchError, apply_patch, make_patch
+
+PIECES = [b"a\n", b"b\n", b"c\r\n", b"", b"d", b"\n", "é\n".encode(), b"\x1b[2K\n", b"x\ry\n"]
+
+
+def test_random_pairs_round_trip_exactly() -> None:
+    chance = random.Random(8)  # noqa: S311 - test data, not cryptography
+    for _ in range(3000):
+        base = b"".join(chance.choice(PIECES) for _ in range(chance.randrange(12)))
+        new = b"".join(chance.choice(PIECES) for _ in range(chance.randrange(12)))
+        assert apply_patch(base, make_patch(base, new)) == new, (base, new)
+
+
+def test_a_patch_reads_as_a_diff() -> None:
+    patch = make_patch(b"one\ntwo\nthree\n", b"one\n2\nthree")
+    assert patch == ("@@ -1,3 +1,3 @@", " one", "-two", "-three", "+2", "+three", NO_NEWLINE)
+    assert make_patch(b"same\n", b"same\n") == ()
+
+
+def test_bytes_that_are_not_utf8_are_kept_whole() -> None:
+    patch = make_patch(b"text\n", b"caf\xe9\n")
+    assert patch[0] == BASE64_HEAD
+    assert apply_patch(b"text\n", patch) == b"caf\xe9\n"
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        ("@@ -1,1 +1,1 @@", "-nope", "+yes"),  # removed line is not in the base
+        ("@@ -1,1 +1,1 @@", " one", "+x"),  # counts do not match the header
+        ("@@ -9,1 +9,1 @@", "-one", "+x"),  # past the end
+        ("not a header",),
+        ("@@ -1,1 +1,1 @@", "?one"),
+        (BASE64_HEAD, "!!!"),
+    ],
+)
+def test_a_patch_that_does_not_fit_its_base_is_refused(patch: tuple[str, ...]) -> None:
+    with pytest.raises(PatchError):
+        apply_patch(b"one\ntwo\n", patch)
