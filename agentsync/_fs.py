@@ -38,8 +38,8 @@ def atomic_write(
 
     The temp file goes in `staging` when that folder is on the same file system as `path`
     (a rename cannot cross file systems), else next to `path`. Agent files are staged in
-    `.agentsync/tmp/`: SPEC §1 allows no temporary file in the target folder, not even
-    one a killed run leaves behind.
+    `.agentsync/tmp/`: Claude Code loads every `*.md` below the target folder, so no
+    temporary file may sit there, not even one a killed run leaves behind.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ class FileReport:
     root: str = ""  # the real folder it was found in: --fix writes nowhere else
 
     def as_json(self) -> dict[str, Any]:
-        """The SPEC §4 object; name/description/tools are null when the file does not load."""
+        """The `check --json` object; name, description and tools are null when it does not load."""
         loads = self.agent.loads
         return {
             "path": self.path,
@@ -260,5 +260,5 @@ def summary_line(report: CheckReport) -> str:
 
 
 def render_json(report: CheckReport) -> list[dict[str, Any]]:
-    """The SPEC §4 list, one object per file."""
+    """The `check --json` list, one object per file."""
     return [f.as_json() for f in report.files]

@@ -42,8 +42,8 @@ class Globals:
     verbose: bool
 
 
-# Global options may come before or after the command name (SPEC §2): they are moved to the
-# front of argv before Typer sees it. Flags that take a value are listed with `True`.
+# Global options may come before or after the command name, as git users expect: they are
+# moved to the front of argv before Typer sees it. Flags that take a value are listed with `True`.
 _GLOBAL_FLAGS: dict[str, bool] = {
     "-C": True,
     "--project": True,
@@ -155,7 +155,7 @@ def _globals(
 
 
 def _progress_printer(quiet: bool) -> Callable[[str], None] | None:
-    """Progress lines on stderr, only for a person at a terminal (SPEC §2)."""
+    """Progress lines on stderr, only for a person at a terminal (never in logs or pipes)."""
     if quiet or os.environ.get("NO_COLOR") or not sys.stderr.isatty():
         return None
     return lambda line: echo(inline(line), err=True)
@@ -367,7 +367,7 @@ _STATUS_WORDS = {
 
 def _change_lines(change: updater_types.AgentChange, verbose: bool) -> list[str]:
     """One table row, then indented flags: grants and moved tags."""
-    # A commit that leaves the agent's file alone is not an update (issue #4): verbose only.
+    # A commit that leaves the agent's file alone is not an update: shown with -v only.
     if change.status in {"unchanged", "pinned", "moved"} and not verbose:
         return []
     old = inline(change.old.label) if change.old else "-"

@@ -112,7 +112,7 @@ def _target(agent: AgentFile, fix_tools: bool) -> _Target | None:
     if fix_tools and "tools" in values:
         values["tools"] = _successors(values["tools"])
     # The client turns every literal `\n` of a description into a newline; the fixed file
-    # says so itself, so strict YAML readers see the same text (issue #3: escapes made real).
+    # says so itself, so strict YAML readers see the same text (escapes made real).
     description = values["description"].replace("\\n", "\n")
     values["description"] = description
     return _Target(

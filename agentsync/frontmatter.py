@@ -908,7 +908,7 @@ _DIALOGUE_WORDS = frozenset(
 )
 
 
-# The frontmatter keys Claude Code documents for agents (claude-code-agents.md §7).
+# The frontmatter keys Claude Code documents for agents.
 KNOWN_KEYS = (
     "name",
     "description",

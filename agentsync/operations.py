@@ -225,7 +225,7 @@ def _lock_for(
 
 
 def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple[str, ...]:
-    """Moved or deleted tags the cache already knows of (issue #4); never fetches.
+    """Moved or deleted tags the cache already knows of; never fetches.
 
     `install --frozen` keeps the locked commits regardless: this only says so loudly.
     """

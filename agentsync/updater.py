@@ -40,7 +40,7 @@ from agentsync.textsafe import lines as text_lines
 if TYPE_CHECKING:
     from agentsync.store import Store
 
-# Tools that let an agent change files, run commands or reach the network (issue #4).
+# Tools that let an agent change files, run commands or reach the network.
 RISKY_TOOLS = frozenset({"Bash", "Write", "Edit", "MultiEdit", "NotebookEdit", "WebFetch"})
 _CALM_MODES = frozenset({None, "default", "plan"})
 _SKIPPED_DIRS = frozenset({"node_modules", "venv", "env", "__pycache__", "site-packages"})

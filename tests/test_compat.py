@@ -1,4 +1,4 @@
-"""Tests for agentsync.compat: one finding per rule of claude-code-agents.md §10."""
+"""Tests for agentsync.compat: one finding per rule of how Claude Code reads agents."""
 
 from __future__ import annotations
 

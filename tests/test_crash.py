@@ -158,7 +158,7 @@ def test_update_killed_after_every_write_converges(upstream: GitRepo, tmp_path: 
     shutil.copytree(base, reference)
     assert inproc(reference, "update").code == 0
     new = State.of(reference)
-    assert new.lock != old.lock and len(new.agents) == 15  # gone upstream: kept (issue #4)
+    assert new.lock != old.lock and len(new.agents) == 15  # gone upstream: kept
     faults = [1, 2, 4, 6, 8, 10, 12, 13]
     codes = crash_and_rerun(base, ["update"], ["update"], faults, old, new)
     assert codes.count(KILLED) >= 6, codes

@@ -28,7 +28,7 @@ def loads(frontmatter: str) -> AgentFile:
     return parse_agent(agent(frontmatter))
 
 
-# --- fences (claude-code-agents.md §2) ---------------------------------------------------
+# --- fences ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_body_is_everything_after_the_fence() -> None:
     assert parsed.body.strip() == "Hello"
 
 
-# --- YAML typing (§3) --------------------------------------------------------------------
+# --- YAML typing --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_keys_are_case_sensitive() -> None:
     assert "Name" in parsed.fields
 
 
-# --- the fallback (§3) -------------------------------------------------------------------
+# --- the fallback -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ def test_fallback_line_pattern_uses_javascript_dot() -> None:
     assert quote_for_fallback("k: a: b\u2028c") == "k: a: b\u2028c"
 
 
-# --- load rule (§4) ----------------------------------------------------------------------
+# --- load rule ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -292,7 +292,7 @@ def test_invalid_utf8_becomes_replacement_and_loads() -> None:
     assert parsed.invalid_utf8
 
 
-# --- tools (§6) --------------------------------------------------------------------------
+# --- tools --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
