@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -107,7 +107,21 @@ class _Catalog:
         spec = self.manifest.sources[source]
         mirror = self.mirror(source)
         found: list[Candidate] = []
-        for entry in mirror.list_files(commit):
+        try:
+            entries = mirror.list_files(
+                commit, spec.path, skip_folders=_SKIPPED_FOLDERS, want=_agent_paths(spec)
+            )
+        except SourceError as error:
+            raise type(error)(
+                f"source {source}: {error.message}", hint=error.hint, subject=error.subject
+            ) from None
+        for entry in entries:
+            if entry.kind == "unsafe":
+                self.warnings.append(
+                    f"{source}: skipped {_shown(entry.path)}: the path holds a control "
+                    "character, a '/' inside a name, or a '.' or '..' part"
+                )
+                continue
             if not _is_agent_path(entry.path, spec.path):
                 continue
             if entry.kind != "blob":
@@ -130,6 +144,15 @@ class _Catalog:
                 Candidate(source, name, entry.path, entry.blob, commit, description, parsed.loads)
             )
         return found
+
+
+def _agent_paths(spec: SourceSpec) -> Callable[[str], bool]:
+    return lambda path: _is_agent_path(path, spec.path)
+
+
+def _shown(path: str) -> str:
+    """`path` with control and undecodable characters escaped, safe to print."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in path)
 
 
 def _is_utf8(path: str) -> bool:

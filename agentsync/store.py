@@ -10,11 +10,11 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agentsync import vcs
+from agentsync import trees, vcs
 from agentsync._fs import file_lock
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.ids import BlobId, Commit, is_full_commit
@@ -31,6 +31,11 @@ HEAD_REFSPEC = f"+HEAD:{REMOTE_HEAD}"
 
 TIMEOUT_HINT = "check the network, or allow more time with --timeout SECONDS (or AGENTSYNC_TIMEOUT)"
 OFFLINE_HINT = "run without --offline once to fill the cache"
+DAMAGED_HINT = "the cache may be damaged: run again with --refresh to rebuild it"
+PATH_HINT = (
+    "set `path` for this source in agentsync.toml to the folder (or glob) that holds its "
+    'agents, e.g. path = "agents"'
+)
 _FULL_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
 _CORRUPTION = (
@@ -193,6 +198,7 @@ class Mirror:
         self._blobs: dict[str, bytes] = {}
         self._known_commits: set[str] = set()
         self._blob_bytes = 0
+        self._tree_objects = trees.ObjectCache(self._read_object, self._header)
 
     @property
     def name(self) -> str:
@@ -231,6 +237,7 @@ class Mirror:
         with self._guard:
             self._blobs.clear()
             self._blob_bytes = 0
+            self._tree_objects.clear()
         self._invalidate()
         self.fetched = True
 
@@ -540,14 +547,73 @@ class Mirror:
             action = f"compare commits {ancestor[:12]}..{descendant[:12]}"
             raise self._read_error(action, error) from None
 
-    def list_files(self, commit: Commit) -> list[TreeEntry]:
-        """Every file of `commit`, recursively; symlinks are "link", submodules "commit"."""
+    def list_files(
+        self,
+        commit: Commit,
+        path: str | None = None,
+        *,
+        skip_folders: Iterable[str] = (),
+        want: Callable[[str], bool] | None = None,
+    ) -> list[TreeEntry]:
+        """The files of `commit` below `path` (a folder or glob; None: all), in tree order.
+
+        Only trees a path matching `path` can pass through are read, never those named in
+        `skip_folders`; `want(path)` picks the files listed. Symlinks are "link", submodules
+        "commit", names no path can hold "unsafe". Bounded: past MAX_TREE_ENTRIES entries or
+        the run's --timeout, a SourceError says to set `path`.
+        """
         _check_full_commit(commit)
         self.ensure()
         try:
-            return vcs.ls_tree(self.path, commit)
+            return trees.list_below(
+                self._tree_objects,
+                self._tree_objects.root_tree(commit),
+                path,
+                skip_folders=skip_folders,
+                want=want,
+                timeout=self.store.timeout,
+            )
+        except trees.WalkLimit as error:
+            raise self._too_large(commit, error) from None
+        except trees.DamagedObject as error:
+            raise self._damaged(str(error)) from None
+
+    def blob_at(self, commit: Commit, path: str) -> BlobId | None:
+        """The blob of the regular file at `path` in `commit` (None when its tree has no such
+        file), read through trees whose ids are checked: a missing or damaged object is a
+        SourceError, never a missing file."""
+        _check_full_commit(commit)
+        self.ensure()
+        objects = self._tree_objects
+        try:
+            entry = trees.find_entry(objects, objects.root_tree(commit), path)
+        except trees.WalkLimit as error:
+            raise self._too_large(commit, error) from None
+        except trees.DamagedObject as error:
+            raise self._damaged(str(error)) from None
+        if entry is None or entry.is_tree or entry.kind != "blob":
+            return None
+        return BlobId(entry.oid)
+
+    def _header(self, oid: str) -> tuple[str, int] | None:
+        try:
+            return self._objects().header(oid)
         except vcs.GitError as error:
-            raise self._read_error(f"list the files of commit {commit[:12]}", error) from None
+            raise self._read_error(f"read {oid}", error) from None
+
+    def _too_large(self, commit: Commit, error: trees.WalkLimit) -> SourceError:
+        more_time = "; or allow more time with --timeout SECONDS" if error.kind == "time" else ""
+        return SourceError(
+            f"gave up listing the files of commit {commit[:12]}: {error} (the repository is "
+            "too large, or built to be, to search whole)",
+            hint=PATH_HINT + more_time,
+            subject=self.name,
+        )
+
+    def _damaged(self, detail: str) -> SourceError:
+        return SourceError(
+            f"the cache entry is damaged: {detail}", hint=DAMAGED_HINT, subject=self.name
+        )
 
     def read_blob(self, blob: BlobId) -> bytes:
         """The content of a blob, through the mirror's long-lived `git cat-file --batch`.
@@ -561,9 +627,7 @@ class Mirror:
         found = self._read_object(blob)
         if found is None or found[0] != "blob":
             raise SourceError(
-                f"blob {blob} is missing from the cache",
-                hint=f"the cache entry may be damaged: remove {self.path} and run again",
-                subject=self.name,
+                f"blob {blob} is missing from the cache", hint=DAMAGED_HINT, subject=self.name
             )
         if self._blob_bytes + len(found[1]) <= _BLOB_CACHE_BYTES:
             self._blobs[blob] = found[1]
@@ -571,10 +635,12 @@ class Mirror:
         return found[1]
 
     def read_path(self, commit: Commit, path: str) -> bytes | None:
-        """The content of the file at `path` in `commit`, or None when there is no such blob."""
-        _check_full_commit(commit)
-        found = self._read_object(f"{commit}:{path}")
-        return found[1] if found is not None and found[0] == "blob" else None
+        """The content of the file at `path` in `commit`, or None when there is no such blob.
+
+        Read by blob id after walking the trees: a path may hold a newline, which no
+        `<commit>:<path>` request line can carry."""
+        blob = self.blob_at(commit, path)
+        return self.read_blob(blob) if blob is not None else None
 
     def _objects(self) -> vcs.ObjectReader:
         with self._guard:
@@ -585,7 +651,7 @@ class Mirror:
     def _read_error(self, action: str, error: vcs.GitError) -> SourceError:
         return SourceError(
             f"could not {action}: {self._redact(_git_message(error.stderr))}",
-            hint=f"the cache entry may be damaged: remove {self.path} and run again",
+            hint=DAMAGED_HINT,
             subject=self.name,
         )
 
@@ -597,7 +663,7 @@ class Mirror:
         self.close()
 
     def close(self) -> None:
-        """Stop the mirror's cat-file process (reopened on the next read)."""
+        """Stop the mirror's cat-file processes (reopened on the next read)."""
         with self._guard:
             reader, self._reader = self._reader, None
         if reader is not None:

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agentsync"
 # Higher layers may import lower ones (and their own), never the other way round.
 LAYERS: dict[str, int] = {
     **dict.fromkeys(["errors", "ids", "urls", "_fs", "versions", "presets"], 0),
-    **dict.fromkeys(["frontmatter", "manifest", "lockfile", "project", "vcs", "store"], 1),
+    **dict.fromkeys(["frontmatter", "manifest", "lockfile", "project", "vcs", "trees", "store"], 1),
     **dict.fromkeys(["compat", "fixer", "resolve", "installer"], 2),
     **dict.fromkeys(["operations", "checker", "updater"], 3),
     **dict.fromkeys(["cli", "__main__"], 4),
