@@ -558,16 +558,47 @@ def _has_match(pool: Iterable[Candidate], spec: AgentSpec) -> bool:
 
 
 def _warn_if_dirty(catalog: _Catalog, spec: SourceSpec, mirror: Mirror) -> None:
-    """SPEC §1.1: only committed content of a local source is seen; say so when it differs."""
+    """Only committed content of a local source is seen; say so when its agent files differ."""
     if mirror.location.kind != "path":
         return
-    from agentsync.vcs import uncommitted_changes
-
-    if uncommitted_changes(Path(mirror.location.git_url)):
+    if _uncommitted_agents(catalog.store, spec, mirror):
         catalog.warnings.append(
             f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
             "agentsync uses only committed content (commit them to install them)"
         )
+
+
+def _uncommitted_agents(store: Store, spec: SourceSpec, mirror: Mirror) -> bool:
+    """New, deleted or changed agent files in a local source's work tree, against its HEAD.
+
+    Never `git status`: it runs the filters the folder's `.git/config` (or a submodule's)
+    defines, a command of the source's choosing. The committed files come from the mirror
+    (just fetched from that folder), the work tree is walked and hashed here.
+    """
+    from agentsync import trees, vcs
+
+    root = Path(mirror.location.git_url)
+    git_dir = vcs.local_git_dir(root)
+    if git_dir is None or git_dir == root:  # not a repo, or bare: nothing uncommitted
+        return False
+    head = vcs.head_commit(git_dir)
+    try:
+        if head is None or not mirror.has_commit(head):
+            return False  # unborn, unreadable, or not fetched (--offline): cannot tell
+        committed = mirror.list_files(
+            head, spec.path, skip_folders=_SKIPPED_FOLDERS, want=_agent_paths(spec)
+        )
+    except SourceError:
+        return False  # discovery reports the same failure as an error
+    differs = trees.worktree_differs(
+        root,
+        committed,
+        spec.path,
+        skip_folders=_SKIPPED_FOLDERS,
+        want=_agent_paths(spec),
+        timeout=store.timeout,
+    )
+    return bool(differs)
 
 
 def _needs_fix(data: bytes) -> bool:

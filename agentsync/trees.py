@@ -1,14 +1,17 @@
-"""Bounded walks of git trees, below a path glob only: never the whole commit."""
+"""Bounded walks of git trees and of a local source's work tree, below a path glob only."""
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from agentsync.ids import BlobId, object_id
+from agentsync.ids import BlobId, blob_id, object_id
 from agentsync.vcs import MalformedObject, RawTreeEntry, TreeEntry, commit_tree, parse_tree
 
 # A listing visits at most this many tree entries (every entry of every tree it reads,
@@ -213,3 +216,112 @@ def find_entry(objects: ObjectCache, root_tree: str, path: str) -> RawTreeEntry 
 
 def _named(entries: Sequence[RawTreeEntry], name: str) -> RawTreeEntry | None:
     return next((entry for entry in entries if entry.name == name), None)
+
+
+# -- a local source's work tree ---------------------------------------------------------------
+
+
+def worktree_differs(
+    root: Path,
+    committed: Sequence[TreeEntry],
+    base: str | None,
+    *,
+    skip_folders: Iterable[str] = (),
+    want: Wanted,
+    max_entries: int = MAX_TREE_ENTRIES,
+    timeout: float | None = None,
+) -> bool | None:
+    """Whether the agent files in the work tree at `root` differ from `committed` (new,
+    deleted or changed files at paths `want` accepts); None when the walk hit a limit.
+
+    Read and hashed here, without git: `git status` would run the clean and process filters
+    that the folder's own `.git/config` (or a submodule's) defines, i.e. a command of the
+    source's choosing. Symlinks are not followed; nested repositories are not entered.
+    """
+    expected = {entry.path: entry for entry in committed if entry.kind != "commit"}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    budget = _Budget(max_entries, deadline, timeout or 0.0)
+    seen = 0
+    try:
+        for path, full in _worktree_files(root, base, frozenset(skip_folders), want, budget):
+            entry = expected.get(path)
+            if entry is None or not _same_content(full, entry):
+                return True
+            seen += 1
+    except WalkLimit:
+        return None
+    return seen != len(expected)
+
+
+def _worktree_files(
+    root: Path, base: str | None, skip: frozenset[str], want: Wanted, budget: _Budget
+) -> Iterator[tuple[str, Path]]:
+    pattern = path_pattern(base)
+    stack = [(root, "", 0)]
+    while stack:
+        folder, prefix, depth = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                items = list(listing)
+        except OSError:
+            continue
+        for item in items:
+            budget.visit()
+            if item.name == ".git":
+                continue
+            path = prefix + item.name
+            try:
+                is_dir = item.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if descends(item.name, depth, pattern, skip) and not _is_repository(item.path):
+                    stack.append((Path(item.path), path + "/", depth + 1))
+            elif want(path):
+                yield path, Path(item.path)
+
+
+def _is_repository(folder: str) -> bool:
+    # A nested repository or checked-out submodule: its files are never this source's.
+    return os.path.lexists(Path(folder) / ".git")
+
+
+def _same_content(path: Path, entry: TreeEntry) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        return entry.mode == "120000" and _link_blob(path) == entry.blob
+    if not stat.S_ISREG(info.st_mode) or entry.mode == "120000":
+        return False
+    # CRLF in the work tree, LF committed (core.autocrlf) is the same file.
+    limit = 2 * entry.size + 1
+    if info.st_size > limit:
+        return False
+    data = _read_regular(path, limit)
+    return data is not None and entry.blob in (blob_id(data), blob_id(data.replace(b"\r\n", b"\n")))
+
+
+def _link_blob(path: Path) -> BlobId | None:
+    try:
+        return blob_id(os.fsencode(path.readlink()))
+    except OSError:
+        return None
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """At most `limit` bytes of a regular file, opened without following a symlink or
+    blocking on a FIFO swapped in after the check."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    with contextlib.closing(os.fdopen(fd, "rb")) as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return handle.read(limit + 1)
+        except OSError:
+            return None

@@ -339,6 +339,20 @@ def is_ancestor(git_dir: Path, ancestor: Commit, descendant: Commit) -> bool:
     raise GitError("merge-base", result.returncode, result.stderr)
 
 
+def head_commit(git_dir: Path) -> Commit | None:
+    """The commit HEAD of `git_dir` points at, or None (unborn, or git cannot tell).
+
+    Plumbing on the git directory only: no work tree, so no filter or hook can run.
+    """
+    result = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", "HEAD^{commit}"],
+        git_dir=git_dir,
+        check=False,
+    )
+    text = result.stdout.decode(errors="replace").strip()
+    return Commit(text) if result.returncode == 0 and len(text) == 40 else None
+
+
 # --- tree and commit objects -----------------------------------------------------------------
 
 
@@ -502,27 +516,6 @@ def _pinned_environment(git_dir: Path) -> dict[str, str]:
 
 
 # --- helpers that need no mirror -------------------------------------------------------------
-
-
-def uncommitted_changes(path: Path) -> bool:
-    """True when the local repository at `path` has changes or untracked files not committed."""
-    git_dir = local_git_dir(path)
-    if git_dir is None or git_dir == path:  # not a repo, or bare: nothing uncommitted
-        return False
-    result = run_git(
-        [
-            "--no-optional-locks",  # never take index.lock in the user's repository
-            f"--git-dir={git_dir}",
-            f"--work-tree={path}",
-            "status",
-            "--porcelain",
-            "-z",
-        ],
-        cwd=path,
-        check=False,
-    )
-    # Only feeds a warning: if git cannot tell (e.g. "dubious ownership"), stay quiet.
-    return result.returncode == 0 and bool(result.stdout.strip(b"\0"))
 
 
 def merge_file(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo, agent_md
+from tests.conftest import CliResult, GitRepo, agent_md, run_git
 
 Cli = Callable[..., CliResult]
 MakeRepo = Callable[..., GitRepo]
@@ -341,6 +341,58 @@ def test_refused_files_cannot_be_named_explicitly(
     assert result.code == 1, result
     assert message in result.err
     assert_untouched(project_dir, before)
+
+
+# -- a local source's git config must not run anything ----------------------------------------
+
+
+def _same_size_edit(path: Path) -> None:
+    """Change a file without changing its size, then move its mtime on: `git status` must
+    hash it (through the configured filters) to tell."""
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"agent.", b"agenT."))
+    stamp = path.stat().st_mtime + 5
+    os.utime(path, (stamp, stamp))
+
+
+def filtering_source(make_repo: MakeRepo, marker: Path, vector: str) -> GitRepo:
+    """A local source with a checked-out submodule, one of whose configs defines a filter
+    (clean or long-running process) that `touch`es `marker`; every agent file, the
+    submodule's too, has an uncommitted edit."""
+    sub = make_repo("filtering-sub")
+    sub.write(".gitattributes", "*.md filter=evil\n")
+    sub.write("agents/inner.md", agent_md("inner", "Inside the submodule."))
+    sub.commit("sub")
+    repo = make_repo("filtering")
+    repo.write(".gitattributes", "*.md filter=evil\n")
+    repo.write("agents/helper.md", agent_md("helper", "Helps."))
+    repo.commit("agents")
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.url, "vendor/sub")
+    repo.commit("submodule")
+    where = repo.path / "vendor" / "sub" if vector == "submodule" else repo.path
+    kind = "process" if vector == "process" else "clean"
+    run_git(where, "config", f"filter.evil.{kind}", f"touch {marker}; cat")
+    for path in ("agents/helper.md", "vendor/sub/agents/inner.md"):
+        _same_size_edit(repo.path / path)
+    return repo
+
+
+@pytest.mark.parametrize("vector", ["clean", "process", "submodule"])
+def test_a_local_sources_filters_never_run(
+    cli: Cli, make_repo: MakeRepo, project_dir: Path, tmp_path: Path, vector: str
+) -> None:
+    marker = tmp_path / MARKER
+    source = filtering_source(make_repo, marker, vector)
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.local]\nurl = "{source.path}"\n\n[agents]\nhelper = "local"\n'
+    )
+    for command in (["install"], ["update"]):
+        result = cli(*command, cwd=project_dir)
+        assert result.code == 0, (command, result)
+        assert not marker.exists(), command
+        assert "has uncommitted changes" in result.err, (command, result)
+    installed = (project_dir / ".claude" / "agents" / "helper.md").read_bytes()
+    assert b"agenT." not in installed  # the committed version, not the work tree's
 
 
 # -- a tree bomb beside the source's path -------------------------------------------------------

@@ -1,8 +1,9 @@
 """Tree walks: the same files as `git ls-tree -r` below a path glob, bounded against tree bombs,
-defensive about malformed trees and unsafe names."""
+defensive about malformed trees and unsafe names; work-tree comparison of a local source."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -242,6 +243,80 @@ def test_find_entry_walks_one_path(make_repo: MakeRepo) -> None:
     assert trees.find_entry(objects, root, "agents/deep/x.md/more") is None
     assert trees.find_entry(objects, root, "agents/../agents/deep/x.md") is None
     assert len(read) == 3
+
+
+# -- a local source's work tree ---------------------------------------------------------------
+
+
+def committed(store: Store, repo: GitRepo, base: str | None) -> list[vcs.TreeEntry]:
+    mirror = store.mirror(parse_location(str(repo.path), Path.cwd()))
+    mirror.fetch(again=True)
+    want = lambda path: _is_agent_path(path, base)  # noqa: E731
+    return mirror.list_files(Commit(repo.head()), base, skip_folders=_SKIPPED_FOLDERS, want=want)
+
+
+def differs(store: Store, repo: GitRepo, base: str | None = None) -> bool | None:
+    return trees.worktree_differs(
+        repo.path,
+        committed(store, repo, base),
+        base,
+        skip_folders=_SKIPPED_FOLDERS,
+        want=lambda path: _is_agent_path(path, base),
+    )
+
+
+def test_worktree_changes_to_agent_files_are_found(store: Store, make_repo: MakeRepo) -> None:
+    repo = make_repo("local")
+    repo.write("agents/a.md", agent_md("a"))
+    repo.write("agents/b.md", agent_md("b"))
+    repo.commit()
+    assert differs(store, repo) is False
+    # not agent files: ignored
+    repo.write("notes.txt", "untracked")
+    repo.write("agents/README.md", "readme")
+    repo.write("agents/skills/s.md", "skill")
+    nested = GitRepo(repo.path / "vendor" / "nested")
+    nested.write("x.md", agent_md("x"))
+    assert differs(store, repo) is False
+    repo.write("agents/a.md", agent_md("a", "Changed."))  # changed
+    assert differs(store, repo) is True
+    repo.git("checkout", "--", "agents/a.md")
+    (repo.path / "agents" / "b.md").unlink()  # deleted
+    assert differs(store, repo) is True
+    repo.git("checkout", "--", "agents/b.md")
+    repo.write("agents/c.md", agent_md("c"))  # new
+    assert differs(store, repo) is True
+    assert differs(store, repo, "other") is False  # outside the source's path
+    (repo.path / "agents" / "c.md").unlink()
+    (repo.path / "agents" / "a.md").write_bytes(agent_md("a").replace("\n", "\r\n").encode())
+    assert differs(store, repo) is False  # core.autocrlf: the same file
+
+
+def test_worktree_symlinks_are_compared_not_followed(store: Store, make_repo: MakeRepo) -> None:
+    repo = make_repo("links")
+    repo.write("agents/a.md", agent_md("a"))
+    (repo.path / "agents" / "l.md").symlink_to("a.md")
+    repo.commit()
+    assert differs(store, repo) is False
+    (repo.path / "agents" / "l.md").unlink()
+    (repo.path / "agents" / "l.md").symlink_to("/dev/zero")
+    assert differs(store, repo) is True
+    (repo.path / "agents" / "l.md").unlink()
+    os.mkfifo(repo.path / "agents" / "l.md")  # never opened, never blocks
+    assert differs(store, repo) is True
+
+
+def test_a_huge_worktree_gives_up_quietly(store: Store, make_repo: MakeRepo) -> None:
+    repo = make_repo("huge")
+    repo.write("agents/a.md", agent_md("a"))
+    repo.commit()
+    for index in range(30):
+        repo.write(f"agents/x{index}.txt", "x")
+    entries = committed(store, repo, None)
+    result = trees.worktree_differs(
+        repo.path, entries, None, want=lambda path: _is_agent_path(path, None), max_entries=10
+    )
+    assert result is None
 
 
 def test_object_cache_checks_ids_and_shapes(make_repo: MakeRepo) -> None:
