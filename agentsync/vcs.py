@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,6 +66,7 @@ _HARDENING = (
 )
 
 TreeKind = Literal["blob", "link", "commit", "unsafe"]
+_INSTALL_GIT = "install git (2.30 or newer) and run again"
 
 
 class GitError(Exception):
@@ -212,9 +214,7 @@ def _spawn(
             preexec_fn=_parent_death_signal(),  # noqa: PLW1509 - prctl is bound before the fork
         )
     except FileNotFoundError:
-        raise AgentsyncError(
-            "git was not found on PATH", hint="install git (2.30 or newer) and run again"
-        ) from None
+        raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT) from None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -464,6 +464,10 @@ class ObjectReader:
 
     def _client(self) -> git.Git:
         if self._git is None:
+            # GitPython runs `git version` on import and fails with a long ImportError
+            # when git is missing: say so the way every other git call does.
+            if shutil.which("git") is None:
+                raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT)
             import git  # GitPython; imported only when objects are read
 
             client = git.Git()

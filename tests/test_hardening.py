@@ -458,6 +458,39 @@ def test_a_tree_bomb_is_bounded_in_time_and_memory(make_repo: MakeRepo, project_
 # -- the git layer fails clearly: no git, odd paths, garbage objects ----------------------------
 
 
+def test_git_missing_from_path_is_one_clear_error(
+    cli: Cli, project_dir: Path, tmp_path: Path, good_source: GitRepo
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.good]\nurl = "{good_source.url}"\n\n[agents]\nhelper = "good"\n'
+    )
+    assert cli("install", cwd=project_dir).code == 0  # a warm cache
+    (project_dir / ".claude" / "agents" / "helper.md").write_text(agent_md("helper", "Edited."))
+    empty_bin = tmp_path / "no-git-here"
+    empty_bin.mkdir()
+    env = {**os.environ, "PATH": str(empty_bin)}
+    for args in (
+        ["install"],
+        ["install", "--frozen"],
+        ["show", "helper"],
+        ["diff", "helper"],
+        ["--offline", "search"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "agentsync", *args],
+            cwd=project_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, (args, done)
+        assert done.stderr == (
+            "error: git was not found on PATH\nhint: install git (2.30 or newer) and run again\n"
+        ), (args, done.stderr)
+
+
 def test_a_path_with_a_newline_is_skipped_and_blocks_nothing(
     cli: Cli, project_dir: Path, make_repo: MakeRepo
 ) -> None:
