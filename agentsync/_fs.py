@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +171,75 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+class ReadersLock:
+    """A lock that many readers share and one writer takes alone (`flock` on `path`).
+
+    Where the platform has no `flock` (Windows), readers and the writer all take the same
+    exclusive lock instead: slower when runs overlap, never wrong.
+    """
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        self.what = what
+        self._fd: int | None = None
+        self._fallback: contextlib.ExitStack | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None or self._fallback is not None
+
+    def acquire_shared(self, timeout: float) -> None:
+        """Share the lock (a no-op when already held), waiting up to `timeout` for a writer."""
+        if self.held:
+            return
+        busy = f"another agentsync run has been replacing {self.what} for over {timeout:g}s"
+        self._acquire(shared=True, timeout=timeout, busy=busy)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
+        fallback, self._fallback = self._fallback, None
+        if fallback is not None:
+            fallback.close()
+
+    @contextlib.contextmanager
+    def exclusive(self, timeout: float) -> Iterator[None]:
+        """Hold the lock alone: wait up to `timeout` for every reader to let go."""
+        busy = f"other agentsync runs have been reading {self.what} for over {timeout:g}s"
+        self._acquire(shared=False, timeout=timeout, busy=busy)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def _acquire(self, *, shared: bool, timeout: float, busy: str) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            stack = contextlib.ExitStack()
+            stack.enter_context(file_lock(self.path, timeout=timeout, what=self.what))
+            self._fallback = stack
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise BusyError(
+                        busy, hint="wait for them to finish and run again", subject=self.what
+                    ) from None
+                time.sleep(0.02)
+            except BaseException:
+                os.close(fd)
+                raise
+            else:
+                self._fd = fd
+                return

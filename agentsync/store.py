@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agentsync import trees, vcs
-from agentsync._fs import file_lock
+from agentsync._fs import ReadersLock, file_lock
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.ids import BlobId, Commit, is_full_commit
 from agentsync.urls import Location, redact_text
@@ -136,7 +136,12 @@ class Store:
             raise _combine(errors)
 
     def close(self) -> None:
-        """Stop every mirror's long-lived git process."""
+        """Stop every mirror's long-lived git process and let go of its readers lock."""
+        self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        # Called before any mirror's fetch lock is taken: a run never waits for a fetch lock
+        # while it holds a readers lock, so a rebuild waiting for readers cannot deadlock.
         with self._guard:
             mirrors = list(self._mirrors.values())
         for mirror in mirrors:
@@ -191,6 +196,10 @@ class Mirror:
         self.key = key
         self.path = store.root / "mirrors" / f"{key}.git"
         self._lock_path = store.root / "locks" / f"{key}.lock"
+        # Shared from a run's first read until it closes the store; a rebuild (which replaces
+        # the directory under open readers) takes it alone.
+        self._readers = ReadersLock(store.root / "locks" / f"{key}.readers", self.name)
+        self._reading_guard = threading.Lock()
         self._reader: vcs.ObjectReader | None = None
         self.fetched = False  # fetched (or created) during this Store's lifetime
         self._refs: dict[str, Commit | None] | None = None
@@ -314,19 +323,32 @@ class Mirror:
             vcs.init_bare(staging)
             self._fetch_all(staging)
             self.close()  # a reader on the old (corrupt) mirror must not outlive it
-            self._discard_existing(tmp_root)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            staging.rename(self.path)
+            with self._replacing():
+                trash = self._discard_existing(tmp_root)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                staging.rename(self.path)
+            if trash is not None:
+                shutil.rmtree(trash, ignore_errors=True)
             self.fetched = True
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _discard_existing(self, tmp_root: Path) -> None:
+    @contextlib.contextmanager
+    def _replacing(self) -> Iterator[None]:
+        """Hold the readers lock alone while an existing mirror directory is swapped: other
+        runs' `cat-file` processes read objects from the old one until they close."""
         if not os.path.lexists(self.path):
+            yield
             return
+        with self._readers.exclusive(self.store.lock_timeout):
+            yield
+
+    def _discard_existing(self, tmp_root: Path) -> Path | None:
+        if not os.path.lexists(self.path):
+            return None
         trash = Path(tempfile.mkdtemp(prefix=f"{self.key}.old.", dir=tmp_root))
         self.path.rename(trash / "mirror")
-        shutil.rmtree(trash, ignore_errors=True)
+        return trash
 
     def _remove_stale_staging(self, tmp_root: Path) -> None:
         # Staging folders for this key are only made under this key's lock, which we hold:
@@ -419,6 +441,7 @@ class Mirror:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the mirror's file lock; local failures (disk, permissions) become SourceErrors."""
+        self.store._stop_reading()  # never wait for a fetch lock holding a readers lock
         try:
             with file_lock(self._lock_path, timeout=self.store.lock_timeout, what=self.name):
                 yield
@@ -456,6 +479,7 @@ class Mirror:
             if commit is not None:
                 return commit
         if _SHORT_COMMIT.match(ref):
+            self._start_reading()
             commit, ambiguous = vcs.resolve_commit_prefix(self.path, ref.lower())
             if commit is not None:
                 return commit
@@ -508,6 +532,7 @@ class Mirror:
         }
 
     def _ref_table(self) -> dict[str, Commit | None]:
+        self._start_reading()
         with self._guard:
             if self._refs is None:
                 try:
@@ -541,6 +566,7 @@ class Mirror:
         """True when `ancestor` is `descendant` or one of its ancestors."""
         _check_full_commit(ancestor)
         _check_full_commit(descendant)
+        self._start_reading()
         try:
             return vcs.is_ancestor(self.path, ancestor, descendant)
         except vcs.GitError as error:
@@ -643,6 +669,7 @@ class Mirror:
         return self.read_blob(blob) if blob is not None else None
 
     def _objects(self) -> vcs.ObjectReader:
+        self._start_reading()
         with self._guard:
             if self._reader is None:
                 self._reader = vcs.ObjectReader(self.path)
@@ -660,14 +687,25 @@ class Mirror:
             self._refs = None
             self._known_commits.clear()
         # A rebuilt mirror is a new directory: restart the reader so it sees the new objects.
-        self.close()
+        self._stop_reader()
 
-    def close(self) -> None:
-        """Stop the mirror's cat-file processes (reopened on the next read)."""
+    def _start_reading(self) -> None:
+        """Share the mirror's readers lock before the first read (until `close`)."""
+        with self._reading_guard:
+            self._readers.acquire_shared(self.store.lock_timeout)
+
+    def _stop_reader(self) -> None:
         with self._guard:
             reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
+
+    def close(self) -> None:
+        """Stop the mirror's cat-file processes and release its readers lock (both are taken
+        again on the next read)."""
+        with self._reading_guard:
+            self._stop_reader()
+            self._readers.release()
 
 
 def _check_full_commit(commit: str) -> None:
