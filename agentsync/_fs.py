@@ -8,6 +8,7 @@ import os
 import signal
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,21 +88,23 @@ class NotRegularFile(OSError):
     """A path that is a folder, FIFO, socket or device where a plain file was expected."""
 
 
-def read_regular(path: Path, limit: int) -> bytes | None:
-    """The first `limit + 1` bytes of the regular file at `path` (symlinks followed), or None
-    when nothing is there (a dangling symlink included).
+def read_regular(path: Path, limit: int, *, follow: bool = True) -> bytes | None:
+    """The first `limit + 1` bytes of the regular file at `path` (symlinks followed unless
+    `follow` is false), or None when nothing is there (a dangling symlink included).
 
     Never reads more: a planted `x.md -> /dev/zero`, a FIFO (which would block forever) or a
     4 GiB file must not cost memory or time; those raise NotRegularFile or come back cut
     short, one byte past the limit, so the caller can tell that the file is too large.
     """
     try:
-        info = path.stat()
+        info = path.stat() if follow else path.lstat()
     except (FileNotFoundError, NotADirectoryError):
         return None
     if not stat.S_ISREG(info.st_mode):
         raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -261,3 +264,75 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+class ReadersLock:
+    """A lock that many readers share and one writer takes alone (`flock` on `path`).
+
+    Where the platform has no `flock` (Windows), readers and the writer all take the same
+    exclusive lock instead: slower when runs overlap, never wrong.
+    """
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        self.what = what
+        self._fd: int | None = None
+        self._fallback: contextlib.ExitStack | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None or self._fallback is not None
+
+    def acquire_shared(self, timeout: float) -> None:
+        """Share the lock (a no-op when already held), waiting up to `timeout` for a writer."""
+        if self.held:
+            return
+        busy = f"another agentsync run has been replacing {self.what} for over {timeout:g}s"
+        self._acquire(shared=True, timeout=timeout, busy=busy)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
+        fallback, self._fallback = self._fallback, None
+        if fallback is not None:
+            fallback.close()
+
+    @contextlib.contextmanager
+    def exclusive(self, timeout: float) -> Iterator[None]:
+        """Hold the lock alone: wait up to `timeout` for every reader to let go."""
+        busy = f"other agentsync runs have been reading {self.what} for over {timeout:g}s"
+        self._acquire(shared=False, timeout=timeout, busy=busy)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def _acquire(self, *, shared: bool, timeout: float, busy: str) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            stack = contextlib.ExitStack()
+            stack.enter_context(file_lock(self.path, timeout=timeout, what=self.what))
+            self._fallback = stack
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, mode)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise BusyError(
+                        busy, hint="wait for them to finish and run again", subject=self.what
+                    ) from None
+                time.sleep(0.02)
+            except BaseException:
+                os.close(fd)
+                raise
+            else:
+                self._fd = fd
+                return

@@ -14,8 +14,13 @@ Sha256 = NewType("Sha256", str)  # 64 lowercase hex of bytes written to disk
 
 def blob_id(data: bytes) -> BlobId:
     """The git blob id of `data`, computed without running git."""
-    header = b"blob %d\0" % len(data)
-    return BlobId(hashlib.sha1(header + data, usedforsecurity=False).hexdigest())
+    return BlobId(object_id("blob", data))
+
+
+def object_id(kind: str, data: bytes) -> str:
+    """The git id of an object of type `kind` ("blob", "tree", "commit") holding `data`."""
+    header = b"%s %d\0" % (kind.encode(), len(data))
+    return hashlib.sha1(header + data, usedforsecurity=False).hexdigest()
 
 
 def sha256(data: bytes) -> Sha256:

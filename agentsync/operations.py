@@ -332,24 +332,40 @@ def _verify_source_commits(run: Session, manifest: Manifest, lock: Lock) -> None
 
 def read_upstream(run: Session, manifest: Manifest, locked: LockedAgent) -> bytes:
     """The file the lock names, read at its commit and path: a hand-edited commit, path or
-    blob cannot pick other content (installer.expected_bytes then checks blob and sha256)."""
+    blob cannot pick other content (installer.expected_bytes then checks blob and sha256).
+
+    A missing or damaged object in the cache is a SourceError (rebuild with --refresh); only
+    a commit whose tree lacks the path, or holds another blob there, blames the lock.
+    """
     mirror = run.mirror(manifest, locked.source)
     try:
         mirror.ensure_commit(locked.commit)
-        data = mirror.read_path(locked.commit, locked.path)
+        blob = mirror.blob_at(locked.commit, locked.path)
+        if blob is not None and blob == locked.blob:
+            return mirror.read_blob(blob)
     except SourceError as error:
         raise type(error)(
             f"source {locked.source}: {error.message}", hint=error.hint, subject=locked.name
         ) from None
-    if data is None:
+    if blob is None:
         raise IntegrityError(
             f"commit {locked.commit} of source {locked.source} has no file {locked.path}, "
             "which agentsync.lock records",
-            hint="restore agentsync.lock from version control, or delete it and run "
-            "`agentsync install` to resolve again",
+            hint=_LOCK_HINT,
             subject=locked.name,
         )
-    return data
+    raise IntegrityError(
+        f"the file {locked.path} at commit {locked.commit} of source {locked.source} is blob "
+        f"{blob}, which does not match blob {locked.blob} recorded in agentsync.lock",
+        hint=_LOCK_HINT,
+        subject=locked.name,
+    )
+
+
+_LOCK_HINT = (
+    "restore agentsync.lock from version control, or delete it and run "
+    "`agentsync install` to resolve again"
+)
 
 
 def _record_requests(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -109,7 +109,21 @@ class _Catalog:
         spec = self.manifest.sources[source]
         mirror = self.mirror(source)
         found: list[Candidate] = []
-        for entry in mirror.list_files(commit):
+        try:
+            entries = mirror.list_files(
+                commit, spec.path, skip_folders=_SKIPPED_FOLDERS, want=_agent_paths(spec)
+            )
+        except SourceError as error:
+            raise type(error)(
+                f"source {source}: {error.message}", hint=error.hint, subject=error.subject
+            ) from None
+        for entry in entries:
+            if entry.kind == "unsafe":
+                self.warnings.append(
+                    f"{source}: skipped {inline(entry.path)}: the path holds a control "
+                    "character, a '/' inside a name, or a '.' or '..' part"
+                )
+                continue
             if not _is_agent_path(entry.path, spec.path):
                 continue
             shown = inline(entry.path)
@@ -134,6 +148,10 @@ class _Catalog:
         return found
 
 
+def _agent_paths(spec: SourceSpec) -> Callable[[str], bool]:
+    return lambda path: _is_agent_path(path, spec.path)
+
+
 def _is_utf8(path: str) -> bool:
     # git paths are bytes; undecodable ones arrive as surrogates and could not go in the lock.
     try:
@@ -144,7 +162,8 @@ def _is_utf8(path: str) -> bool:
 
 
 def _is_agent_path(path: str, base: str | None) -> bool:
-    """SPEC §1.1: `*.md` under the source's path, minus README/SKILL and skills/ commands/."""
+    """`*.md` under the source's path, minus README/SKILL and files under skills/ or commands/
+    (those hold skills and slash commands, never agents)."""
     parts = PurePosixPath(path).parts
     if not path.endswith(".md") or parts[-1] in _SKIPPED_NAMES:
         return False
@@ -279,7 +298,8 @@ class Resolver:
         self.fetched.add(mirror.key)
 
     def _prefetch(self, catalog: _Catalog) -> None:
-        """Fetch, in parallel, every source this run will have to fetch (SPEC §3)."""
+        """Fetch, in parallel, every source this run will have to fetch (one slow source must
+        not delay the others)."""
         due = [
             spec
             for spec in self.manifest.sources.values()
@@ -539,16 +559,47 @@ def _has_match(pool: Iterable[Candidate], spec: AgentSpec) -> bool:
 
 
 def _warn_if_dirty(catalog: _Catalog, spec: SourceSpec, mirror: Mirror) -> None:
-    """SPEC §1.1: only committed content of a local source is seen; say so when it differs."""
+    """Only committed content of a local source is seen; say so when its agent files differ."""
     if mirror.location.kind != "path":
         return
-    from agentsync.vcs import uncommitted_changes
-
-    if uncommitted_changes(Path(mirror.location.git_url)):
+    if _uncommitted_agents(catalog.store, spec, mirror):
         catalog.warnings.append(
             f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
             "agentsync uses only committed content (commit them to install them)"
         )
+
+
+def _uncommitted_agents(store: Store, spec: SourceSpec, mirror: Mirror) -> bool:
+    """New, deleted or changed agent files in a local source's work tree, against its HEAD.
+
+    Never `git status`: it runs the filters the folder's `.git/config` (or a submodule's)
+    defines, a command of the source's choosing. The committed files come from the mirror
+    (just fetched from that folder), the work tree is walked and hashed here.
+    """
+    from agentsync import trees, vcs
+
+    root = Path(mirror.location.git_url)
+    git_dir = vcs.local_git_dir(root)
+    if git_dir is None or git_dir == root:  # not a repo, or bare: nothing uncommitted
+        return False
+    head = vcs.head_commit(git_dir)
+    try:
+        if head is None or not mirror.has_commit(head):
+            return False  # unborn, unreadable, or not fetched (--offline): cannot tell
+        committed = mirror.list_files(
+            head, spec.path, skip_folders=_SKIPPED_FOLDERS, want=_agent_paths(spec)
+        )
+    except SourceError:
+        return False  # discovery reports the same failure as an error
+    differs = trees.worktree_differs(
+        root,
+        committed,
+        spec.path,
+        skip_folders=_SKIPPED_FOLDERS,
+        want=_agent_paths(spec),
+        timeout=store.timeout,
+    )
+    return bool(differs)
 
 
 def _needs_fix(data: bytes) -> bool:

@@ -10,12 +10,12 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agentsync import vcs
-from agentsync._fs import file_lock
+from agentsync import trees, vcs
+from agentsync._fs import ReadersLock, file_lock
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.ids import BlobId, Commit, is_full_commit
 from agentsync.urls import Location, redact_text
@@ -31,6 +31,11 @@ HEAD_REFSPEC = f"+HEAD:{REMOTE_HEAD}"
 
 TIMEOUT_HINT = "check the network, or allow more time with --timeout SECONDS (or AGENTSYNC_TIMEOUT)"
 OFFLINE_HINT = "run without --offline once to fill the cache"
+DAMAGED_HINT = "the cache may be damaged: run again with --refresh to rebuild it"
+PATH_HINT = (
+    "set `path` for this source in agentsync.toml to the folder (or glob) that holds its "
+    'agents, e.g. path = "agents"'
+)
 _FULL_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
 _CORRUPTION = (
@@ -131,7 +136,12 @@ class Store:
             raise _combine(errors)
 
     def close(self) -> None:
-        """Stop every mirror's long-lived git process."""
+        """Stop every mirror's long-lived git process and let go of its readers lock."""
+        self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        # Called before any mirror's fetch lock is taken: a run never waits for a fetch lock
+        # while it holds a readers lock, so a rebuild waiting for readers cannot deadlock.
         with self._guard:
             mirrors = list(self._mirrors.values())
         for mirror in mirrors:
@@ -186,6 +196,10 @@ class Mirror:
         self.key = key
         self.path = store.root / "mirrors" / f"{key}.git"
         self._lock_path = store.root / "locks" / f"{key}.lock"
+        # Shared from a run's first read until it closes the store; a rebuild (which replaces
+        # the directory under open readers) takes it alone.
+        self._readers = ReadersLock(store.root / "locks" / f"{key}.readers", self.name)
+        self._reading_guard = threading.Lock()
         self._reader: vcs.ObjectReader | None = None
         self.fetched = False  # fetched (or created) during this Store's lifetime
         self._refs: dict[str, Commit | None] | None = None
@@ -193,6 +207,7 @@ class Mirror:
         self._blobs: dict[str, bytes] = {}
         self._known_commits: set[str] = set()
         self._blob_bytes = 0
+        self._tree_objects = trees.ObjectCache(self._read_object, self._header)
 
     @property
     def name(self) -> str:
@@ -231,6 +246,7 @@ class Mirror:
         with self._guard:
             self._blobs.clear()
             self._blob_bytes = 0
+            self._tree_objects.clear()
         self._invalidate()
         self.fetched = True
 
@@ -307,19 +323,32 @@ class Mirror:
             vcs.init_bare(staging)
             self._fetch_all(staging)
             self.close()  # a reader on the old (corrupt) mirror must not outlive it
-            self._discard_existing(tmp_root)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            staging.rename(self.path)
+            with self._replacing():
+                trash = self._discard_existing(tmp_root)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                staging.rename(self.path)
+            if trash is not None:
+                shutil.rmtree(trash, ignore_errors=True)
             self.fetched = True
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _discard_existing(self, tmp_root: Path) -> None:
+    @contextlib.contextmanager
+    def _replacing(self) -> Iterator[None]:
+        """Hold the readers lock alone while an existing mirror directory is swapped: other
+        runs' `cat-file` processes read objects from the old one until they close."""
         if not os.path.lexists(self.path):
+            yield
             return
+        with self._readers.exclusive(self.store.lock_timeout):
+            yield
+
+    def _discard_existing(self, tmp_root: Path) -> Path | None:
+        if not os.path.lexists(self.path):
+            return None
         trash = Path(tempfile.mkdtemp(prefix=f"{self.key}.old.", dir=tmp_root))
         self.path.rename(trash / "mirror")
-        shutil.rmtree(trash, ignore_errors=True)
+        return trash
 
     def _remove_stale_staging(self, tmp_root: Path) -> None:
         # Staging folders for this key are only made under this key's lock, which we hold:
@@ -412,6 +441,7 @@ class Mirror:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the mirror's file lock; local failures (disk, permissions) become SourceErrors."""
+        self.store._stop_reading()  # never wait for a fetch lock holding a readers lock
         try:
             with file_lock(self._lock_path, timeout=self.store.lock_timeout, what=self.name):
                 yield
@@ -449,6 +479,7 @@ class Mirror:
             if commit is not None:
                 return commit
         if _SHORT_COMMIT.match(ref):
+            self._start_reading()
             commit, ambiguous = vcs.resolve_commit_prefix(self.path, ref.lower())
             if commit is not None:
                 return commit
@@ -501,6 +532,7 @@ class Mirror:
         }
 
     def _ref_table(self) -> dict[str, Commit | None]:
+        self._start_reading()
         with self._guard:
             if self._refs is None:
                 try:
@@ -534,20 +566,80 @@ class Mirror:
         """True when `ancestor` is `descendant` or one of its ancestors."""
         _check_full_commit(ancestor)
         _check_full_commit(descendant)
+        self._start_reading()
         try:
             return vcs.is_ancestor(self.path, ancestor, descendant)
         except vcs.GitError as error:
             action = f"compare commits {ancestor[:12]}..{descendant[:12]}"
             raise self._read_error(action, error) from None
 
-    def list_files(self, commit: Commit) -> list[TreeEntry]:
-        """Every file of `commit`, recursively; symlinks are "link", submodules "commit"."""
+    def list_files(
+        self,
+        commit: Commit,
+        path: str | None = None,
+        *,
+        skip_folders: Iterable[str] = (),
+        want: Callable[[str], bool] | None = None,
+    ) -> list[TreeEntry]:
+        """The files of `commit` below `path` (a folder or glob; None: all), in tree order.
+
+        Only trees a path matching `path` can pass through are read, never those named in
+        `skip_folders`; `want(path)` picks the files listed. Symlinks are "link", submodules
+        "commit", names no path can hold "unsafe". Bounded: past MAX_TREE_ENTRIES entries or
+        the run's --timeout, a SourceError says to set `path`.
+        """
         _check_full_commit(commit)
         self.ensure()
         try:
-            return vcs.ls_tree(self.path, commit)
+            return trees.list_below(
+                self._tree_objects,
+                self._tree_objects.root_tree(commit),
+                path,
+                skip_folders=skip_folders,
+                want=want,
+                timeout=self.store.timeout,
+            )
+        except trees.WalkLimit as error:
+            raise self._too_large(commit, error) from None
+        except trees.DamagedObject as error:
+            raise self._damaged(str(error)) from None
+
+    def blob_at(self, commit: Commit, path: str) -> BlobId | None:
+        """The blob of the regular file at `path` in `commit` (None when its tree has no such
+        file), read through trees whose ids are checked: a missing or damaged object is a
+        SourceError, never a missing file."""
+        _check_full_commit(commit)
+        self.ensure()
+        objects = self._tree_objects
+        try:
+            entry = trees.find_entry(objects, objects.root_tree(commit), path)
+        except trees.WalkLimit as error:
+            raise self._too_large(commit, error) from None
+        except trees.DamagedObject as error:
+            raise self._damaged(str(error)) from None
+        if entry is None or entry.is_tree or entry.kind != "blob":
+            return None
+        return BlobId(entry.oid)
+
+    def _header(self, oid: str) -> tuple[str, int] | None:
+        try:
+            return self._objects().header(oid)
         except vcs.GitError as error:
-            raise self._read_error(f"list the files of commit {commit[:12]}", error) from None
+            raise self._read_error(f"read {oid}", error) from None
+
+    def _too_large(self, commit: Commit, error: trees.WalkLimit) -> SourceError:
+        more_time = "; or allow more time with --timeout SECONDS" if error.kind == "time" else ""
+        return SourceError(
+            f"gave up listing the files of commit {commit[:12]}: {error} (the repository is "
+            "too large, or built to be, to search whole)",
+            hint=PATH_HINT + more_time,
+            subject=self.name,
+        )
+
+    def _damaged(self, detail: str) -> SourceError:
+        return SourceError(
+            f"the cache entry is damaged: {detail}", hint=DAMAGED_HINT, subject=self.name
+        )
 
     def read_blob(self, blob: BlobId) -> bytes:
         """The content of a blob, through the mirror's long-lived `git cat-file --batch`.
@@ -561,9 +653,7 @@ class Mirror:
         found = self._read_object(blob)
         if found is None or found[0] != "blob":
             raise SourceError(
-                f"blob {blob} is missing from the cache",
-                hint=f"the cache entry may be damaged: remove {self.path} and run again",
-                subject=self.name,
+                f"blob {blob} is missing from the cache", hint=DAMAGED_HINT, subject=self.name
             )
         if self._blob_bytes + len(found[1]) <= _BLOB_CACHE_BYTES:
             self._blobs[blob] = found[1]
@@ -571,12 +661,15 @@ class Mirror:
         return found[1]
 
     def read_path(self, commit: Commit, path: str) -> bytes | None:
-        """The content of the file at `path` in `commit`, or None when there is no such blob."""
-        _check_full_commit(commit)
-        found = self._read_object(f"{commit}:{path}")
-        return found[1] if found is not None and found[0] == "blob" else None
+        """The content of the file at `path` in `commit`, or None when there is no such blob.
+
+        Read by blob id after walking the trees: a path may hold a newline, which no
+        `<commit>:<path>` request line can carry."""
+        blob = self.blob_at(commit, path)
+        return self.read_blob(blob) if blob is not None else None
 
     def _objects(self) -> vcs.ObjectReader:
+        self._start_reading()
         with self._guard:
             if self._reader is None:
                 self._reader = vcs.ObjectReader(self.path)
@@ -585,7 +678,7 @@ class Mirror:
     def _read_error(self, action: str, error: vcs.GitError) -> SourceError:
         return SourceError(
             f"could not {action}: {self._redact(_git_message(error.stderr))}",
-            hint=f"the cache entry may be damaged: remove {self.path} and run again",
+            hint=DAMAGED_HINT,
             subject=self.name,
         )
 
@@ -594,14 +687,25 @@ class Mirror:
             self._refs = None
             self._known_commits.clear()
         # A rebuilt mirror is a new directory: restart the reader so it sees the new objects.
-        self.close()
+        self._stop_reader()
 
-    def close(self) -> None:
-        """Stop the mirror's cat-file process (reopened on the next read)."""
+    def _start_reading(self) -> None:
+        """Share the mirror's readers lock before the first read (until `close`)."""
+        with self._reading_guard:
+            self._readers.acquire_shared(self.store.lock_timeout)
+
+    def _stop_reader(self) -> None:
         with self._guard:
             reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
+
+    def close(self) -> None:
+        """Stop the mirror's cat-file processes and release its readers lock (both are taken
+        again on the next read)."""
+        with self._reading_guard:
+            self._stop_reader()
+            self._readers.release()
 
 
 def _check_full_commit(commit: str) -> None:

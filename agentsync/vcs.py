@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,7 +65,8 @@ _HARDENING = (
     "core.fsmonitor=false",
 )
 
-TreeKind = Literal["blob", "link", "commit"]
+TreeKind = Literal["blob", "link", "commit", "unsafe"]
+_INSTALL_GIT = "install git (2.30 or newer) and run again"
 
 
 class GitError(Exception):
@@ -96,7 +98,9 @@ class GitResult:
 
 @dataclass(frozen=True)
 class TreeEntry:
-    """One file in a commit's tree: `kind` is "link" for symlinks, "commit" for submodules."""
+    """One file in a commit's tree: `kind` is "link" for symlinks, "commit" for submodules,
+    "unsafe" for a name no file system path can hold (empty, `.`, `..`, a `/`, a control
+    character)."""
 
     path: str
     mode: str
@@ -210,9 +214,7 @@ def _spawn(
             preexec_fn=_parent_death_signal(),  # noqa: PLW1509 - prctl is bound before the fork
         )
     except FileNotFoundError:
-        raise AgentsyncError(
-            "git was not found on PATH", hint="install git (2.30 or newer) and run again"
-        ) from None
+        raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT) from None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -337,29 +339,79 @@ def is_ancestor(git_dir: Path, ancestor: Commit, descendant: Commit) -> bool:
     raise GitError("merge-base", result.returncode, result.stderr)
 
 
-def ls_tree(git_dir: Path, commit: Commit) -> list[TreeEntry]:
-    """Every file in `commit`'s tree, recursively, with sizes."""
-    out = run_git(
-        ["ls-tree", "-r", "-l", "-z", "--full-tree", "--end-of-options", commit], git_dir=git_dir
-    ).stdout
+def head_commit(git_dir: Path) -> Commit | None:
+    """The commit HEAD of `git_dir` points at, or None (unborn, or git cannot tell).
+
+    Plumbing on the git directory only: no work tree, so no filter or hook can run.
+    """
+    result = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", "HEAD^{commit}"],
+        git_dir=git_dir,
+        check=False,
+    )
+    text = result.stdout.decode(errors="replace").strip()
+    return Commit(text) if result.returncode == 0 and len(text) == 40 else None
+
+
+# --- tree and commit objects -----------------------------------------------------------------
+
+
+class MalformedObject(ValueError):
+    """An object's bytes do not have the shape of its type (a garbage or truncated object)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawTreeEntry:
+    """One entry of one tree object, as stored: `name` is decoded with surrogateescape."""
+
+    mode: int
+    name: str
+    oid: str
+
+    @property
+    def is_tree(self) -> bool:
+        return self.mode & 0o170000 == 0o040000
+
+    @property
+    def kind(self) -> TreeKind:
+        """What `git ls-tree` calls it: "commit" for gitlinks, "link" for symlinks."""
+        if self.mode & 0o170000 == 0o160000:
+            return "commit"
+        return "link" if self.mode == 0o120000 else "blob"
+
+    @property
+    def mode_text(self) -> str:
+        return f"{self.mode:06o}"
+
+
+def parse_tree(data: bytes) -> list[RawTreeEntry]:
+    """The entries of a tree object (`<octal mode> <name>\\0<20-byte id>`, repeated)."""
     entries = []
-    for record in out.split(b"\0"):
-        if record:
-            entries.append(_tree_entry(record))
+    at = 0
+    while at < len(data):
+        space = data.find(b" ", at)
+        nul = data.find(b"\0", space + 1) if space >= 0 else -1
+        end = nul + 21
+        mode = data[at:space]
+        if space < 0 or nul < 0 or end > len(data) or not mode or not mode.isdigit():
+            raise MalformedObject(f"malformed tree entry at byte {at}")
+        try:
+            number = int(mode, 8)
+        except ValueError:
+            raise MalformedObject(f"malformed file mode at byte {at}") from None
+        name = data[space + 1 : nul].decode("utf-8", errors="surrogateescape")
+        entries.append(RawTreeEntry(number, name, data[nul + 1 : end].hex()))
+        at = end
     return entries
 
 
-def _tree_entry(record: bytes) -> TreeEntry:
-    meta, _, raw_path = record.partition(b"\t")
-    mode, obj_type, oid, size = meta.decode().split()
-    kind: TreeKind = "link" if mode == "120000" else "commit" if obj_type == "commit" else "blob"
-    return TreeEntry(
-        path=raw_path.decode("utf-8", errors="surrogateescape"),
-        mode=mode,
-        blob=BlobId(oid),
-        size=0 if size == "-" else int(size),
-        kind=kind,
-    )
+def commit_tree(data: bytes) -> str:
+    """The id of the root tree a commit object names on its first line."""
+    first = data.split(b"\n", 1)[0]
+    oid = first.removeprefix(b"tree ")
+    if first == oid or len(oid) != 40 or not all(c in b"0123456789abcdef" for c in oid):
+        raise MalformedObject("the commit object has no tree line")
+    return oid.decode()
 
 
 class ObjectReader:
@@ -391,8 +443,31 @@ class ObjectReader:
                 return (kind.decode() if isinstance(kind, bytes) else kind), data
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def header(self, oid: str) -> tuple[str, int] | None:
+        """(type, size) of object `oid` without reading its content (`cat-file --batch-check`),
+        or None when it is missing or unreadable (git answers "missing" for a corrupt one)."""
+        if "\n" in oid or "\r" in oid or not oid:
+            raise ValueError(f"invalid object name {oid!r}")
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    _sha, kind, size = self._client().get_object_header(oid)
+                except ValueError:
+                    return None
+                except (OSError, EOFError) as error:
+                    self._stop()
+                    if attempt == 2:
+                        raise GitError("cat-file", -1, str(error)) from None
+                    continue
+                return (kind.decode() if isinstance(kind, bytes) else kind), size
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _client(self) -> git.Git:
         if self._git is None:
+            # GitPython runs `git version` on import and fails with a long ImportError
+            # when git is missing: say so the way every other git call does.
+            if shutil.which("git") is None:
+                raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT)
             import git  # GitPython; imported only when objects are read
 
             client = git.Git()
@@ -445,27 +520,6 @@ def _pinned_environment(git_dir: Path) -> dict[str, str]:
 
 
 # --- helpers that need no mirror -------------------------------------------------------------
-
-
-def uncommitted_changes(path: Path) -> bool:
-    """True when the local repository at `path` has changes or untracked files not committed."""
-    git_dir = local_git_dir(path)
-    if git_dir is None or git_dir == path:  # not a repo, or bare: nothing uncommitted
-        return False
-    result = run_git(
-        [
-            "--no-optional-locks",  # never take index.lock in the user's repository
-            f"--git-dir={git_dir}",
-            f"--work-tree={path}",
-            "status",
-            "--porcelain",
-            "-z",
-        ],
-        cwd=path,
-        check=False,
-    )
-    # Only feeds a warning: if git cannot tell (e.g. "dubious ownership"), stay quiet.
-    return result.returncode == 0 and bool(result.stdout.strip(b"\0"))
 
 
 def merge_file(

@@ -197,3 +197,37 @@ def test_a_run_that_cannot_get_the_project_lock_gives_up_clearly(
     assert "hint:" in result.err
     assert not (project_dir / "agentsync.lock").exists()
     assert cli("install", cwd=project_dir).code == 0  # the lock dies with its holder
+
+
+def test_readers_survive_a_refresh_rebuilding_their_mirror(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """`install --refresh` replaces the mirror directory; runs reading from it at that moment
+    (their `cat-file` holds the old one open) must neither fail nor blame the lock."""
+    repo = make_repo("shared")
+    for index in range(80):
+        repo.write(f"agents/a{index}.md", agent_md(f"a{index}", f"Agent {index}.", body="x" * 2000))
+    repo.commit("agents")
+    projects = []
+    for index in range(7):
+        project = tmp_path / f"project-{index}"
+        project.mkdir()
+        (project / "agentsync.toml").write_text(
+            f'[sources.s]\nurl = "{repo.url}"\ninclude = ["*"]\n'
+        )
+        projects.append(project)
+    assert_all_succeeded(run_many([(project, ["install"], None) for project in projects]))
+    refreshers, readers = projects[:2], projects[2:]
+    for _ in range(3):
+        # a no-op `install --frozen` still reads and verifies every locked file
+        jobs: list[tuple[Path, Sequence[str], int | None]] = [
+            *((project, ["install", "--refresh"], None) for project in refreshers),
+            *((project, ["install", "--frozen"], None) for project in readers[:3]),
+            *((project, ["show", "a7"], None) for project in readers[3:]),
+        ]
+        results = run_many(jobs)
+        for result in results:
+            assert "agentsync.lock records" not in result.err, result
+            assert "delete it" not in result.err, result
+        assert_all_succeeded(results)
+    assert_mirrors_sound()

@@ -13,12 +13,13 @@ import subprocess
 import sys
 import time
 import tomllib
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo, agent_md
+from tests.conftest import CliResult, GitRepo, agent_md, run_git
 
 Cli = Callable[..., CliResult]
 MakeRepo = Callable[..., GitRepo]
@@ -351,6 +352,249 @@ def test_refused_files_cannot_be_named_explicitly(
     assert result.code == 1, result
     assert message in result.err
     assert_untouched(project_dir, before)
+
+
+# -- a local source's git config must not run anything ----------------------------------------
+
+
+def _same_size_edit(path: Path) -> None:
+    """Change a file without changing its size, then move its mtime on: `git status` must
+    hash it (through the configured filters) to tell."""
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"agent.", b"agenT."))
+    stamp = path.stat().st_mtime + 5
+    os.utime(path, (stamp, stamp))
+
+
+def filtering_source(make_repo: MakeRepo, marker: Path, vector: str) -> GitRepo:
+    """A local source with a checked-out submodule, one of whose configs defines a filter
+    (clean or long-running process) that `touch`es `marker`; every agent file, the
+    submodule's too, has an uncommitted edit."""
+    sub = make_repo("filtering-sub")
+    sub.write(".gitattributes", "*.md filter=evil\n")
+    sub.write("agents/inner.md", agent_md("inner", "Inside the submodule."))
+    sub.commit("sub")
+    repo = make_repo("filtering")
+    repo.write(".gitattributes", "*.md filter=evil\n")
+    repo.write("agents/helper.md", agent_md("helper", "Helps."))
+    repo.commit("agents")
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", sub.url, "vendor/sub")
+    repo.commit("submodule")
+    where = repo.path / "vendor" / "sub" if vector == "submodule" else repo.path
+    kind = "process" if vector == "process" else "clean"
+    run_git(where, "config", f"filter.evil.{kind}", f"touch {marker}; cat")
+    for path in ("agents/helper.md", "vendor/sub/agents/inner.md"):
+        _same_size_edit(repo.path / path)
+    return repo
+
+
+@pytest.mark.parametrize("vector", ["clean", "process", "submodule"])
+def test_a_local_sources_filters_never_run(
+    cli: Cli, make_repo: MakeRepo, project_dir: Path, tmp_path: Path, vector: str
+) -> None:
+    marker = tmp_path / MARKER
+    source = filtering_source(make_repo, marker, vector)
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.local]\nurl = "{source.path}"\n\n[agents]\nhelper = "local"\n'
+    )
+    for command in (["install"], ["update"]):
+        result = cli(*command, cwd=project_dir)
+        assert result.code == 0, (command, result)
+        assert not marker.exists(), command
+        assert "has uncommitted changes" in result.err, (command, result)
+    installed = (project_dir / ".claude" / "agents" / "helper.md").read_bytes()
+    assert b"agenT." not in installed  # the committed version, not the work tree's
+
+
+# -- a tree bomb beside the source's path -------------------------------------------------------
+
+
+def _tree_bomb(repo: GitRepo, levels: int = 7) -> None:
+    """agents/helper.md beside bomb/, which holds 10**levels paths in a dozen objects."""
+
+    def git_in(*args: str, stdin: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=repo.path, input=stdin, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    blob = git_in("hash-object", "-w", "--stdin", stdin="x\n")
+    tree = git_in("mktree", stdin=f"100644 blob {blob}\tf.md\n")
+    for _ in range(levels):
+        tree = git_in("mktree", stdin="".join(f"040000 tree {tree}\td{i}\n" for i in range(10)))
+    agent = git_in("hash-object", "-w", "--stdin", stdin=agent_md("helper", "Helps."))
+    agents = git_in("mktree", stdin=f"100644 blob {agent}\thelper.md\n")
+    root = git_in("mktree", stdin=f"040000 tree {agents}\tagents\n040000 tree {tree}\tbomb\n")
+    commit = git_in("commit-tree", "-m", "bomb", root, stdin="")
+    repo.git("update-ref", "refs/heads/main", commit)
+
+
+def test_a_tree_bomb_is_bounded_in_time_and_memory(make_repo: MakeRepo, project_dir: Path) -> None:
+    repo = make_repo("treebomb")
+    _tree_bomb(repo)
+    limit = 1024**3  # 1 GiB of address space: listing 10**7 paths would need several
+
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    def install(manifest: str) -> tuple[subprocess.CompletedProcess[str], float]:
+        (project_dir / "agentsync.toml").write_text(manifest)
+        (project_dir / "agentsync.lock").unlink(missing_ok=True)
+        start = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "agentsync", "--timeout", "20", "install"],
+            cwd=project_dir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=bounded,
+            check=False,
+        )
+        return done, time.monotonic() - start
+
+    source = f'[sources.b]\nurl = "{repo.url}"\n'
+    done, elapsed = install(source + 'path = "agents"\n\n[agents]\nhelper = "b"\n')
+    assert done.returncode == 0, done.stderr
+    assert elapsed < 10, elapsed
+    assert (project_dir / ".claude" / "agents" / "helper.md").exists()
+    done, elapsed = install(source + '\n[agents]\nhelper = "b"\n')
+    assert done.returncode == 1, done
+    assert elapsed < 15, elapsed
+    assert "Traceback" not in done.stderr
+    assert "source b: gave up listing the files of commit" in done.stderr
+    assert "100,000 entries" in done.stderr
+    assert "hint: set `path` for this source in agentsync.toml" in done.stderr
+
+
+# -- the git layer fails clearly: no git, odd paths, garbage objects ----------------------------
+
+
+def test_git_missing_from_path_is_one_clear_error(
+    cli: Cli, project_dir: Path, tmp_path: Path, good_source: GitRepo
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.good]\nurl = "{good_source.url}"\n\n[agents]\nhelper = "good"\n'
+    )
+    assert cli("install", cwd=project_dir).code == 0  # a warm cache
+    (project_dir / ".claude" / "agents" / "helper.md").write_text(agent_md("helper", "Edited."))
+    empty_bin = tmp_path / "no-git-here"
+    empty_bin.mkdir()
+    env = {**os.environ, "PATH": str(empty_bin)}
+    for args in (
+        ["install"],
+        ["install", "--frozen"],
+        ["show", "helper"],
+        ["diff", "helper"],
+        ["--offline", "search"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "agentsync", *args],
+            cwd=project_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, (args, done)
+        assert done.stderr == (
+            "error: git was not found on PATH\nhint: install git (2.30 or newer) and run again\n"
+        ), (args, done.stderr)
+
+
+def test_a_path_with_a_newline_is_skipped_and_blocks_nothing(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo
+) -> None:
+    repo = make_repo("newline")
+    repo.write("agents/good.md", agent_md("good", "Fine."))
+    repo.write("agents/bad\nname.md", agent_md("badname", "A newline in its path."))
+    repo.write("agents/tab\there.md", agent_md("tabbed", "A tab in its path."))
+    repo.commit("odd paths")
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.n]\nurl = "{repo.url}"\ninclude = ["*"]\n'
+    )
+    result = cli("install", cwd=project_dir)
+    assert result.code == 0, result
+    assert "skipped agents/bad\\nname.md: the path holds a control character" in result.err
+    assert "skipped agents/tab\there.md" in result.err  # a tab is harmless: shown as is
+    assert [p.name for p in (project_dir / ".claude" / "agents").iterdir()] == ["good.md"]
+    assert "badname" not in (project_dir / "agentsync.lock").read_text()
+    for command in (["search"], ["show", "good"]):
+        result = cli(*command, cwd=project_dir)
+        assert result.code == 0, (command, result)
+        assert "Traceback" not in result.err
+    explicit = cli("install", "n/badname", cwd=project_dir)
+    assert explicit.code == 1, explicit
+    assert "no agent named 'badname' in source n" in explicit.err
+    assert "Traceback" not in explicit.err
+
+
+def _the_mirror() -> Path:
+    mirrors = list((Path(os.environ["AGENTSYNC_CACHE_DIR"]) / "mirrors").glob("*.git"))
+    assert len(mirrors) == 1, mirrors
+    return mirrors[0]
+
+
+def _loose(mirror: Path, oid: str) -> Path:
+    """The loose file of object `oid`, unpacking the mirror's packs first if need be."""
+    loose = mirror / "objects" / oid[:2] / oid[2:]
+    for pack in list((mirror / "objects" / "pack").glob("*.pack")):
+        moved = mirror / pack.name
+        pack.rename(moved)
+        subprocess.run(
+            ["git", f"--git-dir={mirror}", "unpack-objects", "-q"],
+            input=moved.read_bytes(),
+            check=True,
+        )
+        moved.unlink()
+        pack.with_suffix(".idx").unlink()
+    assert loose.exists()
+    loose.chmod(0o644)
+    return loose
+
+
+GARBAGE = {
+    "blob-bad-size": ("HEAD:agents/helper.md", zlib.compress(b"blob 12x\0garbage")),
+    "blob-not-zlib": ("HEAD:agents/helper.md", b"not zlib at all"),
+    "tree-garbage": ("HEAD:agents", zlib.compress(b"tree 7\0garbage")),
+    "tree-truncated": ("HEAD:agents", zlib.compress(b"tree 12\0100644 a.md\0\1\2")),
+    "root-not-zlib": ("HEAD^{tree}", b"\x78\x9cnot a tree"),
+    "tree-deleted": ("HEAD:agents", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GARBAGE))
+def test_a_garbage_object_in_the_cache_is_a_damaged_cache(
+    cli: Cli, project_dir: Path, good_source: GitRepo, case: str
+) -> None:
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.good]\nurl = "{good_source.url}"\n\n[agents]\nhelper = "good"\n'
+    )
+    assert cli("install", cwd=project_dir).code == 0
+    name, garbage = GARBAGE[case]
+    loose = _loose(_the_mirror(), good_source.git("rev-parse", name))
+    if garbage is None:
+        loose.unlink()
+    else:
+        loose.write_bytes(garbage)
+    (project_dir / ".claude" / "agents" / "helper.md").unlink()
+    lock = (project_dir / "agentsync.lock").read_bytes()
+    (project_dir / "agentsync.lock").unlink()
+    fresh = cli("--offline", "install", cwd=project_dir)  # lists the files again
+    (project_dir / "agentsync.lock").write_bytes(lock)
+    for result in (
+        fresh,
+        cli("install", "--frozen", cwd=project_dir),
+        cli("show", "helper", cwd=project_dir),
+    ):
+        assert result.code == 1, result
+        assert "Traceback" not in result.err
+        assert "--refresh" in result.err, result
+        assert "delete it" not in result.err, result
+    assert not (project_dir / ".claude" / "agents" / "helper.md").exists()
+    repaired = cli("install", "--refresh", cwd=project_dir)
+    assert repaired.code == 0, repaired
+    assert (project_dir / ".claude" / "agents" / "helper.md").exists()
 
 
 # -- YAML bombs and deep nesting: bounded time and memory -------------------------------------

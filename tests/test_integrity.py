@@ -278,3 +278,29 @@ def test_lock_source_commit_missing_upstream_is_refused(cli: Cli, project: Path)
     assert_refused(result, "beta", f"source up: commit {ghost}")
     assert result.err.startswith("error: alpha, beta, gamma: ")
     assert snapshot(project) == before
+
+
+# -- a missing object is a damaged cache, never a bad lock -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("what", "first"), [("HEAD:agents/beta.md", "beta"), ("HEAD:agents", "alpha")]
+)
+def test_a_deleted_object_in_the_cache_is_a_damaged_cache(
+    cli: Cli, project: Path, source: GitRepo, what: str, first: str
+) -> None:
+    mirror = the_mirror()
+    oid = source.git("rev-parse", what)
+    rewrite_loose_object(mirror, oid, b"")  # unpacks the packs, so the object has a file
+    (mirror / "objects" / oid[:2] / oid[2:]).unlink()
+    agent_file(project, "beta").unlink()
+    before = snapshot(project)
+    for args in (["install", "--frozen"], ["--offline", "install"], ["install"]):
+        result = cli(*args, cwd=project)
+        assert_refused(result, first, "damaged", "--refresh")
+        assert "delete it" not in result.err
+        assert "which agentsync.lock records" not in result.err
+        assert snapshot(project) == before
+    refreshed = cli("install", "--refresh", cwd=project)
+    assert refreshed.code == 0, refreshed
+    assert agent_file(project, "beta").exists()

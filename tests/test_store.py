@@ -558,3 +558,31 @@ def test_git_message_keeps_the_line_that_finishes_a_fatal_one() -> None:
     )
     assert "Connection refused" in _git_message(stderr)
     assert _git_message("warning: x\nfatal: not found\n") == "fatal: not found"
+
+
+# --- readers and rebuilds --------------------------------------------------------------------
+
+
+def test_a_rebuild_waits_for_readers_and_gives_up_clearly(source: GitRepo) -> None:
+    from agentsync.errors import BusyError
+
+    with Store(timeout=20) as reading, Store(timeout=20, lock_timeout=0.3) as rebuilding:
+        reader = reading.mirror(loc(source.url))
+        commit = reader.resolve(None)  # holds the readers lock from here
+        with pytest.raises(BusyError) as caught:
+            rebuilding.mirror(loc(source.url)).rebuild()
+        assert "reading" in caught.value.message and caught.value.subject == source.url
+        assert reader.read_path(commit, "agents/alpha.md") == agent_md("alpha").encode()
+        reading.close()  # the run ends: the rebuild may go ahead
+        rebuilding.mirror(loc(source.url)).rebuild()
+    assert list((rebuilding.root / "tmp").iterdir()) == []
+
+
+def test_a_run_rebuilding_the_mirror_it_reads_does_not_wait_for_itself(source: GitRepo) -> None:
+    with Store(timeout=20, lock_timeout=0.3) as store:
+        mirror = store.mirror(loc(source.url))
+        commit = mirror.resolve(None)
+        assert mirror.read_path(commit, "agents/alpha.md") == agent_md("alpha").encode()
+        mirror.rebuild()  # releases its own shared lock first
+        mirror.fetch(again=True)
+        assert mirror.read_path(commit, "agents/alpha.md") == agent_md("alpha").encode()

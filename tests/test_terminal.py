@@ -33,9 +33,10 @@ C1_NAME = "c1\x9b2K\u202e"  # installable under a safe key
 DESCRIPTION = "desc " + HOSTILE
 TOOL = ERASE_UP + "Glob" + HOSTILE
 NEW_TOOL = ERASE_UP + "Grep" + SEQUENCES
-# Reading `<commit>:<path>` from git needs a path without CR or LF; the twin source lists
-# such a path (it is skipped, with a warning naming it).
-HOSTILE_PATH = "agents/p" + SEQUENCES.replace("\r", "") + ".md"
+# Paths with C0 controls are skipped (with a warning naming them); C1 and bidi controls
+# are allowed in a path, and must be shown escaped wherever the path is printed.
+HOSTILE_PATH = "agents/p\x9b2K\u202e.md"
+ESC_PATH = "agents/e" + SEQUENCES.replace("\r", "") + ".md"
 TWIN_PATH = "agents/p" + HOSTILE + ".md"
 TAG = "v2\x9b2K\u202e"  # git refuses C0 in ref names, not C1 or bidi controls
 BODY = f"body {HOSTILE}\r\nlast {SEQUENCES}\n"
@@ -87,9 +88,11 @@ def hostile(make_repo: Callable[..., GitRepo], project_dir: Path) -> GitRepo:
     evil.write(HOSTILE_PATH, agent_file("tooly", DESCRIPTION, ["Read", TOOL], BODY))
     evil.write("agents/named.md", agent_file(HOSTILE_NAME, DESCRIPTION, ["Read"], "x\n"))
     evil.write("agents/c1.md", agent_file(C1_NAME, "C1 name.", ["Read"], "x\n"))
+    evil.write(ESC_PATH, agent_file("skipped", DESCRIPTION, ["Read"], "x\n"))
     evil.commit("agents")
     twin = make_repo("twin")
-    twin.write(TWIN_PATH, agent_file(HOSTILE_NAME, DESCRIPTION, ["Read"], "y\n"))
+    twin.write("agents/twin.md", agent_file(HOSTILE_NAME, DESCRIPTION, ["Read"], "y\n"))
+    twin.write(TWIN_PATH, agent_file("skipped-too", DESCRIPTION, ["Read"], "y\n"))
     twin.commit("twin")
     (project_dir / "agentsync.toml").write_text(
         f"[sources.evil]\nurl = {json.dumps(evil.url)}\n\n"

@@ -228,31 +228,25 @@ def test_merge_file_identical_sides() -> None:
 # --- local sources --------------------------------------------------------------------------
 
 
-def test_uncommitted_changes(make_repo: MakeRepo, tmp_path: Path) -> None:
+def test_head_commit_of_a_local_source(make_repo: MakeRepo) -> None:
     repo = make_repo("local")
+    assert vcs.head_commit(repo.path / ".git") is None  # unborn
     repo.write("a.md", "a")
-    repo.commit()
-    assert not vcs.uncommitted_changes(repo.path)
-    repo.write("a.md", "changed")
-    assert vcs.uncommitted_changes(repo.path)
-    repo.git("checkout", "--", "a.md")
-    repo.write("new.md", "untracked")
-    assert vcs.uncommitted_changes(repo.path)
-    assert not (repo.path / ".git" / "index.lock").exists()
-    (tmp_path / "plain").mkdir()
-    assert not vcs.uncommitted_changes(tmp_path / "plain")
+    head = repo.commit()
+    assert vcs.head_commit(repo.path / ".git") == head
 
 
-def test_uncommitted_changes_ignores_a_hook_environment(
+def test_head_commit_ignores_a_hook_environment(
     make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dirty = make_repo("dirty")
-    dirty.write("x.md", "x")
+    other = make_repo("other")
+    other.write("x.md", "x")
+    other.commit()
     clean = make_repo("clean")
-    clean.commit()
-    monkeypatch.setenv("GIT_DIR", str(dirty.path / ".git"))
-    monkeypatch.setenv("GIT_WORK_TREE", str(dirty.path))
-    assert not vcs.uncommitted_changes(clean.path)
+    head = clean.commit()
+    monkeypatch.setenv("GIT_DIR", str(other.path / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other.path))
+    assert vcs.head_commit(clean.path / ".git") == head
 
 
 def test_offline_store_runs_no_git_for_a_missing_mirror(
