@@ -26,3 +26,19 @@ def test_readme_lists_the_shipped_presets() -> None:
 
     for name in preset_names():
         assert f"`{name}`" in README, name
+
+
+def test_every_promise_of_the_threat_model_names_tests_that_exist() -> None:
+    """A promise in the README is a test: each guaranteed item names at least one test, and
+    every test it names is defined where it says."""
+    import re
+
+    section = README.split("## Threat model", 1)[1].split("**Not guaranteed", 1)[0]
+    promises = [p for p in re.split(r"\n- \*\*", section)[1:] if p.strip()]
+    assert len(promises) >= 10
+    for promise in promises:
+        named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", promise)
+        assert named, promise.split("**", 1)[0]
+        for module, test in named:
+            text = (ROOT / "tests" / module).read_text(encoding="utf-8")
+            assert re.search(rf"^def {test}\(", text, re.MULTILINE), f"{module}::{test}"
