@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 import typer
 
 from agentsync import operations as ops
+from agentsync import render
 from agentsync.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AgentsyncError, UsageError
+from agentsync.session import DEFAULT_TIMEOUT, Options
 from agentsync.textsafe import inline, json_text, printable
 
 if TYPE_CHECKING:
     from agentsync import updater as updater_types
+    from agentsync.sync import SyncReport
 
 app = typer.Typer(
     name="agentsync",
@@ -36,7 +39,7 @@ app.add_typer(source_app, name="source")
 class Globals:
     """Global options, available to every command through the click context."""
 
-    options: ops.Options
+    options: Options
     json: bool
     quiet: bool
     verbose: bool
@@ -90,7 +93,7 @@ MAX_TIMEOUT = 86_400.0  # a day: past that a timeout protects nothing (and inf b
 def _timeout_default() -> float:
     raw = os.environ.get("AGENTSYNC_TIMEOUT")
     if not raw:
-        return ops.DEFAULT_TIMEOUT
+        return DEFAULT_TIMEOUT
     try:
         value = float(raw)
     except ValueError:
@@ -142,7 +145,7 @@ def _globals(
         raise UsageError(
             "--refresh rebuilds the cache from the network; it cannot go with --offline"
         )
-    options = ops.Options(
+    options = Options(
         cwd=Path.cwd(),
         project=project,
         global_scope=global_scope,
@@ -201,58 +204,24 @@ def finish(code: int) -> NoReturn:
 
 # -- install / remove / update ----------------------------------------------------------------
 
-_VERBS = {
-    "create": "installed",
-    "restore": "restored",
-    "update": "updated",
-    "remove": "removed",
-    "adopt": "adopted",
-    "keep": "unchanged",
-    "modified": "kept (local edits)",
-    "kept-edit": "kept (local edits)",
-    "orphaned": "left in place",
-    "merged": "merged local edits into",
-    "conflict-markers": "wrote conflict markers into",
-    "conflict": "kept (conflicting local edits)",
-    "conflicted": "kept (unresolved conflict markers)",
-}
-_WARNED = frozenset({"modified", "kept-edit", "orphaned", "conflict", "conflicted"})
 
-
-def _render_install(g: Globals, report: ops.InstallReport) -> int:
+def _render_report(g: Globals, report: SyncReport) -> int:
+    """The one rendering of every command that changes (or previews) agent files."""
     if g.json:
-        emit_json(_install_json(report))
+        emit_json(render.install_json(report))
         return EXIT_OK if report.ok else EXIT_FAILED
-    for text in report.warnings:
-        warn(text)
-    lock = report.lock
-    for action in report.actions:
-        if action.kind == "keep" and not g.verbose:
-            continue
-        locked = lock.agents.get(action.name) if lock else None
-        origin = f" from {locked.source}@{locked.commit[:7]}" if locked else ""
-        line = f"{_VERBS[action.kind]} {action.name}{origin}"
-        if action.kind in _WARNED:
-            warn(f"{action.name}: {action.note}")
-        else:
-            say(g, inline(line + (f" ({action.note})" if action.note else "")))
-    if not any(a.writes for a in report.actions):
-        count = len(lock.agents) if lock else 0
-        say(g, f"up to date: {count} agent{'s' if count != 1 else ''}")
+    _render_project(g, report)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _install_json(report: ops.InstallReport) -> dict[str, Any]:
-    return {
-        "ok": report.ok,
-        "lock_changed": report.lock_changed,
-        "manifest_changed": report.manifest_changed,
-        "actions": [
-            {"agent": a.name, "action": a.kind, "path": str(a.path), "note": a.note or None}
-            for a in report.actions
-        ],
-        "warnings": list(report.warnings),
-    }
+def _render_project(g: Globals, report: SyncReport) -> None:
+    out, warnings = render.report_text(report, verbose=g.verbose)
+    for text in warnings:
+        warn(text)
+    if report.error is not None:
+        echo(report.error.render(), err=True)
+    for line in out:
+        say(g, line)
 
 
 @app.command()
@@ -277,7 +246,7 @@ def install(
     """Add agents and install them; with no AGENT, make the folder match the lock."""
     g = _g(ctx)
     report = ops.install(g.options, agents or (), frozen=frozen, force=force, fix=fix)
-    finish(_render_install(g, report))
+    finish(_render_report(g, report))
 
 
 @app.command()
@@ -290,7 +259,7 @@ def remove(
 ) -> None:
     """Drop agents from the manifest and lock and delete their files."""
     g = _g(ctx)
-    finish(_render_install(g, ops.remove(g.options, agents, force=force)))
+    finish(_render_report(g, ops.remove(g.options, agents, force=force)))
 
 
 @app.command()
@@ -330,12 +299,12 @@ def update(
                 "run `agentsync -C PROJECT update --merge=markers` in it",
             )
         many = updater.update_recursive(g.options, recursive, force=force, dry_run=dry_run)
-        finish(_render_many(g, many, _render_update, "updated"))
+        finish(_render_many(g, many, "updated"))
     report = updater.update(g.options, agents or (), force=force, merge=mode, dry_run=dry_run)
     if g.json:
-        emit_json(_project_json(report))
+        emit_json(render.project_json(report))
     else:
-        _render_update(g, report)
+        _render_project(g, report)
     finish(EXIT_OK if report.ok else EXIT_FAILED)
 
 
@@ -347,159 +316,18 @@ def _merge_mode(text: str) -> Literal["auto", "markers"]:
     raise UsageError(f"--merge={text}: expected 'auto' or 'markers'")
 
 
-_STATUS_WORDS = {
-    "new": "installed",
-    "updated": "updated",
-    "merged": "merged local edits",
-    "conflict": "CONFLICT (file left as it is)",
-    "markers": "CONFLICT (markers written)",
-    "kept-edit": "kept local edits",
-    "moved": "pin moved (file unchanged)",
-    "unchanged": "up to date",
-    "pinned": "pinned",
-    "removed-upstream": "REMOVED UPSTREAM (kept)",
-    "held": "HELD BACK (new version would not load)",
-    "removed": "removed",
-    "orphaned": "left in place",
-    "behind": "behind",
-}
-
-
-def _change_lines(change: updater_types.AgentChange, verbose: bool) -> list[str]:
-    """One table row, then indented flags: grants and moved tags."""
-    # A commit that leaves the agent's file alone is not an update: shown with -v only.
-    if change.status in {"unchanged", "pinned", "moved"} and not verbose:
-        return []
-    old = inline(change.old.label) if change.old else "-"
-    new = inline(change.new.label) if change.new else "-"
-    moves = f"{old} -> {new}" if old != new else old
-    lines = f"+{change.added} -{change.removed}" if change.added or change.removed else ""
-    row = f"{inline(change.agent):<28} {moves:<24} {lines:<10} {_STATUS_WORDS[change.status]}"
-    out = [row.rstrip()]
-    if change.note and change.status not in {"removed-upstream", "held"}:
-        out.append(f"    {inline(change.note)}")
-    for grant in change.grants:
-        mark = "!" if grant.risky else "~"
-        out.append(f"  {mark} {'widens' if grant.risky else 'changes'} {inline(grant.text)}")
-    for drift in change.drift:
-        out.append(f"  !! {inline(drift.message)}")
-    return out
-
-
-def _render_update(g: Globals, report: updater_types.ProjectUpdate) -> None:
-    for text in report.warnings:
-        warn(text)
-    if report.error is not None:
-        echo(report.error.render(), err=True)
-        return
-    if report.dry_run:
-        say(g, "dry run: nothing was written")
-    rows = [line for c in report.changes for line in _change_lines(c, g.verbose)]
-    for line in rows:
-        say(g, line)
-    for change in report.conflicts:
-        warn(f"{change.agent}: {change.note or _STATUS_WORDS[change.status]}")
-    if not rows:
-        say(g, "all agents are up to date")
-
-
-def _render_many(g: Globals, many: Any, render_one: Any, verb: str) -> int:
+def _render_many(g: Globals, many: updater_types.Recursive, verb: str) -> int:
     """Per-project sections (text) or one JSON document, then a total; the exit code."""
     if g.json:
-        emit_json(_many_json(many))
+        emit_json(render.many_json(str(many.root), many.projects, many.ok))
         return EXIT_OK if many.ok else EXIT_FAILED
     for project in many.projects:
-        summary = _summary(project)
+        summary = render.summary(project)
         say(g, f"== {inline(str(project.root))}: {summary}")
         if summary != "up to date" or project.warnings or g.verbose:
-            render_one(g, project)
-    say(g, f"total: {_total_line(many, verb)}")
+            _render_project(g, project)
+    say(g, f"total: {render.total_line(many.projects, verb)}")
     return EXIT_OK if many.ok else EXIT_FAILED
-
-
-def _summary(project: Any) -> str:
-    if project.error is not None:
-        return "failed"
-    counts: dict[str, int] = {}
-    for change in project.changes:
-        counts[change.status] = counts.get(change.status, 0) + 1
-    shown = [
-        f"{counts[k]} {_STATUS_WORDS[k].split(' (')[0].lower()}"
-        for k in ("updated", "merged", "new", "behind", "removed-upstream", "conflict", "markers")
-        if counts.get(k)
-    ]
-    if getattr(project, "conflicts", ()) and not project.dry_run:
-        shown.append("left untouched")
-    return ", ".join(shown) or "up to date"
-
-
-def _total_line(many: Any, verb: str) -> str:
-    projects = len(many.projects)
-    failed = sum(1 for p in many.projects if p.error is not None)
-    changed = sum(
-        1 for p in many.projects for c in p.changes if c.status in {"updated", "merged", "behind"}
-    )
-    attention = sum(1 for p in many.projects if not p.ok)
-    noun = "agent" if changed == 1 else "agents"
-    return (
-        f"{projects} project{'s' if projects != 1 else ''}, {changed} {noun} "
-        f"{verb}, "
-        f"{attention} need attention, {failed} failed"
-    )
-
-
-def _pin_json(pin: updater_types.Pin | None) -> dict[str, Any] | None:
-    return None if pin is None else {"commit": pin.commit, "tag": pin.tag}
-
-
-def _change_json(change: updater_types.AgentChange) -> dict[str, Any]:
-    return {
-        "agent": change.agent,
-        "source": change.source,
-        "status": change.status,
-        "old": _pin_json(change.old),
-        "new": _pin_json(change.new),
-        "lines_added": change.added,
-        "lines_removed": change.removed,
-        "grants": [{"what": g.what, "detail": g.detail, "risky": g.risky} for g in change.grants],
-        "drift": [
-            {"kind": d.kind, "ref": d.ref, "locked": d.locked, "current": d.current}
-            for d in change.drift
-        ],
-        "note": change.note or None,
-    }
-
-
-def _project_json(project: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"project": str(project.root), "ok": project.ok}
-    if hasattr(project, "dry_run"):
-        data.update(
-            dry_run=project.dry_run, applied=project.applied, lock_changed=project.lock_changed
-        )
-    data["error"] = project.error.render() if project.error is not None else None
-    data["agents"] = [_change_json(c) for c in project.changes]
-    data["warnings"] = list(project.warnings)
-    return data
-
-
-def _many_json(many: Any) -> dict[str, Any]:
-    projects = [_project_json(p) for p in many.projects]
-    return {
-        "root": str(many.root),
-        "ok": many.ok,
-        "projects": projects,
-        "total": {
-            "projects": len(projects),
-            "ok": sum(1 for p in many.projects if p.ok),
-            "failed": sum(1 for p in many.projects if p.error is not None),
-            "changed": sum(
-                1
-                for p in many.projects
-                for c in p.changes
-                if c.status in {"updated", "merged", "behind"}
-            ),
-        },
-    }
 
 
 @app.command()
@@ -516,39 +344,13 @@ def outdated(
     g = _g(ctx)
     if recursive is not None:
         many = updater.outdated_recursive(g.options, recursive)
-        finish(_render_many(g, many, _render_outdated, "behind"))
+        finish(_render_many(g, many, "behind"))
     report = updater.outdated(g.options)
     if g.json:
-        emit_json([_outdated_json(c) for c in report.changes])
+        emit_json([render.outdated_json(r) for r in report.rows])
     else:
-        _render_outdated(g, report)
+        _render_project(g, report)
     finish(EXIT_OK if report.ok else EXIT_FAILED)
-
-
-def _outdated_json(change: updater_types.AgentChange) -> dict[str, Any]:
-    data = _change_json(change)
-    data.update(
-        current=change.old.commit if change.old else None,
-        latest=change.new.commit if change.new else None,
-        changed=change.status == "behind",
-        pinned=change.status == "pinned",
-        behind=change.status == "behind",
-    )
-    return data
-
-
-def _render_outdated(g: Globals, report: updater_types.ProjectOutdated) -> None:
-    for text in report.warnings:
-        warn(text)
-    if report.error is not None:
-        echo(report.error.render(), err=True)
-        return
-    rows = [line for c in report.changes for line in _change_lines(c, g.verbose)]
-    rows = [line for line in rows if g.verbose or "pin moved" not in line]
-    for line in rows:
-        say(g, line)
-    if report.ok:
-        say(g, "all agents are up to date")
 
 
 @app.command()
@@ -794,10 +596,7 @@ def check(
     g = _g(ctx)
     given = list(paths or ())
     if not given:
-        with ops.session(g.options, locked=False) as run:
-            manifest = run.manifest() if run.project.manifest_path.exists() else None
-            target = run.layout(manifest).target
-            mcp_root = run.project.root
+        target, mcp_root = ops.check_target(g.options)
         given = [os.path.relpath(target) if target.is_relative_to(Path.cwd()) else str(target)]
     else:
         mcp_root = Path.cwd()

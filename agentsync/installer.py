@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +25,7 @@ from agentsync.frontmatter import (
     walk_agent_files,
 )
 from agentsync.ids import Sha256, blob_id, is_safe_name, name_problem, sha256
+from agentsync.journal import Journal
 from agentsync.lockfile import Lock, LockedAgent, write_lock
 from agentsync.patch import PatchError, apply_patch, make_patch
 from agentsync.resolve import installed_bytes
@@ -54,13 +54,9 @@ HELD_BACK: frozenset[str] = frozenset({"kept-edit", "conflict", "conflicted"})
 FAILING: frozenset[str] = frozenset({"kept-edit", "orphaned", "conflict", "conflicted"})
 # Outcomes where the file on disk is not the lock's: `install --frozen` refuses them.
 DIFFERS: frozenset[str] = FAILING | {"modified"}
-JOURNAL = "journal.json"
 # Written by earlier versions: .agentsync/merged/<sha256> held merged bytes. Still read, so
 # a lock from then whose entry has no patch of its local edits can be tied to its bytes.
 LEGACY_MERGED_DIR = "merged"
-# How the journal marks what a run writes: the upstream version (agentsync's own bytes, safe
-# to replace after a crash), or a merge that holds the user's local edits (never replaced).
-WriteKind = Literal["plain", "merged", "conflict-markers"]
 
 # What `update` does with a locally edited file that upstream changed: keep it as it is
 # (install), merge 3-way and leave it untouched on conflict, or write conflict markers.
@@ -131,73 +127,6 @@ class Layout:
         real_dir(self.staging, "agentsync's staging folder")
 
 
-@dataclass(frozen=True)
-class _Mark:
-    """What the journal knows of one set of bytes a run set out to write."""
-
-    kind: WriteKind
-    blob: str | None  # the upstream version they belong to (None in older journals)
-
-
-@dataclass
-class _Journal:
-    """What a run is about to write, so a rerun after a crash recognises it: its own upstream
-    bytes (safe to replace) and merges holding local edits (the user's work, never replaced)."""
-
-    path: Path
-    marks: dict[str, dict[str, _Mark]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, state_dir: Path) -> _Journal:
-        path = state_dir / JOURNAL
-        marks: dict[str, dict[str, _Mark]] = {}
-        try:
-            data = read_regular(path, 64 * MAX_FILE_BYTES)
-            raw = json.loads(data) if data else {}
-            for name, entries in raw.get("writes", {}).items():
-                marks[str(name)] = {
-                    str(e["sha256"]): _Mark(_write_kind(e.get("kind")), e.get("blob"))
-                    for e in entries
-                }
-            for name, shas in raw.get("shas", {}).items():  # journals of earlier versions
-                marks.setdefault(str(name), {}).update({str(s): _Mark("plain", None) for s in shas})
-        except (OSError, ValueError, AttributeError, KeyError, TypeError):
-            marks = {}
-        return cls(path, marks)
-
-    def mark(self, name: str, digest: str) -> _Mark | None:
-        return self.marks.get(name, {}).get(digest)
-
-    def names(self) -> set[str]:
-        return set(self.marks)
-
-    def record(self, actions: tuple[FileAction, ...], lock: Lock) -> None:
-        for action in actions:
-            if action.data is None:
-                continue
-            entry = lock.agents.get(action.name)
-            kind = _write_kind(action.kind)
-            mark = _Mark(kind, entry.blob if entry is not None else None)
-            self.marks.setdefault(action.name, {})[sha256(action.data)] = mark
-        writes = {
-            name: [
-                {"sha256": digest, "kind": m.kind, "blob": m.blob}
-                for digest, m in sorted(entries.items())
-            ]
-            for name, entries in sorted(self.marks.items())
-        }
-        atomic_write(self.path, json.dumps({"version": 2, "writes": writes}).encode())
-
-    def clear(self) -> None:
-        atomic_delete(self.path)
-
-
-def _write_kind(value: object) -> WriteKind:
-    if value in ("merged", "conflict-markers"):
-        return "merged" if value == "merged" else "conflict-markers"
-    return "plain"
-
-
 def agent_files(folder: Path) -> Iterator[Path]:
     """Every file Claude Code would read below `folder` (frontmatter.walk_agent_files)."""
     return (path for _relative, path in walk_agent_files(folder))
@@ -245,7 +174,7 @@ def plan_install(
     """Compare the new lock with the files on disk and the old lock; decide every action."""
     layout.check()
     _check_case_clashes(layout, new)
-    journal = _Journal.load(layout.state_dir)
+    journal = Journal.load(layout.state_dir)
     old_agents: Mapping[str, LockedAgent] = old.agents if old else {}
     actions: list[FileAction] = []
     agents = dict(new.agents)
@@ -419,7 +348,7 @@ def _plan_agent(
     locked: LockedAgent,
     previous: LockedAgent | None,
     expected: bytes,
-    journal: _Journal,
+    journal: Journal,
     *,
     force: bool,
 ) -> FileAction:
@@ -491,7 +420,7 @@ _MARKERS_NOTE = (
 
 
 def _plan_removal(
-    layout: Layout, previous: LockedAgent, journal: _Journal, *, force: bool
+    layout: Layout, previous: LockedAgent, journal: Journal, *, force: bool
 ) -> FileAction:
     path = layout.agent_path(previous.name)
     current = read_installed(path, previous.name)
@@ -512,7 +441,7 @@ def _plan_removal(
     )
 
 
-def _plan_leftovers(layout: Layout, journal: _Journal, locked: set[str]) -> list[FileAction]:
+def _plan_leftovers(layout: Layout, journal: Journal, locked: set[str]) -> list[FileAction]:
     """Files a killed run created for agents neither lock knows (e.g. an `update` killed
     before its lock was written, rerun as `install`): ours by the journal, so removed."""
     actions = []
@@ -587,9 +516,9 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
     for folder in (layout.target, layout.lock_path.parent, layout.state_dir, layout.staging):
         clean_stale_temps(folder)  # left by a killed run (we hold the project's run lock)
     changes = plan.changes
-    journal = _Journal.load(layout.state_dir)
+    journal = Journal.load(layout.state_dir)
     if changes:
-        journal.record(changes, plan.lock)
+        journal.record(((a.name, a.data, a.kind) for a in changes if a.data), plan.lock)
     for action in changes:
         if action.kind == "remove":
             atomic_delete(action.path)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import fnmatch
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
+from agentsync.catalog import (
+    Candidate,
+    Catalog,
+    duplicate_in_source,
+    find_candidate,
+    has_match,
+    uncommitted_agents,
+)
 from agentsync.errors import ResolveError, SourceError
-from agentsync.frontmatter import parse_agent, rename_agent
-from agentsync.ids import BlobId, Commit, is_full_commit, name_problem, sha256, short
+from agentsync.frontmatter import rename_agent
+from agentsync.ids import Commit, is_full_commit, name_problem, sha256
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
 from agentsync.textsafe import inline
@@ -20,28 +26,6 @@ from agentsync.versions import best_tag, parse_range
 
 if TYPE_CHECKING:
     from agentsync.store import Mirror, Store
-
-MAX_AGENT_BYTES = 1_048_576
-_SKIPPED_NAMES = frozenset({"README.md", "SKILL.md"})
-_SKIPPED_FOLDERS = frozenset({"skills", "commands"})
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An agent file found in a source at one commit."""
-
-    source: str
-    name: str  # the name Claude Code reads, or the evident `name:` line of a file it drops
-    path: str
-    blob: BlobId
-    commit: Commit
-    description: str | None
-    loads: bool
-
-    @property
-    def label(self) -> str:
-        return f"{self.source}/{self.name}"
-
 
 DriftKind = Literal["tag-moved", "tag-deleted", "history-rewritten"]
 
@@ -83,102 +67,6 @@ class Resolution:
     held: tuple[str, ...] = ()  # agents kept at their old pin because the new version won't load
 
 
-@dataclass
-class _Catalog:
-    """Candidates per (source, commit), discovered once per run."""
-
-    store: Store
-    manifest: Manifest
-    _cache: dict[tuple[str, str], list[Candidate]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    drift: list[Drift] = field(default_factory=list)
-    gone: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)
-
-    def mirror(self, source: str) -> Mirror:
-        spec = self.manifest.sources[source]
-        return self.store.mirror(spec.location(self.manifest.dir))
-
-    def candidates(self, source: str, commit: Commit) -> list[Candidate]:
-        key = (source, commit)
-        if key not in self._cache:
-            self._cache[key] = self._discover(source, commit)
-        return self._cache[key]
-
-    def _discover(self, source: str, commit: Commit) -> list[Candidate]:
-        spec = self.manifest.sources[source]
-        mirror = self.mirror(source)
-        found: list[Candidate] = []
-        try:
-            entries = mirror.list_files(
-                commit, spec.path, skip_folders=_SKIPPED_FOLDERS, want=_agent_paths(spec)
-            )
-        except SourceError as error:
-            raise type(error)(
-                f"source {source}: {error.message}", hint=error.hint, subject=error.subject
-            ) from None
-        for entry in entries:
-            if entry.kind == "unsafe":
-                self.warnings.append(
-                    f"{source}: skipped {inline(entry.path)}: the path holds a control "
-                    "character, a '/' inside a name, or a '.' or '..' part"
-                )
-                continue
-            if not _is_agent_path(entry.path, spec.path):
-                continue
-            shown = inline(entry.path)
-            if entry.kind != "blob":
-                what = "symlinks" if entry.kind == "link" else "submodules"
-                self.warnings.append(f"{source}: skipped {shown}: {what} are not installed")
-                continue
-            if not _is_utf8(entry.path):
-                self.warnings.append(f"{source}: skipped {shown}: the path is not valid UTF-8")
-                continue
-            if entry.size > MAX_AGENT_BYTES:
-                self.warnings.append(f"{source}: skipped {shown}: larger than 1 MiB")
-                continue
-            parsed = parse_agent(mirror.read_blob(entry.blob))
-            name = parsed.name if parsed.loads else parsed.evident_name
-            if not name:
-                continue
-            description = parsed.description if parsed.loads else parsed.evident_description
-            found.append(
-                Candidate(source, name, entry.path, entry.blob, commit, description, parsed.loads)
-            )
-        return found
-
-
-def _agent_paths(spec: SourceSpec) -> Callable[[str], bool]:
-    return lambda path: _is_agent_path(path, spec.path)
-
-
-def _is_utf8(path: str) -> bool:
-    # git paths are bytes; undecodable ones arrive as surrogates and could not go in the lock.
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _is_agent_path(path: str, base: str | None) -> bool:
-    """`*.md` under the source's path, minus README/SKILL and files under skills/ or commands/
-    (those hold skills and slash commands, never agents)."""
-    parts = PurePosixPath(path).parts
-    if not path.endswith(".md") or parts[-1] in _SKIPPED_NAMES:
-        return False
-    if any(part in _SKIPPED_FOLDERS for part in parts[:-1]):
-        return False
-    if not base:
-        return True
-    pattern = PurePosixPath(base.strip("/")).parts
-    if path == base.strip("/"):
-        return True
-    if len(parts) <= len(pattern):
-        return False
-    return all(fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pattern, strict=False))
-
-
 # -- refs -------------------------------------------------------------------------------------
 
 
@@ -197,20 +85,6 @@ def resolve_spec_commit(
             )
         return tags[tag], tag
     return mirror.resolve(ref), None
-
-
-def pin_request(text: str | None) -> tuple[str | None, str | None]:
-    """Split `NAME@TEXT` into (ref, version): a range operator or wildcard makes it a version.
-
-    `@v1.4.0`, `@1.4.0`, `@main` and `@abc1234` stay refs (a tag, branch or commit named
-    exactly); `@^1.2`, `@~1.4`, `@>=1.0, <2`, `@1.*` and `@1.x` are version ranges.
-    """
-    if text is None:
-        return None, None
-    ranged = text.startswith(("^", "~", ">", "<", "=")) or any(c in text for c in "*, ")
-    if not ranged and re.fullmatch(r"v?\d+(\.(\d+|[xX]))*\.[xX]", text):
-        ranged = True
-    return (None, text) if ranged else (text, None)
 
 
 def detect_drift(
@@ -259,6 +133,64 @@ class Policy:
     force: bool = False
 
 
+@dataclass
+class _Findings:
+    """What one resolution found worth telling, besides the lock."""
+
+    warnings: list[str] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    seen: set[tuple[str, Commit]] = field(default_factory=set)
+
+    def note_drift(self, drift: Drift) -> None:
+        self.drift.append(drift)
+        self.warnings.append(drift.message)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which pins a resolution may move: none (install), all, or named agents (update)."""
+
+    manifest: Manifest
+    old: Lock
+    update: UpdateScope
+
+    def moves(self, agent: str) -> bool:
+        if self.update == "all":
+            return True
+        return self.update != "none" and agent in self.update
+
+    def source_moves(self, source: str) -> bool:
+        if self.update in ("all", "none"):
+            return self.update == "all"
+        named = set(self.update)
+        return any(a.source == source and a.name in named for a in self.old.agents.values()) or any(
+            a.source == source and a.key in named for a in self.manifest.agents.values()
+        )
+
+    def keeps_commit(self, spec: SourceSpec) -> bool:
+        previous = self.old.sources.get(spec.name)
+        return (
+            previous is not None
+            and _same_origin(previous, spec)
+            and not self.source_moves(spec.name)
+        )
+
+    def reusable(self, key: str, spec: AgentSpec, selected: str) -> LockedAgent | None:
+        """The previous lock entry for `key`, when nothing asks it to change."""
+        previous = self.old.agents.get(key)
+        if previous is None or self.moves(key) or previous.selected != selected:
+            return None
+        if not _same_agent(previous, spec):
+            return None
+        old_source = self.old.sources.get(spec.source)
+        source_spec = self.manifest.sources[spec.source]
+        if old_source is None or not _same_origin(old_source, source_spec):
+            return None
+        return previous
+
+
 @dataclass(frozen=True)
 class Resolver:
     """Resolves a manifest against the cache, reusing locked commits unless told to move."""
@@ -272,21 +204,51 @@ class Resolver:
     keep_missing: bool = False
     # Mirror keys fetched in this run; shared by `--recursive` so each source is fetched once.
     fetched: set[str] = field(default_factory=set)
+    # Discoveries shared with the rest of the run (a commit's agents are parsed once).
+    catalog: Catalog | None = None
+
+    @property
+    def _catalog(self) -> Catalog:
+        if self.catalog is None:
+            object.__setattr__(self, "catalog", Catalog(self.store, self.manifest))
+        assert self.catalog is not None  # noqa: S101 - just set
+        return self.catalog
+
+    @property
+    def _old(self) -> Lock:
+        return self.old if self.old is not None else Lock()
+
+    @property
+    def _scope(self) -> _Scope:
+        return _Scope(self.manifest, self._old, self.update)
 
     def run(self) -> Resolution:
-        catalog = _Catalog(self.store, self.manifest)
-        self._prefetch(catalog)
+        found = _Findings()
+        self._prefetch()
         sources = {
-            name: self._lock_source(catalog, spec) for name, spec in self.manifest.sources.items()
+            name: self._lock_source(found, spec) for name, spec in self.manifest.sources.items()
         }
-        agents = self._lock_agents(catalog, sources)
+        agents = self._lock_agents(found, sources)
         return Resolution(
             Lock(sources=sources, agents=agents),
-            tuple(catalog.warnings),
-            tuple(catalog.drift),
-            tuple(sorted(catalog.gone)),
-            tuple(sorted(catalog.held)),
+            tuple(found.warnings),
+            tuple(found.drift),
+            tuple(sorted(found.gone)),
+            tuple(sorted(found.held)),
         )
+
+    def candidates_of(self, source: str) -> list[Candidate]:
+        """Agents in one source at its locked commit (or the newest one when not locked)."""
+        found = _Findings()
+        locked = self._lock_source(found, self.manifest.sources[source])
+        return self._candidates(found, source, locked.commit)
+
+    def _candidates(self, found: _Findings, source: str, commit: Commit) -> list[Candidate]:
+        """A source's agents at a commit; what discovery skipped is told once per run."""
+        if (source, commit) not in found.seen:
+            found.seen.add((source, commit))
+            found.warnings.extend(self._catalog.warnings(source, commit))
+        return self._catalog.candidates(source, commit)
 
     def _fetch(self, mirror: Mirror) -> None:
         if mirror.key in self.fetched:
@@ -297,247 +259,221 @@ class Resolver:
             mirror.fetch()
         self.fetched.add(mirror.key)
 
-    def _prefetch(self, catalog: _Catalog) -> None:
+    def _prefetch(self) -> None:
         """Fetch, in parallel, every source this run will have to fetch (one slow source must
         not delay the others)."""
+        mirror = self._catalog.mirror
         due = [
             spec
             for spec in self.manifest.sources.values()
-            if not self._keeps_commit(spec) and catalog.mirror(spec.name).key not in self.fetched
+            if not self._scope.keeps_commit(spec) and mirror(spec.name).key not in self.fetched
         ]
         if self.store.offline or len(due) < 2:
             return
         self.store.prefetch([spec.location(self.manifest.dir) for spec in due])
-        self.fetched.update(catalog.mirror(spec.name).key for spec in due)
+        self.fetched.update(mirror(spec.name).key for spec in due)
 
-    def _keeps_commit(self, spec: SourceSpec) -> bool:
-        previous = self.old.sources.get(spec.name) if self.old else None
-        return (
-            previous is not None
-            and _same_origin(previous, spec)
-            and not self._source_moves(spec.name)
-        )
-
-    def candidates_of(self, source: str) -> list[Candidate]:
-        """Agents in one source at its locked commit (or the newest one when not locked)."""
-        catalog = _Catalog(self.store, self.manifest)
-        locked = self._lock_source(catalog, self.manifest.sources[source])
-        return catalog.candidates(source, locked.commit)
-
-    def _moves(self, agent: str) -> bool:
-        if self.update == "all":
-            return True
-        return self.update != "none" and agent in self.update
-
-    def _source_moves(self, source: str) -> bool:
-        if self.update == "all":
-            return True
-        if self.update == "none":
-            return False
-        named = set(self.update)
-        old_agents = self.old.agents.values() if self.old else ()
-        return any(a.source == source and a.name in named for a in old_agents) or any(
-            a.source == source and a.key in named for a in self.manifest.agents.values()
-        )
-
-    def _lock_source(self, catalog: _Catalog, spec: SourceSpec) -> LockedSource:
-        previous = self.old.sources.get(spec.name) if self.old else None
-        mirror = catalog.mirror(spec.name)
-        if previous is not None and self._keeps_commit(spec):
+    def _lock_source(self, found: _Findings, spec: SourceSpec) -> LockedSource:
+        previous = self._old.sources.get(spec.name)
+        mirror = self._catalog.mirror(spec.name)
+        if previous is not None and self._scope.keeps_commit(spec):
             mirror.ensure_commit(previous.commit)
             return _locked_source(spec, previous.commit, previous.resolved)
         self._fetch(mirror)
-        _warn_if_dirty(catalog, spec, mirror)
+        if mirror.location.kind == "path" and uncommitted_agents(self.store, spec, mirror):
+            found.warnings.append(
+                f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
+                "agentsync uses only committed content (commit them to install them)"
+            )
         commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"source {spec.name}")
         if previous is not None and _same_origin(previous, spec):
-            self._note_drift(catalog, mirror, spec.name, None, previous.commit, spec, previous)
+            drift = detect_drift(mirror, previous.commit, spec.ref, spec.version, previous.resolved)
+            if drift is not None:
+                kind, ref, now = drift
+                found.note_drift(Drift(spec.name, None, kind, ref, previous.commit, now))
         return _locked_source(spec, commit, tag)
 
-    def _note_drift(
-        self,
-        catalog: _Catalog,
-        mirror: Mirror,
-        source: str,
-        agent: str | None,
-        locked: Commit,
-        pin: SourceSpec | AgentSpec,
-        previous: LockedSource | LockedAgent,
-    ) -> None:
-        found = detect_drift(mirror, locked, pin.ref, pin.version, previous.resolved)
-        if found is not None:
-            kind, ref, now = found
-            drift = Drift(source, agent, kind, ref, locked, now)
-            catalog.drift.append(drift)
-            catalog.warnings.append(drift.message)
-
-    def _reusable(self, key: str, spec: AgentSpec, selected: str) -> LockedAgent | None:
-        """The previous lock entry for `key`, when nothing asks it to change."""
-        previous = self.old.agents.get(key) if self.old else None
-        if previous is None or self._moves(key) or previous.selected != selected:
-            return None
-        if not _same_agent(previous, spec):
-            return None
-        old_source = self.old.sources.get(spec.source) if self.old else None
-        source_spec = self.manifest.sources[spec.source]
-        if old_source is None or not _same_origin(old_source, source_spec):
-            return None
-        return previous
-
     def _lock_agents(
-        self, catalog: _Catalog, sources: Mapping[str, LockedSource]
+        self, found: _Findings, sources: Mapping[str, LockedSource]
     ) -> dict[str, LockedAgent]:
         agents: dict[str, LockedAgent] = {}
         for spec in self.manifest.agents.values():
-            previous = self._reusable(spec.key, spec, "agents")
+            previous = self._scope.reusable(spec.key, spec, "agents")
             if previous is not None:
-                catalog.mirror(spec.source).ensure_commit(previous.commit)
+                self._catalog.mirror(spec.source).ensure_commit(previous.commit)
                 agents[spec.key] = previous
                 continue
-            commit, tag = self._agent_commit(catalog, sources, spec)
-            pool = catalog.candidates(spec.source, commit)
-            kept = self._kept_when_missing(catalog, spec.key, spec, pool)
+            commit, tag = self._agent_commit(found, sources, spec)
+            pool = self._candidates(found, spec.source, commit)
+            kept = self._kept_when_missing(found, spec.key, spec, pool)
             if kept is not None:
                 agents[spec.key] = kept
                 continue
-            candidate = find_candidate(pool, spec)
-            agents[spec.key] = self._locked(catalog, spec, candidate, "agents", tag)
+            agents[spec.key] = self._locked(found, spec, find_candidate(pool, spec), "agents", tag)
         for source in self.manifest.sources.values():
-            self._lock_included(catalog, sources[source.name], source, agents)
+            self._lock_included(found, sources[source.name], source, agents)
         return agents
 
     def _kept_when_missing(
-        self, catalog: _Catalog, key: str, spec: AgentSpec, pool: list[Candidate]
+        self, found: _Findings, key: str, spec: AgentSpec, pool: list[Candidate]
     ) -> LockedAgent | None:
-        """Issue #4: an agent gone upstream stays at its old pin (reported), never deleted."""
-        previous = self.old.agents.get(key) if self.old else None
-        if not self.keep_missing or previous is None or _has_match(pool, spec):
+        """An agent gone upstream stays at its old pin (reported), never deleted."""
+        previous = self._old.agents.get(key)
+        if not self.keep_missing or previous is None or has_match(pool, spec):
             return None
-        catalog.mirror(previous.source).ensure_commit(previous.commit)
-        catalog.gone.append(key)
+        self._keep(found.gone, key, previous)
         return previous
+
+    def _keep(self, reasons: list[str], key: str, previous: LockedAgent) -> None:
+        self._catalog.mirror(previous.source).ensure_commit(previous.commit)
+        reasons.append(key)
 
     def _lock_included(
         self,
-        catalog: _Catalog,
+        found: _Findings,
         locked: LockedSource,
         source: SourceSpec,
         agents: dict[str, LockedAgent],
     ) -> None:
-        included = self._included(catalog, locked, source)
+        if not source.include:
+            return
+        pool = self._candidates(found, source.name, locked.commit)
+        included = included_candidates(pool, source, found.warnings)
         for candidate in included:
             if candidate.name in agents:
                 continue  # an explicit [agents] entry wins over an include glob
             spec = AgentSpec(candidate.name, source.name, candidate.name, None, None, None)
-            previous = self._reusable(candidate.name, spec, "include")
-            if previous is not None:
-                agents[candidate.name] = previous
-            else:
-                agents[candidate.name] = self._locked(catalog, spec, candidate, "include")
-        if not self.keep_missing or self.old is None:
+            previous = self._scope.reusable(candidate.name, spec, "include")
+            agents[candidate.name] = previous or self._locked(found, spec, candidate, "include")
+        if not self.keep_missing:
             return
         names = {c.name for c in included}
-        for key, previous in sorted(self.old.agents.items()):
-            if (
-                previous.selected == "include"
-                and previous.source == source.name
-                and key not in agents
-                and previous.upstream_name not in names
-                and _matches(previous.upstream_name, source.include)
-                and not _matches(previous.upstream_name, source.exclude)
-            ):
-                catalog.mirror(source.name).ensure_commit(previous.commit)
-                catalog.gone.append(key)
+        for key, previous in sorted(self._old.agents.items()):
+            if key not in agents and _gone_from_include(previous, source, names):
+                self._keep(found.gone, key, previous)
                 agents[key] = previous
 
-    def _included(
-        self, catalog: _Catalog, locked: LockedSource, spec: SourceSpec
-    ) -> list[Candidate]:
-        if not spec.include:
-            return []
-        chosen: dict[str, Candidate] = {}
-        for candidate in catalog.candidates(spec.name, locked.commit):
-            if not _matches(candidate.name, spec.include) or _matches(candidate.name, spec.exclude):
-                continue
-            problem = name_problem(candidate.name)
-            if problem is not None:
-                # The name would become the file name: `../../x` or `/etc/x` must never be one.
-                catalog.warnings.append(
-                    f"{spec.name}: skipped {inline(candidate.path)}: its name {candidate.name!r} "
-                    f"cannot be a file name ({problem}); install it under another name in [agents]"
-                )
-                continue
-            other = chosen.get(candidate.name)
-            if other is not None:
-                raise _duplicate_in_source([other, candidate], spec.name)
-            chosen[candidate.name] = candidate
-        return sorted(chosen.values(), key=lambda c: c.name)
-
     def _agent_commit(
-        self, catalog: _Catalog, sources: Mapping[str, LockedSource], spec: AgentSpec
+        self, found: _Findings, sources: Mapping[str, LockedSource], spec: AgentSpec
     ) -> tuple[Commit, str | None]:
         """The commit (and tag a range chose) for an agent: its own pin, else its source's."""
         if spec.ref is None and spec.version is None:
             return sources[spec.source].commit, None
-        mirror = catalog.mirror(spec.source)
+        mirror = self._catalog.mirror(spec.source)
         if spec.ref is not None and is_full_commit(spec.ref) and not self.store.offline:
             mirror.ensure_commit(Commit(spec.ref))
         elif not self.store.offline:
             self._fetch(mirror)
         commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"agent {spec.key}")
-        previous = self.old.agents.get(spec.key) if self.old else None
+        previous = self._old.agents.get(spec.key)
         if previous is not None and _same_agent(previous, spec):
-            self._note_drift(
-                catalog, mirror, spec.source, spec.key, previous.commit, spec, previous
-            )
+            drift = detect_drift(mirror, previous.commit, spec.ref, spec.version, previous.resolved)
+            if drift is not None:
+                kind, ref, now = drift
+                found.note_drift(Drift(spec.source, spec.key, kind, ref, previous.commit, now))
         return commit, tag
 
     def _locked(
         self,
-        catalog: _Catalog,
+        found: _Findings,
         spec: AgentSpec,
         candidate: Candidate,
         selected: Literal["agents", "include"],
         tag: str | None = None,
     ) -> LockedAgent:
-        previous = self.old.agents.get(spec.key) if self.old else None
+        previous = self._old.agents.get(spec.key)
         # An agent installed with --fix stays repaired across updates.
         fix = self.policy.fix or (previous is not None and previous.fixed)
         if not candidate.loads and not (fix or self.policy.force):
-            label = inline(candidate.label)
             if self.keep_missing and previous is not None and previous.blob != candidate.blob:
                 # `update`: a new version that would not load holds this agent back only.
-                catalog.mirror(previous.source).ensure_commit(previous.commit)
-                catalog.held.append(spec.key)
-                catalog.warnings.append(
-                    f"{spec.key}: Claude Code would not load the new version of "
-                    f"{label} ({inline(candidate.path)}); kept at the old pin (see "
-                    f"`agentsync show {label}`; update with --fix or --force)"
-                )
+                self._keep(found.held, spec.key, previous)
+                found.warnings.append(_held_warning(spec.key, candidate))
                 return previous
-            raise ResolveError(
-                f"Claude Code would not load {label} ({inline(candidate.path)})",
-                hint=f"see why with `agentsync show {label}`; install a repaired copy "
-                "with --fix, or the file as it is with --force",
-                subject=spec.key,
+            raise _unloadable(spec.key, candidate)
+        data = self._catalog.mirror(spec.source).read_blob(candidate.blob)
+        return _carry_local_edits(previous, _entry(spec, candidate, selected, tag, data, fix))
+
+
+def included_candidates(
+    pool: Iterable[Candidate], spec: SourceSpec, warnings: list[str]
+) -> list[Candidate]:
+    """The candidates a source's include (minus exclude) globs select, by name; names that
+    cannot be file names are skipped with a warning, and a name twice is an error."""
+    chosen: dict[str, Candidate] = {}
+    for candidate in pool:
+        if not _matches(candidate.name, spec.include) or _matches(candidate.name, spec.exclude):
+            continue
+        problem = name_problem(candidate.name)
+        if problem is not None:
+            # The name would become the file name: `../../x` or `/etc/x` must never be one.
+            warnings.append(
+                f"{spec.name}: skipped {inline(candidate.path)}: its name {candidate.name!r} "
+                f"cannot be a file name ({problem}); install it under another name in [agents]"
             )
-        data = catalog.mirror(spec.source).read_blob(candidate.blob)
-        locked = LockedAgent(
-            name=spec.key,
-            source=spec.source,
-            upstream_name=candidate.name,
-            path=candidate.path,
-            commit=candidate.commit,
-            blob=candidate.blob,
-            sha256=sha256(data),
-            ref=spec.ref,
-            version=spec.version,
-            file=spec.file,
-            selected=selected,
-            fixed=fix and _needs_fix(data),
-            resolved=tag,
-        )
-        locked = replace(locked, sha256=sha256(installed_bytes(locked, data)))
-        return _carry_local_edits(previous, locked)
+            continue
+        other = chosen.get(candidate.name)
+        if other is not None:
+            raise duplicate_in_source([other, candidate], spec.name)
+        chosen[candidate.name] = candidate
+    return sorted(chosen.values(), key=lambda c: c.name)
+
+
+def _gone_from_include(previous: LockedAgent, source: SourceSpec, names: set[str]) -> bool:
+    """An agent the include globs chose before, and would still choose, that upstream lost."""
+    return (
+        previous.selected == "include"
+        and previous.source == source.name
+        and previous.upstream_name not in names
+        and _matches(previous.upstream_name, source.include)
+        and not _matches(previous.upstream_name, source.exclude)
+    )
+
+
+def _entry(
+    spec: AgentSpec,
+    candidate: Candidate,
+    selected: Literal["agents", "include"],
+    tag: str | None,
+    data: bytes,
+    fix: bool,
+) -> LockedAgent:
+    """The lock entry for installing `candidate` (bytes `data`) as the manifest asks."""
+    locked = LockedAgent(
+        name=spec.key,
+        source=spec.source,
+        upstream_name=candidate.name,
+        path=candidate.path,
+        commit=candidate.commit,
+        blob=candidate.blob,
+        sha256=sha256(data),
+        ref=spec.ref,
+        version=spec.version,
+        file=spec.file,
+        selected=selected,
+        fixed=fix and _needs_fix(data),
+        resolved=tag,
+    )
+    return replace(locked, sha256=sha256(installed_bytes(locked, data)))
+
+
+def _held_warning(key: str, candidate: Candidate) -> str:
+    label = inline(candidate.label)
+    return (
+        f"{key}: Claude Code would not load the new version of {label} "
+        f"({inline(candidate.path)}); kept at the old pin (see `agentsync show {label}`; "
+        "update with --fix or --force)"
+    )
+
+
+def _unloadable(key: str, candidate: Candidate) -> ResolveError:
+    label = inline(candidate.label)
+    return ResolveError(
+        f"Claude Code would not load {label} ({inline(candidate.path)})",
+        hint=f"see why with `agentsync show {label}`; install a repaired copy "
+        "with --fix, or the file as it is with --force",
+        subject=key,
+    )
 
 
 def _carry_local_edits(previous: LockedAgent | None, locked: LockedAgent) -> LockedAgent:
@@ -550,56 +486,6 @@ def _carry_local_edits(previous: LockedAgent | None, locked: LockedAgent) -> Loc
     ):
         return locked
     return replace(locked, sha256=previous.sha256, local_edits=True, edits=previous.edits)
-
-
-def _has_match(pool: Iterable[Candidate], spec: AgentSpec) -> bool:
-    if spec.file is not None:
-        return any(c.path == spec.file for c in pool)
-    return any(c.name == spec.agent for c in pool)
-
-
-def _warn_if_dirty(catalog: _Catalog, spec: SourceSpec, mirror: Mirror) -> None:
-    """Only committed content of a local source is seen; say so when its agent files differ."""
-    if mirror.location.kind != "path":
-        return
-    if _uncommitted_agents(catalog.store, spec, mirror):
-        catalog.warnings.append(
-            f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
-            "agentsync uses only committed content (commit them to install them)"
-        )
-
-
-def _uncommitted_agents(store: Store, spec: SourceSpec, mirror: Mirror) -> bool:
-    """New, deleted or changed agent files in a local source's work tree, against its HEAD.
-
-    Never `git status`: it runs the filters the folder's `.git/config` (or a submodule's)
-    defines, a command of the source's choosing. The committed files come from the mirror
-    (just fetched from that folder), the work tree is walked and hashed here.
-    """
-    from agentsync import trees, vcs
-
-    root = Path(mirror.location.git_url)
-    git_dir = vcs.local_git_dir(root)
-    if git_dir is None or git_dir == root:  # not a repo, or bare: nothing uncommitted
-        return False
-    head = vcs.head_commit(git_dir)
-    try:
-        if head is None or not mirror.has_commit(head):
-            return False  # unborn, unreadable, or not fetched (--offline): cannot tell
-        committed = mirror.list_files(
-            head, spec.path, skip_folders=_SKIPPED_FOLDERS, want=_agent_paths(spec)
-        )
-    except SourceError:
-        return False  # discovery reports the same failure as an error
-    differs = trees.worktree_differs(
-        root,
-        committed,
-        spec.path,
-        skip_folders=_SKIPPED_FOLDERS,
-        want=_agent_paths(spec),
-        timeout=store.timeout,
-    )
-    return bool(differs)
 
 
 def _needs_fix(data: bytes) -> bool:
@@ -632,67 +518,6 @@ def installed_bytes(locked: LockedAgent, upstream: bytes) -> bytes:
     if locked.name != locked.upstream_name:
         data = rename_agent(data, locked.name)
     return data
-
-
-def find_candidate(candidates: Iterable[Candidate], spec: AgentSpec) -> Candidate:
-    """The one candidate an [agents] entry means, or a clear error."""
-    pool = list(candidates)
-    if spec.file is not None:
-        for candidate in pool:
-            if candidate.path == spec.file:
-                return candidate
-        raise ResolveError(
-            f"no agent file {spec.file} in source {spec.source}",
-            hint=f"run `agentsync search {spec.agent}` to see where it lives",
-            subject=spec.key,
-        )
-    matches = [c for c in pool if c.name == spec.agent]
-    if not matches:
-        commit = pool[0].commit if pool else None
-        where = f" at {short(commit)}" if commit else ""
-        raise ResolveError(
-            f"no agent named '{spec.agent}' in source {spec.source}{where}",
-            hint=f"run `agentsync search {spec.agent}` to list what the sources provide",
-            subject=spec.key,
-        )
-    if len(matches) > 1:
-        raise _duplicate_in_source(matches, spec.source, key=spec.key)
-    return matches[0]
-
-
-def _duplicate_in_source(
-    matches: list[Candidate], source: str, key: str | None = None
-) -> ResolveError:
-    listing = _listing(matches)
-    example = matches[0]
-    entry = key or example.name
-    return ResolveError(
-        f"source {source} has {len(matches)} files named '{inline(example.name)}':\n{listing}",
-        hint=f'pick one in agentsync.toml: {entry} = {{ source = "{source}", '
-        f'file = "{example.path}" }}',
-        subject=f"{source}/{example.name}",
-    )
-
-
-def ambiguity_error(name: str, matches: list[Candidate]) -> ResolveError:
-    """A name offered by several sources: list them all, never pick one silently."""
-    return ResolveError(
-        f"'{inline(name)}' is provided by {len(matches)} sources:\n{_listing(matches)}",
-        hint=f"name one: agentsync install {matches[0].label}",
-        subject=name,
-    )
-
-
-def _listing(matches: list[Candidate]) -> str:
-    """One line per candidate: a newline in a name, path or description cannot add one."""
-    return "\n".join(
-        f"  {inline(c.label)}  ({inline(c.path)})  {_one_line(c.description)}" for c in matches
-    )
-
-
-def _one_line(text: str | None, width: int = 80) -> str:
-    flat = " ".join((text or "").split())
-    return inline(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:

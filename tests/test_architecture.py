@@ -12,14 +12,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agentsync"
 # Higher layers may import lower ones (and their own), never the other way round.
 LAYERS: dict[str, int] = {
     **dict.fromkeys(
-        ["errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe"], 0
+        ["errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe", "requests"],
+        0,
     ),
     **dict.fromkeys(
         ["frontmatter", "textscan", "manifest", "lockfile", "project", "vcs", "trees", "store"], 1
     ),
-    **dict.fromkeys(["compat", "fixer", "resolve", "installer"], 2),
-    **dict.fromkeys(["operations", "checker", "updater"], 3),
-    **dict.fromkeys(["cli", "__main__"], 4),
+    **dict.fromkeys(["compat", "fixer", "catalog", "grants", "journal", "resolve", "installer"], 2),
+    **dict.fromkeys(["session"], 3),
+    **dict.fromkeys(["sync"], 4),
+    **dict.fromkeys(["operations", "checker", "updater", "render"], 5),
+    **dict.fromkeys(["cli", "__main__"], 6),
 }
 # Third-party libraries with exactly one owning module.
 OWNERS = {
@@ -67,7 +70,7 @@ def test_each_library_has_one_owner(module: str) -> None:
             assert OWNERS[root] == module, f"{module} imports {root}"
 
 
-@pytest.mark.parametrize("module", sorted(m for m in LAYERS if LAYERS[m] < 4))
+@pytest.mark.parametrize("module", sorted(m for m in LAYERS if LAYERS[m] < LAYERS["cli"]))
 def test_core_never_prints_or_exits(module: str) -> None:
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
@@ -81,3 +84,41 @@ def test_every_module_says_what_it_owns() -> None:
     for path in PACKAGE.glob("*.py"):
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
         assert doc and len(doc.splitlines()[0]) > 10, path.name
+
+
+def _graph() -> dict[str, set[str]]:
+    return {
+        module: {
+            name.split(".")[1]
+            for name in imports_of(module)
+            if name.startswith("agentsync.") and name.split(".")[1] in LAYERS
+        }
+        - {module}
+        for module in LAYERS
+    }
+
+
+def test_modules_of_one_layer_import_each_other_without_cycles() -> None:
+    """Within a layer imports may go sideways, but in one order: no module depends on
+    itself through others."""
+    graph = _graph()
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, " -> ".join((*path, module))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            visit(target, (*path, module))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())
+
+
+USE_CASES = ("operations", "updater", "checker")
+
+
+@pytest.mark.parametrize("module", USE_CASES)
+def test_use_cases_share_the_pipeline_not_each_other(module: str) -> None:
+    assert not _graph()[module] & set(USE_CASES), module

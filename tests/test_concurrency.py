@@ -168,10 +168,10 @@ def test_a_run_that_cannot_get_the_project_lock_gives_up_clearly(
     project_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from agentsync import operations
+    from agentsync import session
 
     (project_dir / "agentsync.toml").write_text(manifest_for(sources[:1]))
-    monkeypatch.setattr(operations, "RUN_LOCK_WAIT", 0.3)
+    monkeypatch.setattr(session, "RUN_LOCK_WAIT", 0.3)
     (project_dir / ".agentsync").mkdir()
     # filelock is re-entrant within one process: hold the lock from a separate one
     held = subprocess.Popen(

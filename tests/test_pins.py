@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agentsync.resolve import pin_request
+from agentsync.requests import pin_request
 from tests.conftest import CliResult, GitRepo, agent_md
 
 Cli = Callable[..., CliResult]

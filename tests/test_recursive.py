@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentsync import vcs
-from agentsync.operations import Options
+from agentsync.session import Options
 from agentsync.updater import find_projects, update_recursive
 from tests.conftest import CliResult, GitRepo, agent_md
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from agentsync import trees, vcs
+from agentsync.catalog import SKIPPED_FOLDERS as _SKIPPED_FOLDERS
+from agentsync.catalog import is_agent_path as _is_agent_path
 from agentsync.errors import SourceError
 from agentsync.ids import Commit
-from agentsync.resolve import _SKIPPED_FOLDERS, _is_agent_path
 from agentsync.store import Store
 from agentsync.urls import parse_location
 from tests.conftest import GitRepo, agent_md

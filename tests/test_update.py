@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentsync.updater import line_counts, widened
+from agentsync.grants import line_counts, widened
 from tests.conftest import CliResult, GitRepo, agent_md
 
 Cli = Callable[..., CliResult]

@@ -1,0 +1,254 @@
+"""What a source offers at a commit: its agent files found in git objects once per run, and
+the errors for a name that is missing, ambiguous or repeated."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from agentsync.errors import ResolveError, SourceError
+from agentsync.frontmatter import MAX_FILE_BYTES, parse_agent
+from agentsync.ids import BlobId, Commit, short
+from agentsync.manifest import AgentSpec, Manifest, SourceSpec
+from agentsync.textsafe import inline
+
+if TYPE_CHECKING:
+    from agentsync.store import Mirror, Store
+
+SKIPPED_NAMES = frozenset({"README.md", "SKILL.md"})
+SKIPPED_FOLDERS = frozenset({"skills", "commands"})  # skills and slash commands, never agents
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An agent file found in a source at one commit."""
+
+    source: str
+    name: str  # the name Claude Code reads, or the evident `name:` line of a file it drops
+    path: str
+    blob: BlobId
+    commit: Commit
+    description: str | None
+    loads: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.source}/{self.name}"
+
+
+@dataclass
+class Catalog:
+    """Candidates per (source, commit), discovered once per run however often asked for.
+
+    A commit never changes, so what one resolution found serves every later one in the
+    run (`install NAME` looks for NAME, then resolves): each file is parsed once.
+    """
+
+    store: Store
+    manifest: Manifest
+    _found: dict[tuple[str, str | None, str], tuple[list[Candidate], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
+
+    def with_manifest(self, manifest: Manifest) -> Catalog:
+        """The same discoveries, for an edited manifest of the same project."""
+        return Catalog(self.store, manifest, self._found)
+
+    def mirror(self, source: str) -> Mirror:
+        spec = self.manifest.sources[source]
+        return self.store.mirror(spec.location(self.manifest.dir))
+
+    def candidates(self, source: str, commit: Commit) -> list[Candidate]:
+        return self._entry(source, commit)[0]
+
+    def warnings(self, source: str, commit: Commit) -> tuple[str, ...]:
+        """What discovery skipped in `source` at `commit`, and why."""
+        return self._entry(source, commit)[1]
+
+    def _entry(self, source: str, commit: Commit) -> tuple[list[Candidate], tuple[str, ...]]:
+        key = (source, self.manifest.sources[source].path, commit)
+        if key not in self._found:
+            warnings: list[str] = []
+            self._found[key] = (self._discover(source, commit, warnings), tuple(warnings))
+        return self._found[key]
+
+    def _discover(self, source: str, commit: Commit, warnings: list[str]) -> list[Candidate]:
+        spec = self.manifest.sources[source]
+        mirror = self.mirror(source)
+        try:
+            entries = mirror.list_files(
+                commit, spec.path, skip_folders=SKIPPED_FOLDERS, want=agent_paths(spec)
+            )
+        except SourceError as error:
+            raise type(error)(
+                f"source {source}: {error.message}", hint=error.hint, subject=error.subject
+            ) from None
+        found: list[Candidate] = []
+        for entry in entries:
+            skipped = _skip_reason(entry.kind, entry.path, entry.size, spec)
+            if skipped:
+                if skipped != "not an agent path":
+                    warnings.append(f"{source}: skipped {inline(entry.path)}: {skipped}")
+                continue
+            parsed = parse_agent(mirror.read_blob(entry.blob))
+            name = parsed.name if parsed.loads else parsed.evident_name
+            if not name:
+                continue
+            description = parsed.description if parsed.loads else parsed.evident_description
+            found.append(
+                Candidate(source, name, entry.path, entry.blob, commit, description, parsed.loads)
+            )
+        return found
+
+
+def _skip_reason(kind: str, path: str, size: int, spec: SourceSpec) -> str:
+    """Why a tree entry is not a candidate ("" when it is one)."""
+    if kind == "unsafe":
+        return "the path holds a control character, a '/' inside a name, or a '.' or '..' part"
+    if not is_agent_path(path, spec.path):
+        return "not an agent path"
+    if kind != "blob":
+        return f"{'symlinks' if kind == 'link' else 'submodules'} are not installed"
+    if not _is_utf8(path):
+        return "the path is not valid UTF-8"
+    if size > MAX_FILE_BYTES:
+        return "larger than 1 MiB"
+    return ""
+
+
+def agent_paths(spec: SourceSpec) -> Callable[[str], bool]:
+    return lambda path: is_agent_path(path, spec.path)
+
+
+def _is_utf8(path: str) -> bool:
+    # git paths are bytes; undecodable ones arrive as surrogates and could not go in the lock.
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_agent_path(path: str, base: str | None) -> bool:
+    """`*.md` under the source's path, minus README/SKILL and files under skills/ or commands/
+    (those hold skills and slash commands, never agents)."""
+    parts = PurePosixPath(path).parts
+    if not path.endswith(".md") or parts[-1] in SKIPPED_NAMES:
+        return False
+    if any(part in SKIPPED_FOLDERS for part in parts[:-1]):
+        return False
+    if not base:
+        return True
+    pattern = PurePosixPath(base.strip("/")).parts
+    if path == base.strip("/"):
+        return True
+    if len(parts) <= len(pattern):
+        return False
+    return all(fnmatch.fnmatchcase(p, q) for p, q in zip(parts, pattern, strict=False))
+
+
+def uncommitted_agents(store: Store, spec: SourceSpec, mirror: Mirror) -> bool:
+    """New, deleted or changed agent files in a local source's work tree, against its HEAD.
+
+    Never `git status`: it runs the filters the folder's `.git/config` (or a submodule's)
+    defines, a command of the source's choosing. The committed files come from the mirror
+    (just fetched from that folder), the work tree is walked and hashed here.
+    """
+    from agentsync import trees, vcs
+
+    root = Path(mirror.location.git_url)
+    git_dir = vcs.local_git_dir(root)
+    if git_dir is None or git_dir == root:  # not a repo, or bare: nothing uncommitted
+        return False
+    head = vcs.head_commit(git_dir)
+    try:
+        if head is None or not mirror.has_commit(head):
+            return False  # unborn, unreadable, or not fetched (--offline): cannot tell
+        committed = mirror.list_files(
+            head, spec.path, skip_folders=SKIPPED_FOLDERS, want=agent_paths(spec)
+        )
+    except SourceError:
+        return False  # discovery reports the same failure as an error
+    differs = trees.worktree_differs(
+        root,
+        committed,
+        spec.path,
+        skip_folders=SKIPPED_FOLDERS,
+        want=agent_paths(spec),
+        timeout=store.timeout,
+    )
+    return bool(differs)
+
+
+# -- which candidate a name means ------------------------------------------------------------
+
+
+def find_candidate(candidates: Iterable[Candidate], spec: AgentSpec) -> Candidate:
+    """The one candidate an [agents] entry means, or a clear error."""
+    pool = list(candidates)
+    if spec.file is not None:
+        for candidate in pool:
+            if candidate.path == spec.file:
+                return candidate
+        raise ResolveError(
+            f"no agent file {spec.file} in source {spec.source}",
+            hint=f"run `agentsync search {spec.agent}` to see where it lives",
+            subject=spec.key,
+        )
+    matches = [c for c in pool if c.name == spec.agent]
+    if not matches:
+        commit = pool[0].commit if pool else None
+        where = f" at {short(commit)}" if commit else ""
+        raise ResolveError(
+            f"no agent named '{spec.agent}' in source {spec.source}{where}",
+            hint=f"run `agentsync search {spec.agent}` to list what the sources provide",
+            subject=spec.key,
+        )
+    if len(matches) > 1:
+        raise duplicate_in_source(matches, spec.source, key=spec.key)
+    return matches[0]
+
+
+def has_match(pool: Iterable[Candidate], spec: AgentSpec) -> bool:
+    if spec.file is not None:
+        return any(c.path == spec.file for c in pool)
+    return any(c.name == spec.agent for c in pool)
+
+
+def duplicate_in_source(
+    matches: list[Candidate], source: str, key: str | None = None
+) -> ResolveError:
+    """Two files of one source with one name: the manifest must pick one with `file`."""
+    listing = _listing(matches)
+    example = matches[0]
+    entry = key or example.name
+    return ResolveError(
+        f"source {source} has {len(matches)} files named '{inline(example.name)}':\n{listing}",
+        hint=f'pick one in agentsync.toml: {entry} = {{ source = "{source}", '
+        f'file = "{example.path}" }}',
+        subject=f"{source}/{example.name}",
+    )
+
+
+def ambiguity_error(name: str, matches: list[Candidate]) -> ResolveError:
+    """A name offered by several sources: list them all, never pick one silently."""
+    return ResolveError(
+        f"'{inline(name)}' is provided by {len(matches)} sources:\n{_listing(matches)}",
+        hint=f"name one: agentsync install {matches[0].label}",
+        subject=name,
+    )
+
+
+def _listing(matches: list[Candidate]) -> str:
+    """One line per candidate: a newline in a name, path or description cannot add one."""
+    return "\n".join(
+        f"  {inline(c.label)}  ({inline(c.path)})  {_one_line(c.description)}" for c in matches
+    )
+
+
+def _one_line(text: str | None, width: int = 80) -> str:
+    flat = " ".join((text or "").split())
+    return inline(flat if len(flat) <= width else flat[: width - 1] + "…")

@@ -1,0 +1,51 @@
+"""The AGENT arguments commands take: `name`, `source/name`, `name@ref`, `source/name@ref`
+and `source/glob`, and how `@X` becomes a ref or a version range."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agentsync.errors import UsageError
+
+
+@dataclass(frozen=True)
+class AgentRequest:
+    """One `AGENT` argument: `name`, `source/name`, `name@ref`, `source/name@ref` or a glob."""
+
+    source: str | None
+    name: str
+    ref: str | None
+
+    @property
+    def is_glob(self) -> bool:
+        return any(ch in self.name for ch in "*?[")
+
+    @classmethod
+    def parse(cls, text: str) -> AgentRequest:
+        body, _, ref = text.partition("@")
+        source, _, name = body.rpartition("/")
+        if not name or (ref == "" and "@" in text) or body.count("/") > 1:
+            raise UsageError(
+                f"'{text}' is not an agent reference",
+                hint="use NAME, SOURCE/NAME, NAME@REF, SOURCE/NAME@REF or SOURCE/GLOB",
+            )
+        if text.startswith("-") or ref.startswith("-"):
+            raise UsageError(
+                f"'{text}' is not an agent reference", hint="names cannot start with '-'"
+            )
+        return cls(source or None, name, ref or None)
+
+
+def pin_request(text: str | None) -> tuple[str | None, str | None]:
+    """Split `NAME@TEXT` into (ref, version): a range operator or wildcard makes it a version.
+
+    `@v1.4.0`, `@1.4.0`, `@main` and `@abc1234` stay refs (a tag, branch or commit named
+    exactly); `@^1.2`, `@~1.4`, `@>=1.0, <2`, `@1.*` and `@1.x` are version ranges.
+    """
+    if text is None:
+        return None, None
+    ranged = text.startswith(("^", "~", ">", "<", "=")) or any(c in text for c in "*, ")
+    if not ranged and re.fullmatch(r"v?\d+(\.(\d+|[xX]))*\.[xX]", text):
+        ranged = True
+    return (None, text) if ranged else (text, None)

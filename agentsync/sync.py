@@ -1,0 +1,465 @@
+"""The one pipeline of every command that changes (or previews) agent files: resolve the
+manifest to a lock, plan every file action, derive one row per agent with one status, apply.
+
+`install`, `remove`, `update` and `outdated` differ only in what may move (nothing, named
+agents, everything) and in whether the plan is applied; their reports are the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from agentsync._fs import batched_dir_sync
+from agentsync.errors import AgentsyncError, FrozenLockError, SourceError
+from agentsync.grants import Grant, line_counts, widened
+from agentsync.ids import Commit, is_full_commit, short
+from agentsync.installer import (
+    DIFFERS,
+    ActionKind,
+    FileAction,
+    InstallPlan,
+    Layout,
+    MergeMode,
+    apply_plan,
+    plan_install,
+    unresolved_markers,
+    upstream_bytes,
+)
+from agentsync.lockfile import Lock, LockedAgent, dump_lock, stale_reasons
+from agentsync.manifest import Manifest
+from agentsync.resolve import Drift, Policy, Resolution, Resolver, UpdateScope, detect_drift
+
+if TYPE_CHECKING:
+    from agentsync.manifest import ManifestEditor
+    from agentsync.session import Session
+
+# What happened (or, previewed, would happen) to one agent: the one vocabulary of every
+# command's report. Adding an outcome means adding it here and a word for it in the CLI.
+Status = Literal[
+    "new",  # installed for the first time
+    "restored",  # a deleted file written again, same version
+    "adopted",  # an identical file was already there: now managed
+    "updated",  # a new version of the file was written
+    "replaced",  # the same version written over a locally edited file (--force)
+    "unchanged",  # nothing moved
+    "moved",  # the pin moved but the agent's file did not change (not rewritten)
+    "pinned",  # a commit pin: never moves
+    "modified",  # local edits, nothing upstream to apply: kept
+    "kept-edit",  # local edits block a new version: kept, pin held back
+    "merged",  # local edits merged cleanly with the new version
+    "conflict",  # local edits conflict (or the file holds markers): untouched, pin held back
+    "markers",  # conflict markers written into the file; the pin moved
+    "orphaned",  # dropped from the manifest but locally edited: left in place, unmanaged
+    "removed",  # dropped from the manifest: deleted
+    "removed-upstream",  # gone from its source: kept installed at the old pin
+    "held",  # the new version would not load in Claude Code: kept at the old pin
+    "behind",  # (outdated) the agent's file differs at the newest commit
+]
+FAILED: frozenset[str] = frozenset({"conflict", "markers", "kept-edit", "orphaned"})
+NEEDS_ATTENTION: frozenset[str] = FAILED | {"modified"}
+Mode = Literal["install", "update", "outdated"]
+
+_BY_KIND: dict[str, Status] = {
+    "create": "new",
+    "adopt": "adopted",
+    "modified": "modified",
+    "merged": "merged",
+    "conflict": "conflict",
+    "conflicted": "conflict",
+    "conflict-markers": "markers",
+    "kept-edit": "kept-edit",
+    "orphaned": "orphaned",
+    "remove": "removed",
+}
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Where an agent is pinned: a commit, and a tag naming it when there is one."""
+
+    commit: Commit
+    tag: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.tag or short(self.commit)
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """One agent in a report: what happened to it, from which pin to which."""
+
+    agent: str
+    source: str | None  # None: a file an interrupted run left, of no lock's agent
+    status: Status
+    old: Pin | None = None
+    new: Pin | None = None
+    action: ActionKind | None = None  # what was done to the file (None: not planned)
+    path: Path | None = None
+    added: int = 0
+    removed: int = 0
+    grants: tuple[Grant, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """Everything a run would do, decided before anything is written."""
+
+    mode: Mode
+    root: Path
+    layout: Layout
+    resolution: Resolution
+    files: InstallPlan | None  # None: a preview of pins only (outdated)
+    rows: tuple[AgentRow, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def lock(self) -> Lock:
+        return self.files.lock if self.files is not None else self.resolution.lock
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a run did (or, not applied, would do) in one project."""
+
+    mode: Mode
+    root: Path
+    rows: tuple[AgentRow, ...]
+    warnings: tuple[str, ...] = ()
+    applied: bool = False
+    dry_run: bool = False
+    lock_changed: bool = False
+    manifest_changed: bool = False
+    error: AgentsyncError | None = None
+
+    @property
+    def conflicts(self) -> tuple[AgentRow, ...]:
+        return tuple(r for r in self.rows if r.failed)
+
+    @property
+    def ok(self) -> bool:
+        if self.error is not None:
+            return False
+        if self.mode == "outdated":
+            # something needs attention: behind, gone upstream, moved tags
+            return not any(r.status in {"behind", "removed-upstream"} or r.drift for r in self.rows)
+        return not self.conflicts and not any(r.status == "held" for r in self.rows)
+
+    @classmethod
+    def failure(cls, mode: Mode, root: Path, error: AgentsyncError, dry_run: bool) -> SyncReport:
+        return cls(mode, root, (), dry_run=dry_run, error=error)
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a run may change: which pins move, how local edits and broken files are met."""
+
+    mode: Mode = "install"
+    update: UpdateScope = "none"
+    policy: Policy = field(default_factory=Policy)
+    merge: MergeMode = "keep"
+    force: bool = False
+    frozen: bool = False
+    fetched: set[str] | None = field(default=None, compare=False)
+
+
+def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
+    """Resolve, plan every file action (unless only pins are previewed), derive the rows."""
+    old = run.lock()
+    resolution = _resolution(run, manifest, request)
+    layout = run.layout(manifest)
+    files = None
+    if request.mode != "outdated":
+        read = run.reader(manifest)
+        _verify_source_commits(run, manifest, resolution.lock)
+        files = plan_install(
+            layout, resolution.lock, old, read, force=request.force, merge=request.merge
+        )
+        if request.frozen and run.has_lock:
+            _check_frozen(run, files, old)
+    rows = _Rows(run, manifest, old, resolution, request.mode).all(files)
+    warnings = resolution.warnings + (install_diagnostics(files.changes) if files else ())
+    return SyncPlan(request.mode, run.project.root, layout, resolution, files, rows, warnings)
+
+
+def apply_sync(plan: SyncPlan, editor: ManifestEditor | None = None) -> SyncReport:
+    """Save the manifest edit, write the agent files atomically, then the lock."""
+    assert plan.files is not None  # noqa: S101 - a pins-only preview is never applied
+    manifest_changed = editor.save() if editor is not None else False
+    with batched_dir_sync():
+        result = apply_plan(plan.files, plan.layout)
+    return replace(
+        report_of(plan),
+        applied=True,
+        lock_changed=result.lock_changed,
+        manifest_changed=manifest_changed,
+    )
+
+
+def report_of(plan: SyncPlan, *, dry_run: bool = False) -> SyncReport:
+    """The report of a plan as it stands (not applied)."""
+    return SyncReport(plan.mode, plan.root, plan.rows, plan.warnings, dry_run=dry_run)
+
+
+def _resolution(run: Session, manifest: Manifest, request: Request) -> Resolution:
+    """The lock to install from: the current one when fresh and nothing moves, else a new
+    resolution; `--frozen` never resolves."""
+    old = run.lock()
+    reasons = stale_reasons(manifest, old) if run.has_lock else ["agentsync.lock does not exist"]
+    if not reasons and request.update == "none":
+        drift = frozen_drift_warnings(run, manifest, old) if request.frozen else ()
+        return Resolution(old, drift)
+    if request.frozen:
+        raise FrozenLockError(
+            "agentsync.lock is out of date with agentsync.toml: " + "; ".join(reasons),
+            hint="run `agentsync install` and commit the updated agentsync.lock",
+            subject=str(run.project.lock_path),
+        )
+    return Resolver(
+        manifest,
+        run.store,
+        old,
+        update=request.update,
+        policy=request.policy,
+        keep_missing=request.mode != "install",
+        fetched=request.fetched if request.fetched is not None else set(),
+        catalog=run.catalog(manifest),
+    ).run()
+
+
+def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple[str, ...]:
+    """Moved or deleted tags the cache already knows of; never fetches.
+
+    `install --frozen` keeps the locked commits regardless: this only says so loudly.
+    """
+    found: list[str] = []
+    for name, locked in sorted(lock.sources.items()):
+        spec = manifest.sources.get(name)
+        if spec is None:
+            continue
+        mirror = run.mirror(manifest, name)
+        try:
+            if not mirror.has_commit(locked.commit):
+                continue  # nothing cached to compare with; the commit is fetched by id
+            drift = detect_drift(
+                mirror, locked.commit, spec.ref, spec.version, locked.resolved, branches=False
+            )
+        except AgentsyncError:
+            continue
+        if drift is not None:
+            kind, ref, now = drift
+            found.append(Drift(name, None, kind, ref, locked.commit, now).message + " (kept)")
+    return tuple(found)
+
+
+def _verify_source_commits(run: Session, manifest: Manifest, lock: Lock) -> None:
+    """Every source commit the lock records must exist (in the cache, or fetched by id)."""
+    for name, source in sorted(lock.sources.items()):
+        users = sorted(a.name for a in lock.agents.values() if a.source == name)
+        if not users:
+            continue  # a source no agent uses is never fetched
+        try:
+            run.mirror(manifest, name).ensure_commit(source.commit)
+        except SourceError as error:
+            raise type(error)(
+                f"source {name}: {error.message}", hint=error.hint, subject=", ".join(users)
+            ) from None
+
+
+def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:
+    """`--frozen` installs exactly the lock: any file that differs from it, any change the
+    lock would need, and any conflict markers the result would hold are failures."""
+    problems = [f"{a.path.name}: {a.note or a.kind}" for a in plan.actions if a.kind in DIFFERS]
+    problems += [
+        f"{a.path.name}: the locked version holds unresolved conflict markers"
+        for a in plan.changes
+        if a.data is not None and unresolved_markers(a.data, a.name) is not None
+    ]
+    if problems:
+        raise FrozenLockError(
+            "the installed agents differ from agentsync.lock:\n  " + "\n  ".join(problems),
+            hint="resolve or undo the local changes (`agentsync diff NAME` shows them), or "
+            "replace them with the locked versions with `agentsync install --frozen --force`",
+            subject=str(run.project.lock_path),
+        )
+    if dump_lock(plan.lock) != dump_lock(old):
+        changed = sorted(n for n in plan.lock.agents if plan.lock.agents[n] != old.agents.get(n))
+        raise FrozenLockError(
+            "installing would change agentsync.lock for: " + ", ".join(changed or ["(sources)"]),
+            hint="run `agentsync install` without --frozen and commit the updated lock",
+            subject=str(run.project.lock_path),
+        )
+
+
+# Info codes worth showing at install time: what the agent may do beyond its prompt.
+_REVIEW_CODES = frozenset({"AS203", "AS204", "AS205"})
+
+
+def install_diagnostics(actions: Sequence[FileAction]) -> tuple[str, ...]:
+    """Warnings (and review flags) about the agent files a run writes."""
+    from agentsync.compat import diagnose
+
+    lines: list[str] = []
+    for action in actions:
+        if action.data is None:
+            continue
+        _agent, diagnostics = diagnose(action.data, str(action.path))
+        for d in diagnostics:
+            if d.severity != "info" or d.code in _REVIEW_CODES:
+                lines.append(f"{action.path.name}:{d.line}: {d.severity} {d.code} {d.message}")
+    return tuple(lines)
+
+
+# -- the rows ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Rows:
+    """Builds the rows of one project's report; looks up tags once per mirror."""
+
+    run: Session
+    manifest: Manifest
+    old: Lock
+    resolution: Resolution
+    mode: Mode
+    _tags: dict[str, dict[Commit, list[str]]] = field(default_factory=dict)
+
+    def all(self, files: InstallPlan | None) -> tuple[AgentRow, ...]:
+        if files is None:  # a preview of pins: one row per locked agent still wanted
+            return tuple(
+                self.row(name, None, previous)
+                for name, previous in sorted(self.old.agents.items())
+                if name in self.resolution.lock.agents
+            )
+        return tuple(self.row(a.name, a, self.old.agents.get(a.name)) for a in files.actions)
+
+    def row(self, name: str, action: FileAction | None, previous: LockedAgent | None) -> AgentRow:
+        target = self.resolution.lock.agents.get(name)
+        entry = target or previous
+        status = self._status(name, action, previous, target)
+        base = AgentRow(
+            agent=name,
+            source=entry.source if entry is not None else None,
+            status=status,
+            action=action.kind if action is not None else None,
+            path=action.path if action is not None else None,
+            note=_note(action, status),
+        )
+        if entry is None:
+            return base
+        added, removed, grants = self._changes(previous, target)
+        return replace(
+            base,
+            old=self.pin(previous, self.old) if previous else None,
+            new=self.pin(target, self.resolution.lock) if target else None,
+            added=added,
+            removed=removed,
+            grants=grants,
+            drift=self._drift_of(entry),
+        )
+
+    def _status(
+        self,
+        name: str,
+        action: FileAction | None,
+        previous: LockedAgent | None,
+        target: LockedAgent | None,
+    ) -> Status:
+        if name in self.resolution.gone:
+            return "removed-upstream"
+        if name in self.resolution.held:
+            return "held"
+        kind = action.kind if action is not None else None
+        if kind in _BY_KIND:
+            return _BY_KIND[kind]
+        if previous is None or target is None:
+            return "new"
+        changed = previous.blob != target.blob or previous.path != target.path
+        if kind == "restore":
+            return "updated" if changed else "restored"
+        if previous.ref is not None and is_full_commit(previous.ref):
+            return "pinned"
+        if changed:
+            return "behind" if kind is None else "updated"
+        if kind == "update":
+            return "replaced"
+        return "moved" if previous.commit != target.commit else "unchanged"
+
+    def _changes(
+        self, previous: LockedAgent | None, target: LockedAgent | None
+    ) -> tuple[int, int, tuple[Grant, ...]]:
+        if previous is None or target is None or previous.blob == target.blob:
+            return 0, 0, ()
+        before, after = self._bytes(previous), self._bytes(target)
+        if before is None or after is None:
+            return 0, 0, ()
+        added, removed = line_counts(before, after)
+        return added, removed, widened(before, after)
+
+    def _bytes(self, locked: LockedAgent) -> bytes | None:
+        if locked.source not in self.manifest.sources:
+            return None
+        pristine = replace(locked, local_edits=False, edits=None)
+        return upstream_bytes(pristine, self.run.reader(self.manifest))
+
+    def _drift_of(self, entry: LockedAgent) -> tuple[Drift, ...]:
+        own_pin = entry.ref is not None or entry.version is not None
+        return tuple(
+            d
+            for d in self.resolution.drift
+            if d.source == entry.source and (d.agent == entry.name if own_pin else d.agent is None)
+        )
+
+    def pin(self, locked: LockedAgent, lock: Lock) -> Pin:
+        """The pin, labelled by a tag at its commit (installs show short commits: looking tags
+        up costs a git process per source, for a label)."""
+        if self.mode == "install":
+            return Pin(locked.commit)
+        source = lock.sources.get(locked.source)
+        preferred = locked.resolved or locked.ref
+        if locked.ref is None and locked.version is None and source is not None:
+            preferred = source.resolved or source.ref
+        tags = self._tags_at(locked.source).get(locked.commit, [])
+        if preferred in tags:
+            return Pin(locked.commit, preferred)
+        return Pin(locked.commit, tags[-1] if tags else None)
+
+    def _tags_at(self, source: str) -> dict[Commit, list[str]]:
+        if source not in self._tags:
+            by_commit: dict[Commit, list[str]] = {}
+            try:
+                if source in self.manifest.sources:
+                    tags = self.run.mirror(self.manifest, source).tags()
+                    for tag, commit in sorted(tags.items()):
+                        by_commit.setdefault(commit, []).append(tag)
+            except AgentsyncError:
+                pass  # no tags to show is fine: the short commit labels the pin
+            self._tags[source] = by_commit
+        return self._tags[source]
+
+
+def _note(action: FileAction | None, status: Status) -> str:
+    if status == "removed-upstream":
+        return "no longer in its source; kept installed at the old pin"
+    if status == "held":
+        return "the new version would not load in Claude Code; kept at the old pin"
+    if status == "replaced" and action is not None and not action.note:
+        return "replaced a locally edited file"
+    return action.note if action is not None else ""
+
+
+def pin_of(run: Session, manifest: Manifest, locked: LockedAgent, lock: Lock) -> Pin:
+    """The pin of `locked` labelled by a tag at its commit, as reports show it."""
+    return _Rows(run, manifest, lock, Resolution(lock), "update").pin(locked, lock)
