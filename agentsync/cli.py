@@ -405,26 +405,10 @@ def list_cmd(ctx: typer.Context) -> None:
 def _status(g: Globals) -> None:
     report = ops.status(g.options)
     if g.json:
-        emit_json(
-            [
-                {
-                    "agent": e.name,
-                    "state": e.state,
-                    "path": str(e.path),
-                    "source": e.source,
-                    "commit": e.commit,
-                    "note": e.note or None,
-                }
-                for e in report.entries
-            ]
-        )
+        emit_json(render.status_json(report))
     else:
-        if not report.entries:
-            say(g, f"no agents in {report.target}")
-        for e in report.entries:
-            origin = f"{e.source}@{e.commit[:7]}" if e.source and e.commit else "-"
-            note = f"  ({inline(e.note)})" if e.note else ""
-            say(g, f"{e.state:<10} {inline(e.name):<32} {inline(origin)}{note}")
+        for line in render.status_lines(report):
+            say(g, line)
         for reason in report.stale:
             warn(f"agentsync.lock is out of date: {reason} (run `agentsync install`)")
     finish(EXIT_OK if report.ok else EXIT_FAILED)
@@ -475,26 +459,10 @@ def source_list(ctx: typer.Context) -> None:
     g = _g(ctx)
     rows = ops.source_list(g.options)
     if g.json:
-        emit_json(
-            [
-                {
-                    "name": r.name,
-                    "url": r.url,
-                    "ref": r.request,
-                    "commit": r.commit,
-                    "agents": r.agents,
-                }
-                for r in rows
-            ]
-        )
+        emit_json(render.sources_json(rows))
         return
-    for r in rows:
-        say(
-            g,
-            f"{inline(r.name):<16} {inline(r.url)}  {inline(r.request)}  "
-            f"{ops.commit_label(r.commit)}  "
-            f"{r.agents} installed",
-        )
+    for line in render.source_lines(rows):
+        say(g, line)
 
 
 @app.command()
@@ -506,69 +474,22 @@ def search(
     g = _g(ctx)
     rows = ops.search(g.options, query)
     if g.json:
-        emit_json(
-            [
-                {
-                    "name": r.candidate.name,
-                    "source": r.candidate.source,
-                    "path": r.candidate.path,
-                    "description": r.candidate.description,
-                    "installed": r.installed,
-                    "verdict": r.verdict,
-                }
-                for r in rows
-            ]
-        )
+        emit_json(render.search_json(rows))
         return
-    for r in rows:
-        mark = "*" if r.installed else " "
-        desc = inline(" ".join((r.candidate.description or "").split())[:70])
-        say(g, f"{mark} {inline(r.candidate.label):<40} {r.verdict:<13} {desc}")
+    for line in render.search_lines(rows):
+        say(g, line)
 
 
 @app.command()
 def show(ctx: typer.Context, agent: str) -> None:
     """One agent: frontmatter as Claude Code reads it, source, commit, diagnostics."""
-    from agentsync.frontmatter import parse_agent
-
     g = _g(ctx)
     report = ops.show(g.options, agent)
-    parsed = parse_agent(report.data)
-    c = report.candidate
-    diagnostics = [
-        {k: getattr(d, k) for k in ("code", "severity", "line", "message", "fix")}
-        for d in report.diagnostics
-    ]
     if g.json:
-        emit_json(
-            {
-                "name": c.name,
-                "source": c.source,
-                "path": c.path,
-                "commit": c.commit,
-                "loads": parsed.loads,
-                "description": parsed.description,
-                "tools": list(parsed.tools) if parsed.tools is not None else None,
-                "installed": report.locked is not None,
-                "diagnostics": diagnostics,
-            }
-        )
+        emit_json(render.show_json(report))
         return
-    path = inline(c.path)
-    description = parsed.description if parsed.loads else parsed.evident_description
-    tools = (
-        "all (inherited)"
-        if parsed.tools is None
-        else ", ".join(inline(t) for t in parsed.tools) or "none"
-    )
-    say(g, f"{inline(c.label)}  ({path} @ {c.commit[:7]})")
-    say(g, f"loads:       {'yes' if parsed.loads else 'no'}")
-    say(g, f"description: {inline(str(description))}")
-    say(g, f"tools:       {tools}")
-    if report.locked is not None:
-        say(g, f"installed:   as {inline(report.locked.name)}")
-    for d in diagnostics:
-        say(g, f"{path}:{d['line']}: {d['severity']} {d['code']} {inline(d['message'])}")
+    for line in render.show_lines(report):
+        say(g, line)
 
 
 # -- check ----------------------------------------------------------------------------------

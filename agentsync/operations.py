@@ -7,11 +7,11 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agentsync.catalog import Candidate, ambiguity_error
 from agentsync.errors import AgentsyncError, ResolveError, UsageError
-from agentsync.ids import Commit, sha256, short
+from agentsync.ids import Commit, sha256
 from agentsync.installer import agent_files, expected_bytes, read_installed, unresolved_markers
 from agentsync.lockfile import Lock, LockedAgent, stale_reasons
 from agentsync.manifest import Manifest, ManifestEditor
@@ -20,6 +20,10 @@ from agentsync.resolve import Policy, Resolver
 from agentsync.session import Options, Session, open_session
 from agentsync.sync import Request, SyncReport, apply_sync, plan_sync
 from agentsync.textsafe import inline
+
+if TYPE_CHECKING:
+    from agentsync.compat import Diagnostic
+    from agentsync.frontmatter import AgentFile
 
 # -- install and remove ---------------------------------------------------------------------
 
@@ -392,7 +396,8 @@ class ShowReport:
     candidate: Candidate
     data: bytes
     locked: LockedAgent | None
-    diagnostics: tuple[object, ...] = field(default=())
+    agent: AgentFile  # what Claude Code reads from the file
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
 
 
 def show(options: Options, text: str) -> ShowReport:
@@ -422,10 +427,5 @@ def show(options: Options, text: str) -> ShowReport:
             raise ambiguity_error(request.name, found)
         candidate = found[0]
         data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
-        _parsed, diagnostics = diagnose(data, candidate.path)
-        return ShowReport(candidate, data, locked, tuple(diagnostics))
-
-
-def commit_label(commit: Commit | None) -> str:
-    """Short form for display."""
-    return short(commit) if commit else "-"
+        parsed, diagnostics = diagnose(data, candidate.path)
+        return ShowReport(candidate, data, locked, parsed, tuple(diagnostics))

@@ -3,8 +3,10 @@ one JSON shape of a row, shared by install, remove, update and outdated."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from agentsync.operations import SearchRow, ShowReport, SourceRow, StatusReport
 from agentsync.sync import AgentRow, Pin, SyncReport
 from agentsync.textsafe import inline
 
@@ -190,3 +192,113 @@ def many_json(root: str, projects: tuple[SyncReport, ...], ok: bool) -> dict[str
             "changed": sum(1 for p in projects for r in p.rows if r.status in CHANGED),
         },
     }
+
+
+# -- the other reports ------------------------------------------------------------------------
+
+
+def status_json(report: StatusReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "agent": e.name,
+            "state": e.state,
+            "path": str(e.path),
+            "source": e.source,
+            "commit": e.commit,
+            "note": e.note or None,
+        }
+        for e in report.entries
+    ]
+
+
+def status_lines(report: StatusReport) -> list[str]:
+    if not report.entries:
+        return [f"no agents in {report.target}"]
+    lines = []
+    for e in report.entries:
+        origin = f"{e.source}@{e.commit[:7]}" if e.source and e.commit else "-"
+        note = f"  ({inline(e.note)})" if e.note else ""
+        lines.append(f"{e.state:<10} {inline(e.name):<32} {inline(origin)}{note}")
+    return lines
+
+
+def sources_json(rows: Sequence[SourceRow]) -> list[dict[str, Any]]:
+    return [
+        {"name": r.name, "url": r.url, "ref": r.request, "commit": r.commit, "agents": r.agents}
+        for r in rows
+    ]
+
+
+def source_lines(rows: Sequence[SourceRow]) -> list[str]:
+    return [
+        f"{inline(r.name):<16} {inline(r.url)}  {inline(r.request)}  "
+        f"{r.commit[:7] if r.commit else '-'}  {r.agents} installed"
+        for r in rows
+    ]
+
+
+def search_json(rows: Sequence[SearchRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.candidate.name,
+            "source": r.candidate.source,
+            "path": r.candidate.path,
+            "description": r.candidate.description,
+            "installed": r.installed,
+            "verdict": r.verdict,
+        }
+        for r in rows
+    ]
+
+
+def search_lines(rows: Sequence[SearchRow]) -> list[str]:
+    lines = []
+    for r in rows:
+        mark = "*" if r.installed else " "
+        desc = inline(" ".join((r.candidate.description or "").split())[:70])
+        lines.append(f"{mark} {inline(r.candidate.label):<40} {r.verdict:<13} {desc}")
+    return lines
+
+
+def _diagnostics(report: ShowReport) -> list[dict[str, Any]]:
+    return [
+        {k: getattr(d, k) for k in ("code", "severity", "line", "message", "fix")}
+        for d in report.diagnostics
+    ]
+
+
+def show_json(report: ShowReport) -> dict[str, Any]:
+    c, parsed = report.candidate, report.agent
+    return {
+        "name": c.name,
+        "source": c.source,
+        "path": c.path,
+        "commit": c.commit,
+        "loads": parsed.loads,
+        "description": parsed.description,
+        "tools": list(parsed.tools) if parsed.tools is not None else None,
+        "installed": report.locked is not None,
+        "diagnostics": _diagnostics(report),
+    }
+
+
+def show_lines(report: ShowReport) -> list[str]:
+    c, parsed = report.candidate, report.agent
+    path = inline(c.path)
+    description = parsed.description if parsed.loads else parsed.evident_description
+    tools = (
+        "all (inherited)"
+        if parsed.tools is None
+        else ", ".join(inline(t) for t in parsed.tools) or "none"
+    )
+    lines = [
+        f"{inline(c.label)}  ({path} @ {c.commit[:7]})",
+        f"loads:       {'yes' if parsed.loads else 'no'}",
+        f"description: {inline(str(description))}",
+        f"tools:       {tools}",
+    ]
+    if report.locked is not None:
+        lines.append(f"installed:   as {inline(report.locked.name)}")
+    for d in _diagnostics(report):
+        lines.append(f"{path}:{d['line']}: {d['severity']} {d['code']} {inline(d['message'])}")
+    return lines
