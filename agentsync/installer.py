@@ -165,7 +165,7 @@ def read_installed(path: Path, name: str) -> bytes | None:
 def plan_install(
     layout: Layout,
     new: Lock,
-    old: Lock | None,
+    old: Lock,
     read_upstream: Callable[[LockedAgent], bytes],
     *,
     force: bool = False,
@@ -175,7 +175,7 @@ def plan_install(
     layout.check()
     _check_case_clashes(layout, new)
     journal = Journal.load(layout.state_dir)
-    old_agents: Mapping[str, LockedAgent] = old.agents if old else {}
+    old_agents: Mapping[str, LockedAgent] = old.agents
     actions: list[FileAction] = []
     agents = dict(new.agents)
     for name, entry in sorted(new.agents.items()):

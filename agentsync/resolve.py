@@ -197,7 +197,7 @@ class Resolver:
 
     manifest: Manifest
     store: Store
-    old: Lock | None
+    old: Lock = field(default_factory=Lock)  # the lock so far: empty when there is none
     update: UpdateScope = "none"  # "all", or the agent names `update` was asked to move
     policy: Policy = Policy()
     # `update`/`outdated`: an agent gone upstream keeps its old pin instead of failing the run.
@@ -215,12 +215,8 @@ class Resolver:
         return self.catalog
 
     @property
-    def _old(self) -> Lock:
-        return self.old if self.old is not None else Lock()
-
-    @property
     def _scope(self) -> _Scope:
-        return _Scope(self.manifest, self._old, self.update)
+        return _Scope(self.manifest, self.old, self.update)
 
     def run(self) -> Resolution:
         found = _Findings()
@@ -274,7 +270,7 @@ class Resolver:
         self.fetched.update(mirror(spec.name).key for spec in due)
 
     def _lock_source(self, found: _Findings, spec: SourceSpec) -> LockedSource:
-        previous = self._old.sources.get(spec.name)
+        previous = self.old.sources.get(spec.name)
         mirror = self._catalog.mirror(spec.name)
         if previous is not None and self._scope.keeps_commit(spec):
             mirror.ensure_commit(previous.commit)
@@ -318,7 +314,7 @@ class Resolver:
         self, found: _Findings, key: str, spec: AgentSpec, pool: list[Candidate]
     ) -> LockedAgent | None:
         """An agent gone upstream stays at its old pin (reported), never deleted."""
-        previous = self._old.agents.get(key)
+        previous = self.old.agents.get(key)
         if not self.keep_missing or previous is None or has_match(pool, spec):
             return None
         self._keep(found.gone, key, previous)
@@ -348,7 +344,7 @@ class Resolver:
         if not self.keep_missing:
             return
         names = {c.name for c in included}
-        for key, previous in sorted(self._old.agents.items()):
+        for key, previous in sorted(self.old.agents.items()):
             if key not in agents and _gone_from_include(previous, source, names):
                 self._keep(found.gone, key, previous)
                 agents[key] = previous
@@ -365,7 +361,7 @@ class Resolver:
         elif not self.store.offline:
             self._fetch(mirror)
         commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"agent {spec.key}")
-        previous = self._old.agents.get(spec.key)
+        previous = self.old.agents.get(spec.key)
         if previous is not None and _same_agent(previous, spec):
             drift = detect_drift(mirror, previous.commit, spec.ref, spec.version, previous.resolved)
             if drift is not None:
@@ -381,7 +377,7 @@ class Resolver:
         selected: Literal["agents", "include"],
         tag: str | None = None,
     ) -> LockedAgent:
-        previous = self._old.agents.get(spec.key)
+        previous = self.old.agents.get(spec.key)
         # An agent installed with --fix stays repaired across updates.
         fix = self.policy.fix or (previous is not None and previous.fixed)
         if not candidate.loads and not (fix or self.policy.force):
