@@ -38,31 +38,6 @@ PATH_HINT = (
 )
 _FULL_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
-_CORRUPTION = (
-    "not a git repository",
-    "bad object",
-    "corrupt",
-    "unable to read",
-    "did not send all necessary objects",
-    "broken ref",
-    "invalid sha1 pointer",
-    "missing blob",
-    "missing tree",
-    "missing commit",
-)
-_AUTH_FAILURE = (
-    "authentication failed",
-    "could not read username",
-    "could not read password",
-    "permission denied",
-    "terminal prompts disabled",
-    "host key verification failed",
-)
-_NOT_FOUND = ("repository not found", "does not appear to be a git repository", "not found")
-
-
-class _FetchTimeout(NetworkError):
-    """A fetch that ran past the time limit (never retried another way)."""
 
 
 class Store:
@@ -282,28 +257,22 @@ class Mirror:
             )
 
     def _fetch_locked(self) -> None:
-        if not vcs.looks_like_git_dir(self.path):
-            self._create_locked()
-            return
-        problem = vcs.repository_problem(self.path)
-        if problem is not None:
+        if not vcs.looks_like_git_dir(self.path) or vcs.repository_problem(self.path) is not None:
             self._create_locked()
             return
         self._clear_stale_git_locks()
         try:
             self._fetch_all(self.path)
-        except SourceError as error:
-            if not _is_corruption(error.message):
-                raise
+        except vcs.GitCorrupt:
             self._create_locked()  # rebuilt once; a second failure is reported as is
 
     def _fetch_commit_locked(self, commit: Commit) -> None:
         self._clear_stale_git_locks()
         try:
-            self._run_fetch(self.path, [f"+{commit}:{PINNED_PREFIX}{commit}"], prune=False)
-        except _FetchTimeout:
+            self._git_fetch(self.path, [f"+{commit}:{PINNED_PREFIX}{commit}"], prune=False)
+        except vcs.GitTimeout:
             raise
-        except SourceError:
+        except vcs.GitError:
             # The server refuses unadvertised objects: take everything and look again.
             self._fetch_all(self.path)
             if self._has_object(commit):
@@ -371,47 +340,17 @@ class Mirror:
 
     def _fetch_all(self, git_dir: Path) -> None:
         try:
-            self._run_fetch(git_dir, [*FETCH_REFSPECS, HEAD_REFSPEC], prune=True)
-        except SourceError as error:
-            if "couldn't find remote ref HEAD" not in error.message:
+            self._git_fetch(git_dir, [*FETCH_REFSPECS, HEAD_REFSPEC], prune=True)
+        except vcs.GitUnknownRef as error:
+            if error.ref != "HEAD":
                 raise
             # An empty remote or one with a dangling HEAD: branches and tags still count.
-            self._run_fetch(git_dir, list(FETCH_REFSPECS), prune=True)
+            self._git_fetch(git_dir, list(FETCH_REFSPECS), prune=True)
             vcs.run_git(["update-ref", "-d", REMOTE_HEAD], git_dir=git_dir, check=False)
 
-    def _run_fetch(self, git_dir: Path, refspecs: list[str], *, prune: bool) -> None:
-        try:
-            vcs.fetch(
-                git_dir, self.location.git_url, refspecs, timeout=self.store.timeout, prune=prune
-            )
-        except vcs.GitTimeout as error:
-            raise _FetchTimeout(
-                f"fetch timed out after {error.seconds:g}s", hint=TIMEOUT_HINT, subject=self.name
-            ) from None
-        except vcs.GitError as error:
-            raise self._fetch_error(error.stderr) from None
-
-    def _fetch_error(self, stderr: str) -> SourceError:
-        detail = self._redact(_git_message(stderr)) or "git fetch failed"
-        lowered = detail.lower()
-        if any(marker in lowered for marker in _AUTH_FAILURE):
-            return NetworkError(
-                f"could not fetch: {detail}",
-                hint=f"check that `git ls-remote {self.name}` works in your shell "
-                "(credentials, SSH keys); agentsync never prompts",
-                subject=self.name,
-            )
-        if any(marker in lowered for marker in _NOT_FOUND):
-            return SourceError(
-                f"could not fetch: {detail}",
-                hint="check the URL; for a private repository check your git credentials",
-                subject=self.name,
-            )
-        return NetworkError(
-            f"could not fetch: {detail}",
-            hint=f"check the URL and the network; `git ls-remote {self.name}` shows git's view",
-            subject=self.name,
-        )
+    def _git_fetch(self, git_dir: Path, refspecs: list[str], *, prune: bool) -> None:
+        url, timeout = self.location.git_url, self.store.timeout
+        vcs.fetch(git_dir, url, refspecs, timeout=timeout, prune=prune)
 
     def _check_local_source(self) -> None:
         if self.location.kind != "path":
@@ -432,30 +371,19 @@ class Mirror:
 
     def _require_online(self, message: str) -> None:
         if self.store.offline:
-            raise NetworkError(
-                message,
-                hint=OFFLINE_HINT,
-                subject=self.name,
-            )
+            raise NetworkError(message, hint=OFFLINE_HINT, subject=self.name)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the mirror's file lock; local failures (disk, permissions) become SourceErrors."""
+        """Hold the mirror's file lock; git's failures under it become AgentsyncErrors."""
         self.store._stop_reading()  # never wait for a fetch lock holding a readers lock
         try:
             with file_lock(self._lock_path, timeout=self.store.lock_timeout, what=self.name):
                 yield
         except vcs.GitError as error:
-            raise self._cache_error(self._redact(_git_message(error.stderr))) from None
+            raise _git_failure(error, self.location, self.store.root) from None
         except OSError as error:
-            raise self._cache_error(str(error)) from None
-
-    def _cache_error(self, detail: str) -> SourceError:
-        return SourceError(
-            f"the cache at {self.store.root} is not usable: {detail}",
-            hint="check its permissions and free space, or point AGENTSYNC_CACHE_DIR elsewhere",
-            subject=self.name,
-        )
+            raise _cache_error(self.store.root, str(error), self.name) from None
 
     def _redact(self, text: str) -> str:
         return redact_text(text, self.location.git_url)
@@ -677,7 +605,7 @@ class Mirror:
 
     def _read_error(self, action: str, error: vcs.GitError) -> SourceError:
         return SourceError(
-            f"could not {action}: {self._redact(_git_message(error.stderr))}",
+            f"could not {action}: {self._redact(error.detail)}",
             hint=DAMAGED_HINT,
             subject=self.name,
         )
@@ -722,22 +650,49 @@ def _check_ref(ref: str, subject: str) -> None:
         )
 
 
-def _git_message(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    fatal = [i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
-    if not fatal:
-        return " / ".join(lines[-3:])
-    # git often finishes a fatal line on the next one ("unable to connect to host:" then
-    # "host[0: ...]: errno=Connection refused"), so keep what follows the last fatal line too.
-    chosen = [lines[i] for i in fatal[-3:]] + lines[fatal[-1] + 1 :][:2]
-    return " / ".join(chosen)
-
-
-def _is_corruption(message: str) -> bool:
-    lowered = message.lower()
-    return any(marker in lowered for marker in _CORRUPTION) and "remote:" not in lowered
-
-
 def _some(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(names[:limit])
     return f"{shown} (and {len(names) - limit} more)" if len(names) > limit else shown
+
+
+# --- git's failures, as the user reads them -----------------------------------------------------
+
+
+def _git_failure(error: vcs.GitError, location: Location, root: Path) -> SourceError:
+    """What a git command that failed under a mirror's lock means for the source; the
+    message is redacted here, where it is built (git's stderr may hold the URL's password)."""
+    name = location.display
+    if isinstance(error, vcs.GitTimeout):
+        return NetworkError(
+            f"fetch timed out after {error.seconds:g}s", hint=TIMEOUT_HINT, subject=name
+        )
+    detail = redact_text(error.detail, location.git_url)
+    if error.command != "fetch":  # init, update-ref: the cache folder itself failed
+        return _cache_error(root, detail, name)
+    message = f"could not fetch: {detail or 'git fetch failed'}"
+    if isinstance(error, vcs.GitAuthFailed):
+        return NetworkError(
+            message,
+            hint=f"check that `git ls-remote {name}` works in your shell "
+            "(credentials, SSH keys); agentsync never prompts",
+            subject=name,
+        )
+    if isinstance(error, vcs.GitNotFound):
+        return SourceError(
+            message,
+            hint="check the URL; for a private repository check your git credentials",
+            subject=name,
+        )
+    return NetworkError(
+        message,
+        hint=f"check the URL and the network; `git ls-remote {name}` shows git's view",
+        subject=name,
+    )
+
+
+def _cache_error(root: Path, detail: str, subject: str) -> SourceError:
+    return SourceError(
+        f"the cache at {root} is not usable: {detail}",
+        hint="check its permissions and free space, or point AGENTSYNC_CACHE_DIR elsewhere",
+        subject=subject,
+    )

@@ -1,4 +1,5 @@
-"""The git adapter: the only module that runs git (hardened env, timeouts, object reads, merges)."""
+"""The git adapter: the only module that runs git (hardened env, timeouts, typed failures, object
+reads, merges)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -70,13 +72,22 @@ _INSTALL_GIT = "install git (2.30 or newer) and run again"
 
 
 class GitError(Exception):
-    """A git command failed; `stderr` is raw and may hold credentials: redact before showing it."""
+    """A git command failed; `stderr` is raw and may hold credentials: redact before showing it.
+
+    `run_git` raises the subclass that says why (see `classify`); a plain GitError is a
+    failure git's words do not explain further (a refused connection, a bad argument).
+    """
 
     def __init__(self, command: str, returncode: int, stderr: str) -> None:
         super().__init__(f"git {command} failed (exit {returncode})")
         self.command = command
         self.returncode = returncode
         self.stderr = stderr
+
+    @property
+    def detail(self) -> str:
+        """git's own explanation, in one line (raw: may hold credentials)."""
+        return git_message(self.stderr)
 
 
 class GitTimeout(GitError):
@@ -85,6 +96,87 @@ class GitTimeout(GitError):
     def __init__(self, command: str, seconds: float, stderr: str) -> None:
         super().__init__(command, -1, stderr)
         self.seconds = seconds
+
+
+class GitNotFound(GitError):
+    """The remote has no repository at that address (or what is there is not one)."""
+
+
+class GitAuthFailed(GitError):
+    """The remote wants credentials it was not given, or refused the ones it was given
+    (git never prompts here, so "asked for a password" is a refusal too)."""
+
+
+class GitCorrupt(GitError):
+    """The local repository is damaged: a missing or corrupt object, a broken ref, or no
+    repository at all where one should be."""
+
+
+class GitUnknownRef(GitError):
+    """The remote has no ref that a refspec asked for by name (`ref`)."""
+
+    def __init__(self, command: str, returncode: int, stderr: str, ref: str) -> None:
+        super().__init__(command, returncode, stderr)
+        self.ref = ref
+
+
+# What git says, lowercased, for each kind of failure. A damaged repository is the local one
+# only when no `remote:` line says so: the server's own damage is not ours to rebuild.
+_UNKNOWN_REF = re.compile(r"couldn't find remote ref (\S+)")
+_AUTH_FAILED = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "permission denied",
+    "terminal prompts disabled",
+    "host key verification failed",
+)
+_NOT_FOUND = ("repository not found", "does not appear to be a git repository", "not found")
+_CORRUPT = (
+    "not a git repository",
+    "bad object",
+    "corrupt",
+    "unable to read",
+    "did not send all necessary objects",
+    "broken ref",
+    "invalid sha1 pointer",
+    "missing blob",
+    "missing tree",
+    "missing commit",
+)
+
+
+def classify(command: str, returncode: int, stderr: str) -> GitError:
+    """The typed error for a failed git command, from its exit code and what it printed.
+
+    Judged on `git_message(stderr)`, the lines git means as the explanation. Who refused
+    (credentials, then the address) comes before local damage: a refusal that also reads
+    "unable to read" is not cured by rebuilding the mirror.
+    """
+    detail = git_message(stderr)
+    lowered = detail.lower()
+    unknown = _UNKNOWN_REF.search(detail)
+    if unknown is not None:
+        return GitUnknownRef(command, returncode, stderr, unknown.group(1))
+    if any(marker in lowered for marker in _AUTH_FAILED):
+        return GitAuthFailed(command, returncode, stderr)
+    if any(marker in lowered for marker in _NOT_FOUND):
+        return GitNotFound(command, returncode, stderr)
+    if any(marker in lowered for marker in _CORRUPT) and "remote:" not in lowered:
+        return GitCorrupt(command, returncode, stderr)
+    return GitError(command, returncode, stderr)
+
+
+def git_message(stderr: str) -> str:
+    """git's explanation in one line: its last fatal/error lines and what finishes them."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = [i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
+    if not fatal:
+        return " / ".join(lines[-3:])
+    # git often finishes a fatal line on the next one ("unable to connect to host:" then
+    # "host[0: ...]: errno=Connection refused"), so keep what follows the last fatal line too.
+    chosen = [lines[i] for i in fatal[-3:]] + lines[fatal[-1] + 1 :][:2]
+    return " / ".join(chosen)
 
 
 @dataclass(frozen=True)
@@ -164,7 +256,7 @@ def run_git(
         raise
     result = GitResult(proc.returncode, out, err.decode(errors="replace"))
     if check and result.returncode != 0:
-        raise GitError(command, result.returncode, result.stderr)
+        raise classify(command, result.returncode, result.stderr)
     return result
 
 
@@ -336,7 +428,7 @@ def is_ancestor(git_dir: Path, ancestor: Commit, descendant: Commit) -> bool:
     )
     if result.returncode in (0, 1):
         return result.returncode == 0
-    raise GitError("merge-base", result.returncode, result.stderr)
+    raise classify("merge-base", result.returncode, result.stderr)
 
 
 def head_commit(git_dir: Path) -> Commit | None:
