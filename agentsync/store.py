@@ -17,9 +17,9 @@ from pathlib import Path
 from agentsync import trees, vcs
 from agentsync._fs import ReadersLock, file_lock
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
-from agentsync.ids import BlobId, Commit, is_full_commit
+from agentsync.ids import BlobId, Commit, full_commit, is_full_commit
+from agentsync.trees import TreeEntry
 from agentsync.urls import Location, redact_text
-from agentsync.vcs import TreeEntry
 
 __all__ = ["Mirror", "Store", "TreeEntry"]
 
@@ -36,7 +36,6 @@ PATH_HINT = (
     "set `path` for this source in agentsync.toml to the folder (or glob) that holds its "
     'agents, e.g. path = "agents"'
 )
-_FULL_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
 _SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
 
 
@@ -397,11 +396,10 @@ class Mirror:
             return self._remote_head()
         _check_ref(ref, self.name)
         refs = self._ref_table()
-        if _FULL_HEX.match(ref):
-            ref = ref.lower()
-        if is_full_commit(ref):
-            self.ensure_commit(Commit(ref))
-            return Commit(ref)
+        named = full_commit(ref)
+        if named is not None:
+            self.ensure_commit(named)
+            return named
         for candidate in (ref, f"refs/tags/{ref}", f"refs/heads/{ref}"):
             commit = refs.get(candidate)
             if commit is not None:

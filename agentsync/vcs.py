@@ -17,10 +17,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentsync.errors import AgentsyncError
-from agentsync.ids import BlobId, Commit
+from agentsync.ids import Commit, is_full_commit
 from agentsync.urls import ALLOWED_SCHEMES
 
 if TYPE_CHECKING:
@@ -67,7 +67,6 @@ _HARDENING = (
     "core.fsmonitor=false",
 )
 
-TreeKind = Literal["blob", "link", "commit", "unsafe"]
 _INSTALL_GIT = "install git (2.30 or newer) and run again"
 
 
@@ -186,19 +185,6 @@ class GitResult:
     returncode: int
     stdout: bytes
     stderr: str
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    """One file in a commit's tree: `kind` is "link" for symlinks, "commit" for submodules,
-    "unsafe" for a name no file system path can hold (empty, `.`, `..`, a `/`, a control
-    character)."""
-
-    path: str
-    mode: str
-    blob: BlobId
-    size: int
-    kind: TreeKind
 
 
 @dataclass(frozen=True)
@@ -442,68 +428,10 @@ def head_commit(git_dir: Path) -> Commit | None:
         check=False,
     )
     text = result.stdout.decode(errors="replace").strip()
-    return Commit(text) if result.returncode == 0 and len(text) == 40 else None
+    return Commit(text) if result.returncode == 0 and is_full_commit(text) else None
 
 
-# --- tree and commit objects -----------------------------------------------------------------
-
-
-class MalformedObject(ValueError):
-    """An object's bytes do not have the shape of its type (a garbage or truncated object)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RawTreeEntry:
-    """One entry of one tree object, as stored: `name` is decoded with surrogateescape."""
-
-    mode: int
-    name: str
-    oid: str
-
-    @property
-    def is_tree(self) -> bool:
-        return self.mode & 0o170000 == 0o040000
-
-    @property
-    def kind(self) -> TreeKind:
-        """What `git ls-tree` calls it: "commit" for gitlinks, "link" for symlinks."""
-        if self.mode & 0o170000 == 0o160000:
-            return "commit"
-        return "link" if self.mode == 0o120000 else "blob"
-
-    @property
-    def mode_text(self) -> str:
-        return f"{self.mode:06o}"
-
-
-def parse_tree(data: bytes) -> list[RawTreeEntry]:
-    """The entries of a tree object (`<octal mode> <name>\\0<20-byte id>`, repeated)."""
-    entries = []
-    at = 0
-    while at < len(data):
-        space = data.find(b" ", at)
-        nul = data.find(b"\0", space + 1) if space >= 0 else -1
-        end = nul + 21
-        mode = data[at:space]
-        if space < 0 or nul < 0 or end > len(data) or not mode or not mode.isdigit():
-            raise MalformedObject(f"malformed tree entry at byte {at}")
-        try:
-            number = int(mode, 8)
-        except ValueError:
-            raise MalformedObject(f"malformed file mode at byte {at}") from None
-        name = data[space + 1 : nul].decode("utf-8", errors="surrogateescape")
-        entries.append(RawTreeEntry(number, name, data[nul + 1 : end].hex()))
-        at = end
-    return entries
-
-
-def commit_tree(data: bytes) -> str:
-    """The id of the root tree a commit object names on its first line."""
-    first = data.split(b"\n", 1)[0]
-    oid = first.removeprefix(b"tree ")
-    if first == oid or len(oid) != 40 or not all(c in b"0123456789abcdef" for c in oid):
-        raise MalformedObject("the commit object has no tree line")
-    return oid.decode()
+_Answer = TypeVar("_Answer", bound=tuple[Any, ...])
 
 
 class ObjectReader:
@@ -519,39 +447,28 @@ class ObjectReader:
 
     def read(self, name: str) -> tuple[str, bytes] | None:
         """(type, content) of the object `name` (an id or `<commit>:<path>`), or None if missing."""
+        found = self._ask(name, lambda client: client.get_object_data(name))
+        return None if found is None else (_text(found[1]), found[3])
+
+    def header(self, oid: str) -> tuple[str, int] | None:
+        """(type, size) of object `oid` without reading its content (`cat-file --batch-check`),
+        or None when it is missing or unreadable (git answers "missing" for a corrupt one)."""
+        found = self._ask(oid, lambda client: client.get_object_header(oid))
+        return None if found is None else (_text(found[1]), found[2])
+
+    def _ask(self, name: str, request: Callable[[git.Git], _Answer]) -> _Answer | None:
         if "\n" in name or "\r" in name or not name:
             raise ValueError(f"invalid object name {name!r}")
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    _sha, kind, _size, data = self._client().get_object_data(name)
+                    return request(self._client())
                 except ValueError:  # GitPython's answer to `<name> missing` / `ambiguous`
                     return None
                 except (OSError, EOFError) as error:  # the process died: start over once
                     self._stop()
                     if attempt == 2:
                         raise GitError("cat-file", -1, str(error)) from None
-                    continue
-                return (kind.decode() if isinstance(kind, bytes) else kind), data
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def header(self, oid: str) -> tuple[str, int] | None:
-        """(type, size) of object `oid` without reading its content (`cat-file --batch-check`),
-        or None when it is missing or unreadable (git answers "missing" for a corrupt one)."""
-        if "\n" in oid or "\r" in oid or not oid:
-            raise ValueError(f"invalid object name {oid!r}")
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    _sha, kind, size = self._client().get_object_header(oid)
-                except ValueError:
-                    return None
-                except (OSError, EOFError) as error:
-                    self._stop()
-                    if attempt == 2:
-                        raise GitError("cat-file", -1, str(error)) from None
-                    continue
-                return (kind.decode() if isinstance(kind, bytes) else kind), size
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _client(self) -> git.Git:
@@ -584,6 +501,10 @@ class ObjectReader:
         client, self._git = self._git, None
         if client is not None:
             client.clear_cache()
+
+
+def _text(kind: str | bytes) -> str:
+    return kind.decode() if isinstance(kind, bytes) else kind
 
 
 def _pinned_environment(git_dir: Path) -> dict[str, str]:
