@@ -15,7 +15,11 @@ LAYERS: dict[str, int] = {
         ["errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe"], 0
     ),
     **dict.fromkeys(
-        ["frontmatter", "textscan", "manifest", "lockfile", "project", "vcs", "trees", "store"], 1
+        [
+            *("frontmatter", "textscan", "manifest", "lockfile", "project"),
+            *("vcs", "trees", "mirror_reader", "store"),
+        ],
+        1,
     ),
     **dict.fromkeys(["compat", "fixer", "resolve", "installer"], 2),
     **dict.fromkeys(["operations", "checker", "updater"], 3),

@@ -239,7 +239,7 @@ def test_blobs_are_read_through_one_long_lived_process(store: Store, source: Git
     mirror = mirror_of(store, source)
     entries = mirror.list_files(commit)
     mirror.read_blob(entries[0].blob)
-    reader = mirror._reader
+    reader = mirror.reader
     assert reader is not None and reader.pid is not None
     pid = reader.pid
     contents = [mirror.read_blob(entry.blob) for entry in entries]
