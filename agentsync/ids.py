@@ -28,9 +28,20 @@ def sha256(data: bytes) -> Sha256:
     return Sha256(hashlib.sha256(data).hexdigest())
 
 
-def is_full_commit(text: str) -> bool:
-    """True for a 40-hex lowercase commit id."""
+def is_object_id(text: str) -> bool:
+    """True for a git object id as git prints one: 40 lowercase hex (commit, tree or blob)."""
     return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+
+
+def is_full_commit(text: str) -> bool:
+    """True for a full commit id (40 lowercase hex), as a lock records and git prints it."""
+    return is_object_id(text)
+
+
+def full_commit(text: str) -> Commit | None:
+    """The commit a 40-hex id names, in lowercase (git reads either case), else None."""
+    lowered = text.lower()
+    return Commit(lowered) if is_full_commit(lowered) else None
 
 
 def short(commit: str) -> str:

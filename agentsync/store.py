@@ -14,55 +14,23 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agentsync import trees, vcs
+from agentsync import vcs
 from agentsync._fs import ReadersLock, file_lock
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
-from agentsync.ids import BlobId, Commit, is_full_commit
+from agentsync.ids import BlobId, Commit, full_commit
+from agentsync.mirror_reader import REMOTE_HEAD, MirrorReader
+from agentsync.trees import TreeEntry
 from agentsync.urls import Location, redact_text
-from agentsync.vcs import TreeEntry
 
-__all__ = ["Mirror", "Store", "TreeEntry"]
+__all__ = ["Mirror", "MirrorFetcher", "MirrorReader", "Store", "TreeEntry"]
 
-# Everything a mirror holds: all branches, all tags, and the remote's HEAD (its default branch).
-REMOTE_HEAD = "refs/agentsync/HEAD"
 PINNED_PREFIX = "refs/agentsync/commits/"  # commits fetched by id, kept reachable against gc
+# Everything a mirror holds: all branches, all tags, and the remote's HEAD (its default branch).
 FETCH_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 HEAD_REFSPEC = f"+HEAD:{REMOTE_HEAD}"
 
 TIMEOUT_HINT = "check the network, or allow more time with --timeout SECONDS (or AGENTSYNC_TIMEOUT)"
 OFFLINE_HINT = "run without --offline once to fill the cache"
-DAMAGED_HINT = "the cache may be damaged: run again with --refresh to rebuild it"
-PATH_HINT = (
-    "set `path` for this source in agentsync.toml to the folder (or glob) that holds its "
-    'agents, e.g. path = "agents"'
-)
-_FULL_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
-_SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
-_CORRUPTION = (
-    "not a git repository",
-    "bad object",
-    "corrupt",
-    "unable to read",
-    "did not send all necessary objects",
-    "broken ref",
-    "invalid sha1 pointer",
-    "missing blob",
-    "missing tree",
-    "missing commit",
-)
-_AUTH_FAILURE = (
-    "authentication failed",
-    "could not read username",
-    "could not read password",
-    "permission denied",
-    "terminal prompts disabled",
-    "host key verification failed",
-)
-_NOT_FOUND = ("repository not found", "does not appear to be a git repository", "not found")
-
-
-class _FetchTimeout(NetworkError):
-    """A fetch that ran past the time limit (never retried another way)."""
 
 
 class Store:
@@ -184,37 +152,119 @@ def _combine(errors: list[AgentsyncError]) -> AgentsyncError:
     return kind(f"{len(errors)} sources could not be fetched:\n{lines}", hint=errors[0].hint)
 
 
-_BLOB_CACHE_BYTES = 64 * 1024 * 1024  # per mirror and run
-
-
 class Mirror:
-    """One bare mirror: fetches under a file lock, resolves refs, reads trees and blobs."""
+    """One source's mirror as the use cases see it: `fetcher` keeps it present and current,
+    `reader` (and `reader.refs`) read it; a read that needs the mirror makes it exist first."""
 
     def __init__(self, store: Store, location: Location, key: str) -> None:
-        self.store = store
         self.location = location
         self.key = key
         self.path = store.root / "mirrors" / f"{key}.git"
-        self._lock_path = store.root / "locks" / f"{key}.lock"
-        # Shared from a run's first read until it closes the store; a rebuild (which replaces
-        # the directory under open readers) takes it alone.
-        self._readers = ReadersLock(store.root / "locks" / f"{key}.readers", self.name)
-        self._reading_guard = threading.Lock()
-        self._reader: vcs.ObjectReader | None = None
-        self.fetched = False  # fetched (or created) during this Store's lifetime
-        self._refs: dict[str, Commit | None] | None = None
-        self._guard = threading.Lock()
-        self._blobs: dict[str, bytes] = {}
-        self._known_commits: set[str] = set()
-        self._blob_bytes = 0
-        self._tree_objects = trees.ObjectCache(self._read_object, self._header)
+        # Shared by the reader from a run's first read until it closes the store; a rebuild
+        # (which replaces the directory under open readers) takes it alone.
+        readers = ReadersLock(store.root / "locks" / f"{key}.readers", location.display)
+        self.reader = MirrorReader(
+            self.path,
+            location,
+            readers,
+            lock_timeout=store.lock_timeout,
+            walk_timeout=store.timeout,
+        )
+        self.fetcher = MirrorFetcher(store, self, readers)
 
     @property
     def name(self) -> str:
         """The source as it may be shown: credential-free."""
         return self.location.display
 
-    # --- fetching ---------------------------------------------------------------------------
+    def fetch(self, *, again: bool = False) -> None:
+        """Create or update the mirror (once per run unless `again`): see MirrorFetcher."""
+        self.fetcher.fetch(again=again)
+
+    def rebuild(self) -> None:
+        """Drop this cache entry and fetch it again from scratch (`--refresh`)."""
+        self.fetcher.rebuild()
+
+    def ensure(self) -> None:
+        """Fetch only when the mirror does not exist yet."""
+        self.fetcher.ensure()
+
+    def ensure_commit(self, commit: Commit) -> None:
+        """Make sure `commit` is in the mirror: fetch it by id, or fall back to a full fetch."""
+        self.fetcher.ensure_commit(commit)
+
+    def resolve(self, ref: str | None) -> Commit:
+        """The commit for a branch, tag, full or short commit id; None means the remote HEAD."""
+        self.ensure()
+        commit = self.reader.refs.resolve(ref)
+        if ref is not None and full_commit(ref) == commit:
+            self.ensure_commit(commit)  # named by its id: maybe not fetched yet
+        return commit
+
+    def tags(self) -> dict[str, Commit]:
+        """Tag name -> the commit it points at (annotated tags peeled)."""
+        self.ensure()
+        return self.reader.refs.tags()
+
+    def branches(self) -> dict[str, Commit]:
+        """Branch name -> commit."""
+        self.ensure()
+        return self.reader.refs.branches()
+
+    def has_commit(self, commit: Commit) -> bool:
+        """True when the mirror exists and holds `commit` (never fetches)."""
+        return self.reader.has_commit(commit)
+
+    def is_ancestor(self, ancestor: Commit, descendant: Commit) -> bool:
+        """True when `ancestor` is `descendant` or one of its ancestors."""
+        return self.reader.is_ancestor(ancestor, descendant)
+
+    def list_files(
+        self,
+        commit: Commit,
+        path: str | None = None,
+        *,
+        skip_folders: Iterable[str] = (),
+        want: Callable[[str], bool] | None = None,
+    ) -> list[TreeEntry]:
+        """The files of `commit` below `path`: see MirrorReader.list_files."""
+        self.ensure()
+        return self.reader.list_files(commit, path, skip_folders=skip_folders, want=want)
+
+    def blob_at(self, commit: Commit, path: str) -> BlobId | None:
+        """The blob of the regular file at `path` in `commit`, or None."""
+        self.ensure()
+        return self.reader.blob_at(commit, path)
+
+    def read_blob(self, blob: BlobId) -> bytes:
+        """The content of a blob (never fetches)."""
+        return self.reader.read_blob(blob)
+
+    def read_path(self, commit: Commit, path: str) -> bytes | None:
+        """The content of the file at `path` in `commit`, or None when there is no such blob."""
+        self.ensure()
+        return self.reader.read_path(commit, path)
+
+    def close(self) -> None:
+        """Stop the mirror's cat-file process and release its readers lock (both are taken
+        again on the next read)."""
+        self.reader.close()
+
+
+class MirrorFetcher:
+    """A mirror's fetch lifecycle: built in a staging folder and renamed into place, fetched
+    under its file lock, rebuilt when damaged, swapped only while no other run reads it."""
+
+    def __init__(self, store: Store, mirror: Mirror, readers: ReadersLock) -> None:
+        self.store = store
+        self.location = mirror.location
+        self.name = mirror.name
+        self.key = mirror.key
+        self.path = mirror.path
+        self.reader = mirror.reader
+        self._readers = readers
+        self._lock_path = store.root / "locks" / f"{mirror.key}.lock"
+        self.fetched = False  # fetched (or created) during this Store's lifetime
 
     def fetch(self, *, again: bool = False) -> None:
         """Create the mirror if missing, else update it: all branches, tags and the remote HEAD.
@@ -229,7 +279,7 @@ class Mirror:
         self._report(f"fetching {self.name} ...")
         with self._locked():
             self._fetch_locked()
-        self._invalidate()
+        self.reader.forget_refs()
         self.fetched = True
         self._report(f"fetched {self.name} ({time.monotonic() - started:.1f}s)")
 
@@ -243,11 +293,8 @@ class Mirror:
         self._require_online("cannot rebuild the cache entry: --offline was given")
         with self._locked():
             self._create_locked()
-        with self._guard:
-            self._blobs.clear()
-            self._blob_bytes = 0
-            self._tree_objects.clear()
-        self._invalidate()
+        self.reader.forget_objects()
+        self.reader.forget_refs()
         self.fetched = True
 
     def ensure(self) -> None:
@@ -258,12 +305,11 @@ class Mirror:
         with self._locked():
             if not vcs.looks_like_git_dir(self.path):
                 self._create_locked()
-        self._invalidate()
+        self.reader.forget_refs()
 
     def ensure_commit(self, commit: Commit) -> None:
         """Make sure `commit` is in the mirror: fetch it by id, or fall back to a full fetch."""
-        _check_full_commit(commit)
-        if self.has_commit(commit):
+        if self.reader.has_commit(commit):
             return
         self._require_online(
             f"commit {commit} is not in the cache, and --offline forbids fetching it"
@@ -271,10 +317,10 @@ class Mirror:
         with self._locked():
             if not vcs.looks_like_git_dir(self.path):
                 self._create_locked()
-            if not self._has_object(commit):
+            if not self.reader.has_object(commit):
                 self._fetch_commit_locked(commit)
-        self._invalidate()
-        if not self.has_commit(commit):
+        self.reader.forget_refs()
+        if not self.reader.has_commit(commit):
             raise SourceError(
                 f"commit {commit} is not in the repository",
                 hint="it may have been force-pushed away; `agentsync update` pins a new commit",
@@ -282,31 +328,25 @@ class Mirror:
             )
 
     def _fetch_locked(self) -> None:
-        if not vcs.looks_like_git_dir(self.path):
+        if not vcs.looks_like_git_dir(self.path) or vcs.repository_problem(self.path) is not None:
             self._create_locked()
             return
-        problem = vcs.repository_problem(self.path)
-        if problem is not None:
-            self._create_locked()
-            return
-        self._clear_stale_git_locks()
+        _clear_stale_git_locks(self.path)
         try:
             self._fetch_all(self.path)
-        except SourceError as error:
-            if not _is_corruption(error.message):
-                raise
+        except vcs.GitCorrupt:
             self._create_locked()  # rebuilt once; a second failure is reported as is
 
     def _fetch_commit_locked(self, commit: Commit) -> None:
-        self._clear_stale_git_locks()
+        _clear_stale_git_locks(self.path)
         try:
-            self._run_fetch(self.path, [f"+{commit}:{PINNED_PREFIX}{commit}"], prune=False)
-        except _FetchTimeout:
+            self._git_fetch(self.path, [f"+{commit}:{PINNED_PREFIX}{commit}"], prune=False)
+        except vcs.GitTimeout:
             raise
-        except SourceError:
+        except vcs.GitError:
             # The server refuses unadvertised objects: take everything and look again.
             self._fetch_all(self.path)
-            if self._has_object(commit):
+            if self.reader.has_object(commit):
                 vcs.run_git(
                     ["update-ref", "--end-of-options", f"{PINNED_PREFIX}{commit}", commit],
                     git_dir=self.path,
@@ -314,17 +354,17 @@ class Mirror:
 
     def _create_locked(self) -> None:
         """Build a fresh mirror in a staging folder, then rename it into place."""
-        self._check_local_source()
+        _check_local_source(self.location)
         tmp_root = self.store.root / "tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_staging(tmp_root)
+        _remove_stale_staging(tmp_root, self.key)
         staging = Path(tempfile.mkdtemp(prefix=f"{self.key}.", dir=tmp_root))
         try:
             vcs.init_bare(staging)
             self._fetch_all(staging)
-            self.close()  # a reader on the old (corrupt) mirror must not outlive it
+            self.reader.close()  # a reader on the old (corrupt) mirror must not outlive it
             with self._replacing():
-                trash = self._discard_existing(tmp_root)
+                trash = _discard_existing(self.path, tmp_root, self.key)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 staging.rename(self.path)
             if trash is not None:
@@ -343,401 +383,125 @@ class Mirror:
         with self._readers.exclusive(self.store.lock_timeout):
             yield
 
-    def _discard_existing(self, tmp_root: Path) -> Path | None:
-        if not os.path.lexists(self.path):
-            return None
-        trash = Path(tempfile.mkdtemp(prefix=f"{self.key}.old.", dir=tmp_root))
-        self.path.rename(trash / "mirror")
-        return trash
-
-    def _remove_stale_staging(self, tmp_root: Path) -> None:
-        # Staging folders for this key are only made under this key's lock, which we hold:
-        # any still there belong to a run that was killed.
-        for leftover in tmp_root.glob(f"{self.key}.*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-    def _clear_stale_git_locks(self) -> None:
-        # We hold the mirror's lock, so git lock files in it were left by a killed fetch;
-        # left alone they would fail every later fetch with "Unable to create ... .lock".
-        candidates = [
-            *self.path.glob("*.lock"),
-            *(self.path / "refs").rglob("*.lock"),
-            *(self.path / "objects" / "info").glob("*.lock"),
-            *(self.path / "objects" / "pack").glob("*.lock"),
-        ]
-        for stale in candidates:
-            with contextlib.suppress(OSError):
-                stale.unlink()
-
     def _fetch_all(self, git_dir: Path) -> None:
         try:
-            self._run_fetch(git_dir, [*FETCH_REFSPECS, HEAD_REFSPEC], prune=True)
-        except SourceError as error:
-            if "couldn't find remote ref HEAD" not in error.message:
+            self._git_fetch(git_dir, [*FETCH_REFSPECS, HEAD_REFSPEC], prune=True)
+        except vcs.GitUnknownRef as error:
+            if error.ref != "HEAD":
                 raise
             # An empty remote or one with a dangling HEAD: branches and tags still count.
-            self._run_fetch(git_dir, list(FETCH_REFSPECS), prune=True)
+            self._git_fetch(git_dir, list(FETCH_REFSPECS), prune=True)
             vcs.run_git(["update-ref", "-d", REMOTE_HEAD], git_dir=git_dir, check=False)
 
-    def _run_fetch(self, git_dir: Path, refspecs: list[str], *, prune: bool) -> None:
-        try:
-            vcs.fetch(
-                git_dir, self.location.git_url, refspecs, timeout=self.store.timeout, prune=prune
-            )
-        except vcs.GitTimeout as error:
-            raise _FetchTimeout(
-                f"fetch timed out after {error.seconds:g}s", hint=TIMEOUT_HINT, subject=self.name
-            ) from None
-        except vcs.GitError as error:
-            raise self._fetch_error(error.stderr) from None
-
-    def _fetch_error(self, stderr: str) -> SourceError:
-        detail = self._redact(_git_message(stderr)) or "git fetch failed"
-        lowered = detail.lower()
-        if any(marker in lowered for marker in _AUTH_FAILURE):
-            return NetworkError(
-                f"could not fetch: {detail}",
-                hint=f"check that `git ls-remote {self.name}` works in your shell "
-                "(credentials, SSH keys); agentsync never prompts",
-                subject=self.name,
-            )
-        if any(marker in lowered for marker in _NOT_FOUND):
-            return SourceError(
-                f"could not fetch: {detail}",
-                hint="check the URL; for a private repository check your git credentials",
-                subject=self.name,
-            )
-        return NetworkError(
-            f"could not fetch: {detail}",
-            hint=f"check the URL and the network; `git ls-remote {self.name}` shows git's view",
-            subject=self.name,
-        )
-
-    def _check_local_source(self) -> None:
-        if self.location.kind != "path":
-            return
-        path = Path(self.location.git_url)
-        if not path.is_dir():
-            raise SourceError(
-                f"the local source folder {path} does not exist",
-                hint="fix the path in agentsync.toml (relative to the manifest's folder)",
-                subject=self.name,
-            )
-        if vcs.local_git_dir(path) is None:
-            raise SourceError(
-                f"{path} is not a git repository (agentsync pins commits: sources must be repos)",
-                hint=f"run `git init` and commit the agents in {path}",
-                subject=self.name,
-            )
+    def _git_fetch(self, git_dir: Path, refspecs: list[str], *, prune: bool) -> None:
+        url, timeout = self.location.git_url, self.store.timeout
+        vcs.fetch(git_dir, url, refspecs, timeout=timeout, prune=prune)
 
     def _require_online(self, message: str) -> None:
         if self.store.offline:
-            raise NetworkError(
-                message,
-                hint=OFFLINE_HINT,
-                subject=self.name,
-            )
+            raise NetworkError(message, hint=OFFLINE_HINT, subject=self.name)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the mirror's file lock; local failures (disk, permissions) become SourceErrors."""
+        """Hold the mirror's file lock; git's failures under it become AgentsyncErrors."""
         self.store._stop_reading()  # never wait for a fetch lock holding a readers lock
         try:
             with file_lock(self._lock_path, timeout=self.store.lock_timeout, what=self.name):
                 yield
         except vcs.GitError as error:
-            raise self._cache_error(self._redact(_git_message(error.stderr))) from None
+            raise _git_failure(error, self.location, self.store.root) from None
         except OSError as error:
-            raise self._cache_error(str(error)) from None
+            raise _cache_error(self.store.root, str(error), self.name) from None
 
-    def _cache_error(self, detail: str) -> SourceError:
-        return SourceError(
-            f"the cache at {self.store.root} is not usable: {detail}",
-            hint="check its permissions and free space, or point AGENTSYNC_CACHE_DIR elsewhere",
-            subject=self.name,
-        )
 
-    def _redact(self, text: str) -> str:
-        return redact_text(text, self.location.git_url)
+# --- the mirror's folder, under its lock ----------------------------------------------------
 
-    # --- reading ----------------------------------------------------------------------------
 
-    def resolve(self, ref: str | None) -> Commit:
-        """The commit for a branch, tag, full or short commit id; None means the remote HEAD."""
-        self.ensure()
-        if ref is None or ref == "HEAD":
-            return self._remote_head()
-        _check_ref(ref, self.name)
-        refs = self._ref_table()
-        if _FULL_HEX.match(ref):
-            ref = ref.lower()
-        if is_full_commit(ref):
-            self.ensure_commit(Commit(ref))
-            return Commit(ref)
-        for candidate in (ref, f"refs/tags/{ref}", f"refs/heads/{ref}"):
-            commit = refs.get(candidate)
-            if commit is not None:
-                return commit
-        if _SHORT_COMMIT.match(ref):
-            self._start_reading()
-            commit, ambiguous = vcs.resolve_commit_prefix(self.path, ref.lower())
-            if commit is not None:
-                return commit
-            if ambiguous:
-                raise SourceError(
-                    f"the short commit id '{ref}' is ambiguous",
-                    hint="write more characters of the commit id",
-                    subject=self.name,
-                )
+def _discard_existing(path: Path, tmp_root: Path, key: str) -> Path | None:
+    if not os.path.lexists(path):
+        return None
+    trash = Path(tempfile.mkdtemp(prefix=f"{key}.old.", dir=tmp_root))
+    path.rename(trash / "mirror")
+    return trash
+
+
+def _remove_stale_staging(tmp_root: Path, key: str) -> None:
+    # Staging folders for this key are only made under this key's lock, which we hold:
+    # any still there belong to a run that was killed.
+    for leftover in tmp_root.glob(f"{key}.*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _clear_stale_git_locks(path: Path) -> None:
+    # We hold the mirror's lock, so git lock files in it were left by a killed fetch;
+    # left alone they would fail every later fetch with "Unable to create ... .lock".
+    candidates = [
+        *path.glob("*.lock"),
+        *(path / "refs").rglob("*.lock"),
+        *(path / "objects" / "info").glob("*.lock"),
+        *(path / "objects" / "pack").glob("*.lock"),
+    ]
+    for stale in candidates:
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _check_local_source(location: Location) -> None:
+    if location.kind != "path":
+        return
+    path = Path(location.git_url)
+    if not path.is_dir():
         raise SourceError(
-            f"no branch, tag or commit named '{ref}'",
-            hint=self._available_refs_hint(),
-            subject=self.name,
+            f"the local source folder {path} does not exist",
+            hint="fix the path in agentsync.toml (relative to the manifest's folder)",
+            subject=location.display,
         )
-
-    def _remote_head(self) -> Commit:
-        commit = self._ref_table().get(REMOTE_HEAD)
-        if commit is None:
-            raise SourceError(
-                "the repository has no default branch (its HEAD points nowhere)",
-                hint="name a branch or tag with `ref = ...` in agentsync.toml",
-                subject=self.name,
-            )
-        return commit
-
-    def _available_refs_hint(self) -> str:
-        branches, tags = sorted(self.branches()), sorted(self.tags(), reverse=True)
-        parts = []
-        if branches:
-            parts.append("branches: " + _some(branches))
-        if tags:
-            parts.append("tags: " + _some(tags))
-        listing = "; ".join(parts) if parts else "the repository has no branches or tags"
-        return f"available {listing}"
-
-    def tags(self) -> dict[str, Commit]:
-        """Tag name -> the commit it points at (annotated tags peeled)."""
-        return self._refs_under("refs/tags/")
-
-    def branches(self) -> dict[str, Commit]:
-        """Branch name -> commit."""
-        return self._refs_under("refs/heads/")
-
-    def _refs_under(self, prefix: str) -> dict[str, Commit]:
-        self.ensure()
-        return {
-            name.removeprefix(prefix): commit
-            for name, commit in self._ref_table().items()
-            if name.startswith(prefix) and commit is not None
-        }
-
-    def _ref_table(self) -> dict[str, Commit | None]:
-        self._start_reading()
-        with self._guard:
-            if self._refs is None:
-                try:
-                    records = vcs.list_refs(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
-                except vcs.GitError as error:
-                    raise self._read_error("list branches and tags", error) from None
-                self._refs = {record.name: record.commit for record in records}
-            return self._refs
-
-    def has_commit(self, commit: Commit) -> bool:
-        """True when the mirror exists and holds `commit`."""
-        _check_full_commit(commit)
-        if commit in self._known_commits:
-            return True  # commits never leave a mirror within a run (rebuilds refetch them)
-        found = vcs.looks_like_git_dir(self.path) and self._has_object(commit, "commit")
-        if found:
-            self._known_commits.add(commit)
-        return found
-
-    def _has_object(self, oid: str, kind: str | None = None) -> bool:
-        found = self._read_object(oid)
-        return found is not None and (kind is None or found[0] == kind)
-
-    def _read_object(self, name: str) -> tuple[str, bytes] | None:
-        try:
-            return self._objects().read(name)
-        except vcs.GitError as error:
-            raise self._read_error(f"read {name[:40]}", error) from None
-
-    def is_ancestor(self, ancestor: Commit, descendant: Commit) -> bool:
-        """True when `ancestor` is `descendant` or one of its ancestors."""
-        _check_full_commit(ancestor)
-        _check_full_commit(descendant)
-        self._start_reading()
-        try:
-            return vcs.is_ancestor(self.path, ancestor, descendant)
-        except vcs.GitError as error:
-            action = f"compare commits {ancestor[:12]}..{descendant[:12]}"
-            raise self._read_error(action, error) from None
-
-    def list_files(
-        self,
-        commit: Commit,
-        path: str | None = None,
-        *,
-        skip_folders: Iterable[str] = (),
-        want: Callable[[str], bool] | None = None,
-    ) -> list[TreeEntry]:
-        """The files of `commit` below `path` (a folder or glob; None: all), in tree order.
-
-        Only trees a path matching `path` can pass through are read, never those named in
-        `skip_folders`; `want(path)` picks the files listed. Symlinks are "link", submodules
-        "commit", names no path can hold "unsafe". Bounded: past MAX_TREE_ENTRIES entries or
-        the run's --timeout, a SourceError says to set `path`.
-        """
-        _check_full_commit(commit)
-        self.ensure()
-        try:
-            return trees.list_below(
-                self._tree_objects,
-                self._tree_objects.root_tree(commit),
-                path,
-                skip_folders=skip_folders,
-                want=want,
-                timeout=self.store.timeout,
-            )
-        except trees.WalkLimit as error:
-            raise self._too_large(commit, error) from None
-        except trees.DamagedObject as error:
-            raise self._damaged(str(error)) from None
-
-    def blob_at(self, commit: Commit, path: str) -> BlobId | None:
-        """The blob of the regular file at `path` in `commit` (None when its tree has no such
-        file), read through trees whose ids are checked: a missing or damaged object is a
-        SourceError, never a missing file."""
-        _check_full_commit(commit)
-        self.ensure()
-        objects = self._tree_objects
-        try:
-            entry = trees.find_entry(objects, objects.root_tree(commit), path)
-        except trees.WalkLimit as error:
-            raise self._too_large(commit, error) from None
-        except trees.DamagedObject as error:
-            raise self._damaged(str(error)) from None
-        if entry is None or entry.is_tree or entry.kind != "blob":
-            return None
-        return BlobId(entry.oid)
-
-    def _header(self, oid: str) -> tuple[str, int] | None:
-        try:
-            return self._objects().header(oid)
-        except vcs.GitError as error:
-            raise self._read_error(f"read {oid}", error) from None
-
-    def _too_large(self, commit: Commit, error: trees.WalkLimit) -> SourceError:
-        more_time = "; or allow more time with --timeout SECONDS" if error.kind == "time" else ""
-        return SourceError(
-            f"gave up listing the files of commit {commit[:12]}: {error} (the repository is "
-            "too large, or built to be, to search whole)",
-            hint=PATH_HINT + more_time,
-            subject=self.name,
-        )
-
-    def _damaged(self, detail: str) -> SourceError:
-        return SourceError(
-            f"the cache entry is damaged: {detail}", hint=DAMAGED_HINT, subject=self.name
-        )
-
-    def read_blob(self, blob: BlobId) -> bytes:
-        """The content of a blob, through the mirror's long-lived `git cat-file --batch`.
-
-        A blob's content never changes under its id, so one run reads each blob once:
-        discovery, locking and installing all ask for the same agent files.
-        """
-        cached = self._blobs.get(blob)
-        if cached is not None:
-            return cached
-        found = self._read_object(blob)
-        if found is None or found[0] != "blob":
-            raise SourceError(
-                f"blob {blob} is missing from the cache", hint=DAMAGED_HINT, subject=self.name
-            )
-        if self._blob_bytes + len(found[1]) <= _BLOB_CACHE_BYTES:
-            self._blobs[blob] = found[1]
-            self._blob_bytes += len(found[1])
-        return found[1]
-
-    def read_path(self, commit: Commit, path: str) -> bytes | None:
-        """The content of the file at `path` in `commit`, or None when there is no such blob.
-
-        Read by blob id after walking the trees: a path may hold a newline, which no
-        `<commit>:<path>` request line can carry."""
-        blob = self.blob_at(commit, path)
-        return self.read_blob(blob) if blob is not None else None
-
-    def _objects(self) -> vcs.ObjectReader:
-        self._start_reading()
-        with self._guard:
-            if self._reader is None:
-                self._reader = vcs.ObjectReader(self.path)
-            return self._reader
-
-    def _read_error(self, action: str, error: vcs.GitError) -> SourceError:
-        return SourceError(
-            f"could not {action}: {self._redact(_git_message(error.stderr))}",
-            hint=DAMAGED_HINT,
-            subject=self.name,
-        )
-
-    def _invalidate(self) -> None:
-        with self._guard:
-            self._refs = None
-            self._known_commits.clear()
-        # A rebuilt mirror is a new directory: restart the reader so it sees the new objects.
-        self._stop_reader()
-
-    def _start_reading(self) -> None:
-        """Share the mirror's readers lock before the first read (until `close`)."""
-        with self._reading_guard:
-            self._readers.acquire_shared(self.store.lock_timeout)
-
-    def _stop_reader(self) -> None:
-        with self._guard:
-            reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.close()
-
-    def close(self) -> None:
-        """Stop the mirror's cat-file processes and release its readers lock (both are taken
-        again on the next read)."""
-        with self._reading_guard:
-            self._stop_reader()
-            self._readers.release()
-
-
-def _check_full_commit(commit: str) -> None:
-    if not is_full_commit(commit):
-        raise ValueError(f"expected a full 40-hex commit id, got {commit!r}")
-
-
-def _check_ref(ref: str, subject: str) -> None:
-    if not ref or ref.startswith("-") or any(c.isspace() or ord(c) < 32 for c in ref):
+    if vcs.local_git_dir(path) is None:
         raise SourceError(
-            f"'{ref}' is not a valid branch, tag or commit name",
-            hint="refs may not be empty, start with '-' or contain spaces",
-            subject=subject,
+            f"{path} is not a git repository (agentsync pins commits: sources must be repos)",
+            hint=f"run `git init` and commit the agents in {path}",
+            subject=location.display,
         )
 
 
-def _git_message(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    fatal = [i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
-    if not fatal:
-        return " / ".join(lines[-3:])
-    # git often finishes a fatal line on the next one ("unable to connect to host:" then
-    # "host[0: ...]: errno=Connection refused"), so keep what follows the last fatal line too.
-    chosen = [lines[i] for i in fatal[-3:]] + lines[fatal[-1] + 1 :][:2]
-    return " / ".join(chosen)
+# --- git's failures, as the user reads them -----------------------------------------------------
 
 
-def _is_corruption(message: str) -> bool:
-    lowered = message.lower()
-    return any(marker in lowered for marker in _CORRUPTION) and "remote:" not in lowered
+def _git_failure(error: vcs.GitError, location: Location, root: Path) -> SourceError:
+    """What a git command that failed under a mirror's lock means for the source; the
+    message is redacted here, where it is built (git's stderr may hold the URL's password)."""
+    name = location.display
+    if isinstance(error, vcs.GitTimeout):
+        return NetworkError(
+            f"fetch timed out after {error.seconds:g}s", hint=TIMEOUT_HINT, subject=name
+        )
+    detail = redact_text(error.detail, location.git_url)
+    if error.command != "fetch":  # init, update-ref: the cache folder itself failed
+        return _cache_error(root, detail, name)
+    message = f"could not fetch: {detail or 'git fetch failed'}"
+    if isinstance(error, vcs.GitAuthFailed):
+        return NetworkError(
+            message,
+            hint=f"check that `git ls-remote {name}` works in your shell "
+            "(credentials, SSH keys); agentsync never prompts",
+            subject=name,
+        )
+    if isinstance(error, vcs.GitNotFound):
+        return SourceError(
+            message,
+            hint="check the URL; for a private repository check your git credentials",
+            subject=name,
+        )
+    return NetworkError(
+        message,
+        hint=f"check the URL and the network; `git ls-remote {name}` shows git's view",
+        subject=name,
+    )
 
 
-def _some(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
-    return f"{shown} (and {len(names) - limit} more)" if len(names) > limit else shown
+def _cache_error(root: Path, detail: str, subject: str) -> SourceError:
+    return SourceError(
+        f"the cache at {root} is not usable: {detail}",
+        hint="check its permissions and free space, or point AGENTSYNC_CACHE_DIR elsewhere",
+        subject=subject,
+    )

@@ -1,4 +1,5 @@
-"""Bounded walks of git trees and of a local source's work tree, below a path glob only."""
+"""Git's tree and commit objects, parsed; bounded walks of trees and of a local source's work
+tree, below a path glob only."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from agentsync._fs import read_regular
-from agentsync.ids import BlobId, blob_id, object_id
-from agentsync.vcs import MalformedObject, RawTreeEntry, TreeEntry, commit_tree, parse_tree
+from agentsync.ids import BlobId, blob_id, is_object_id, object_id
 
 # A listing visits at most this many tree entries (every entry of every tree it reads,
 # counted again each time a shared subtree is reached). Agent repositories hold hundreds of
@@ -25,8 +26,83 @@ MAX_TREE_BYTES = 12 * 28 * MAX_TREE_ENTRIES
 _CACHED_ENTRIES = 2 * MAX_TREE_ENTRIES  # parsed tree entries an ObjectCache keeps
 _CLOCK_EVERY = 1024  # entries between two looks at the clock
 
+TreeKind = Literal["blob", "link", "commit", "unsafe"]
 LimitKind = Literal["entries", "time", "bytes"]
 Wanted = Callable[[str], bool]
+
+
+# -- tree and commit objects, parsed without git ----------------------------------------------
+
+
+class MalformedObject(ValueError):
+    """An object's bytes do not have the shape of its type (a garbage or truncated object)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawTreeEntry:
+    """One entry of one tree object, as stored: `name` is decoded with surrogateescape."""
+
+    mode: int
+    name: str
+    oid: str
+
+    @property
+    def is_tree(self) -> bool:
+        return self.mode & 0o170000 == 0o040000
+
+    @property
+    def kind(self) -> TreeKind:
+        """What `git ls-tree` calls it: "commit" for gitlinks, "link" for symlinks."""
+        if self.mode & 0o170000 == 0o160000:
+            return "commit"
+        return "link" if self.mode == 0o120000 else "blob"
+
+    @property
+    def mode_text(self) -> str:
+        return f"{self.mode:06o}"
+
+
+def parse_tree(data: bytes) -> list[RawTreeEntry]:
+    """The entries of a tree object (`<octal mode> <name>\\0<20-byte id>`, repeated)."""
+    entries = []
+    at = 0
+    while at < len(data):
+        space = data.find(b" ", at)
+        nul = data.find(b"\0", space + 1) if space >= 0 else -1
+        end = nul + 21
+        mode = data[at:space]
+        if space < 0 or nul < 0 or end > len(data) or not mode or not mode.isdigit():
+            raise MalformedObject(f"malformed tree entry at byte {at}")
+        try:
+            number = int(mode, 8)
+        except ValueError:
+            raise MalformedObject(f"malformed file mode at byte {at}") from None
+        name = data[space + 1 : nul].decode("utf-8", errors="surrogateescape")
+        entries.append(RawTreeEntry(number, name, data[nul + 1 : end].hex()))
+        at = end
+    return entries
+
+
+def commit_tree(data: bytes) -> str:
+    """The id of the root tree a commit object names on its first line."""
+    first = data.split(b"\n", 1)[0]
+    oid = first.removeprefix(b"tree ").decode("ascii", errors="replace")
+    if not first.startswith(b"tree ") or not is_object_id(oid):
+        raise MalformedObject("the commit object has no tree line")
+    return oid
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One file in a commit's tree: `kind` is "link" for symlinks, "commit" for submodules,
+    "unsafe" for a name no file system path can hold (empty, `.`, `..`, a `/`, a control
+    character)."""
+
+    path: str
+    mode: str
+    blob: BlobId
+    size: int
+    kind: TreeKind
 
 
 class WalkLimit(Exception):

@@ -1,4 +1,5 @@
-"""The git adapter: the only module that runs git (hardened env, timeouts, object reads, merges)."""
+"""The git adapter: the only module that runs git (hardened env, timeouts, typed failures, object
+reads, merges)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,10 +17,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentsync.errors import AgentsyncError
-from agentsync.ids import BlobId, Commit
+from agentsync.ids import Commit, is_full_commit
 from agentsync.urls import ALLOWED_SCHEMES
 
 if TYPE_CHECKING:
@@ -65,18 +67,26 @@ _HARDENING = (
     "core.fsmonitor=false",
 )
 
-TreeKind = Literal["blob", "link", "commit", "unsafe"]
 _INSTALL_GIT = "install git (2.30 or newer) and run again"
 
 
 class GitError(Exception):
-    """A git command failed; `stderr` is raw and may hold credentials: redact before showing it."""
+    """A git command failed; `stderr` is raw and may hold credentials: redact before showing it.
+
+    `run_git` raises the subclass that says why (see `classify`); a plain GitError is a
+    failure git's words do not explain further (a refused connection, a bad argument).
+    """
 
     def __init__(self, command: str, returncode: int, stderr: str) -> None:
         super().__init__(f"git {command} failed (exit {returncode})")
         self.command = command
         self.returncode = returncode
         self.stderr = stderr
+
+    @property
+    def detail(self) -> str:
+        """git's own explanation, in one line (raw: may hold credentials)."""
+        return git_message(self.stderr)
 
 
 class GitTimeout(GitError):
@@ -87,6 +97,87 @@ class GitTimeout(GitError):
         self.seconds = seconds
 
 
+class GitNotFound(GitError):
+    """The remote has no repository at that address (or what is there is not one)."""
+
+
+class GitAuthFailed(GitError):
+    """The remote wants credentials it was not given, or refused the ones it was given
+    (git never prompts here, so "asked for a password" is a refusal too)."""
+
+
+class GitCorrupt(GitError):
+    """The local repository is damaged: a missing or corrupt object, a broken ref, or no
+    repository at all where one should be."""
+
+
+class GitUnknownRef(GitError):
+    """The remote has no ref that a refspec asked for by name (`ref`)."""
+
+    def __init__(self, command: str, returncode: int, stderr: str, ref: str) -> None:
+        super().__init__(command, returncode, stderr)
+        self.ref = ref
+
+
+# What git says, lowercased, for each kind of failure. A damaged repository is the local one
+# only when no `remote:` line says so: the server's own damage is not ours to rebuild.
+_UNKNOWN_REF = re.compile(r"couldn't find remote ref (\S+)")
+_AUTH_FAILED = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "permission denied",
+    "terminal prompts disabled",
+    "host key verification failed",
+)
+_NOT_FOUND = ("repository not found", "does not appear to be a git repository", "not found")
+_CORRUPT = (
+    "not a git repository",
+    "bad object",
+    "corrupt",
+    "unable to read",
+    "did not send all necessary objects",
+    "broken ref",
+    "invalid sha1 pointer",
+    "missing blob",
+    "missing tree",
+    "missing commit",
+)
+
+
+def classify(command: str, returncode: int, stderr: str) -> GitError:
+    """The typed error for a failed git command, from its exit code and what it printed.
+
+    Judged on `git_message(stderr)`, the lines git means as the explanation. Who refused
+    (credentials, then the address) comes before local damage: a refusal that also reads
+    "unable to read" is not cured by rebuilding the mirror.
+    """
+    detail = git_message(stderr)
+    lowered = detail.lower()
+    unknown = _UNKNOWN_REF.search(detail)
+    if unknown is not None:
+        return GitUnknownRef(command, returncode, stderr, unknown.group(1))
+    if any(marker in lowered for marker in _AUTH_FAILED):
+        return GitAuthFailed(command, returncode, stderr)
+    if any(marker in lowered for marker in _NOT_FOUND):
+        return GitNotFound(command, returncode, stderr)
+    if any(marker in lowered for marker in _CORRUPT) and "remote:" not in lowered:
+        return GitCorrupt(command, returncode, stderr)
+    return GitError(command, returncode, stderr)
+
+
+def git_message(stderr: str) -> str:
+    """git's explanation in one line: its last fatal/error lines and what finishes them."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = [i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))]
+    if not fatal:
+        return " / ".join(lines[-3:])
+    # git often finishes a fatal line on the next one ("unable to connect to host:" then
+    # "host[0: ...]: errno=Connection refused"), so keep what follows the last fatal line too.
+    chosen = [lines[i] for i in fatal[-3:]] + lines[fatal[-1] + 1 :][:2]
+    return " / ".join(chosen)
+
+
 @dataclass(frozen=True)
 class GitResult:
     """What a finished git command printed."""
@@ -94,19 +185,6 @@ class GitResult:
     returncode: int
     stdout: bytes
     stderr: str
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    """One file in a commit's tree: `kind` is "link" for symlinks, "commit" for submodules,
-    "unsafe" for a name no file system path can hold (empty, `.`, `..`, a `/`, a control
-    character)."""
-
-    path: str
-    mode: str
-    blob: BlobId
-    size: int
-    kind: TreeKind
 
 
 @dataclass(frozen=True)
@@ -164,7 +242,7 @@ def run_git(
         raise
     result = GitResult(proc.returncode, out, err.decode(errors="replace"))
     if check and result.returncode != 0:
-        raise GitError(command, result.returncode, result.stderr)
+        raise classify(command, result.returncode, result.stderr)
     return result
 
 
@@ -336,7 +414,7 @@ def is_ancestor(git_dir: Path, ancestor: Commit, descendant: Commit) -> bool:
     )
     if result.returncode in (0, 1):
         return result.returncode == 0
-    raise GitError("merge-base", result.returncode, result.stderr)
+    raise classify("merge-base", result.returncode, result.stderr)
 
 
 def head_commit(git_dir: Path) -> Commit | None:
@@ -350,68 +428,10 @@ def head_commit(git_dir: Path) -> Commit | None:
         check=False,
     )
     text = result.stdout.decode(errors="replace").strip()
-    return Commit(text) if result.returncode == 0 and len(text) == 40 else None
+    return Commit(text) if result.returncode == 0 and is_full_commit(text) else None
 
 
-# --- tree and commit objects -----------------------------------------------------------------
-
-
-class MalformedObject(ValueError):
-    """An object's bytes do not have the shape of its type (a garbage or truncated object)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RawTreeEntry:
-    """One entry of one tree object, as stored: `name` is decoded with surrogateescape."""
-
-    mode: int
-    name: str
-    oid: str
-
-    @property
-    def is_tree(self) -> bool:
-        return self.mode & 0o170000 == 0o040000
-
-    @property
-    def kind(self) -> TreeKind:
-        """What `git ls-tree` calls it: "commit" for gitlinks, "link" for symlinks."""
-        if self.mode & 0o170000 == 0o160000:
-            return "commit"
-        return "link" if self.mode == 0o120000 else "blob"
-
-    @property
-    def mode_text(self) -> str:
-        return f"{self.mode:06o}"
-
-
-def parse_tree(data: bytes) -> list[RawTreeEntry]:
-    """The entries of a tree object (`<octal mode> <name>\\0<20-byte id>`, repeated)."""
-    entries = []
-    at = 0
-    while at < len(data):
-        space = data.find(b" ", at)
-        nul = data.find(b"\0", space + 1) if space >= 0 else -1
-        end = nul + 21
-        mode = data[at:space]
-        if space < 0 or nul < 0 or end > len(data) or not mode or not mode.isdigit():
-            raise MalformedObject(f"malformed tree entry at byte {at}")
-        try:
-            number = int(mode, 8)
-        except ValueError:
-            raise MalformedObject(f"malformed file mode at byte {at}") from None
-        name = data[space + 1 : nul].decode("utf-8", errors="surrogateescape")
-        entries.append(RawTreeEntry(number, name, data[nul + 1 : end].hex()))
-        at = end
-    return entries
-
-
-def commit_tree(data: bytes) -> str:
-    """The id of the root tree a commit object names on its first line."""
-    first = data.split(b"\n", 1)[0]
-    oid = first.removeprefix(b"tree ")
-    if first == oid or len(oid) != 40 or not all(c in b"0123456789abcdef" for c in oid):
-        raise MalformedObject("the commit object has no tree line")
-    return oid.decode()
+_Answer = TypeVar("_Answer", bound=tuple[Any, ...])
 
 
 class ObjectReader:
@@ -427,39 +447,28 @@ class ObjectReader:
 
     def read(self, name: str) -> tuple[str, bytes] | None:
         """(type, content) of the object `name` (an id or `<commit>:<path>`), or None if missing."""
+        found = self._ask(name, lambda client: client.get_object_data(name))
+        return None if found is None else (_text(found[1]), found[3])
+
+    def header(self, oid: str) -> tuple[str, int] | None:
+        """(type, size) of object `oid` without reading its content (`cat-file --batch-check`),
+        or None when it is missing or unreadable (git answers "missing" for a corrupt one)."""
+        found = self._ask(oid, lambda client: client.get_object_header(oid))
+        return None if found is None else (_text(found[1]), found[2])
+
+    def _ask(self, name: str, request: Callable[[git.Git], _Answer]) -> _Answer | None:
         if "\n" in name or "\r" in name or not name:
             raise ValueError(f"invalid object name {name!r}")
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    _sha, kind, _size, data = self._client().get_object_data(name)
+                    return request(self._client())
                 except ValueError:  # GitPython's answer to `<name> missing` / `ambiguous`
                     return None
                 except (OSError, EOFError) as error:  # the process died: start over once
                     self._stop()
                     if attempt == 2:
                         raise GitError("cat-file", -1, str(error)) from None
-                    continue
-                return (kind.decode() if isinstance(kind, bytes) else kind), data
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def header(self, oid: str) -> tuple[str, int] | None:
-        """(type, size) of object `oid` without reading its content (`cat-file --batch-check`),
-        or None when it is missing or unreadable (git answers "missing" for a corrupt one)."""
-        if "\n" in oid or "\r" in oid or not oid:
-            raise ValueError(f"invalid object name {oid!r}")
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    _sha, kind, size = self._client().get_object_header(oid)
-                except ValueError:
-                    return None
-                except (OSError, EOFError) as error:
-                    self._stop()
-                    if attempt == 2:
-                        raise GitError("cat-file", -1, str(error)) from None
-                    continue
-                return (kind.decode() if isinstance(kind, bytes) else kind), size
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _client(self) -> git.Git:
@@ -492,6 +501,10 @@ class ObjectReader:
         client, self._git = self._git, None
         if client is not None:
             client.clear_cache()
+
+
+def _text(kind: str | bytes) -> str:
+    return kind.decode() if isinstance(kind, bytes) else kind
 
 
 def _pinned_environment(git_dir: Path) -> dict[str, str]:

@@ -16,7 +16,11 @@ LAYERS: dict[str, int] = {
         0,
     ),
     **dict.fromkeys(
-        ["frontmatter", "textscan", "manifest", "lockfile", "project", "vcs", "trees", "store"], 1
+        [
+            *("frontmatter", "textscan", "manifest", "lockfile", "project"),
+            *("vcs", "trees", "mirror_reader", "store"),
+        ],
+        1,
     ),
     **dict.fromkeys(["compat", "fixer", "catalog", "grants", "journal", "resolve", "installer"], 2),
     **dict.fromkeys(["session"], 3),

@@ -239,7 +239,7 @@ def test_blobs_are_read_through_one_long_lived_process(store: Store, source: Git
     mirror = mirror_of(store, source)
     entries = mirror.list_files(commit)
     mirror.read_blob(entries[0].blob)
-    reader = mirror._reader
+    reader = mirror.reader
     assert reader is not None and reader.pid is not None
     pid = reader.pid
     contents = [mirror.read_blob(entry.blob) for entry in entries]
@@ -337,8 +337,20 @@ def _lost_object_files(mirror: Mirror) -> None:
             item.unlink()
 
 
+def _garbage_objects(mirror: Mirror) -> None:
+    # Files in place but unreadable: the fetch fails ("loose object ... is corrupt") and the
+    # mirror is rebuilt from that failure alone.
+    for item in (mirror.path / "objects").glob("??/*"):
+        item.chmod(0o644)
+        item.write_bytes(b"garbage")
+
+
 @pytest.mark.parametrize(
-    "damage", [_corrupt_head, _corrupt_ref, _empty_folder, _missing_objects, _lost_object_files]
+    "damage",
+    [
+        *(_corrupt_head, _corrupt_ref, _empty_folder, _missing_objects, _lost_object_files),
+        _garbage_objects,
+    ],
 )
 def test_corrupt_mirror_is_rebuilt_on_fetch(
     store: Store, source: GitRepo, damage: Callable[[Mirror], None]
@@ -547,17 +559,6 @@ def test_busy_lock_reports_the_source(store: Store, source: GitRepo) -> None:
         with file_lock(lock_path, timeout=1, what="test"), pytest.raises(BusyError) as caught:
             mirror.fetch()
     assert caught.value.subject == source.url
-
-
-def test_git_message_keeps_the_line_that_finishes_a_fatal_one() -> None:
-    from agentsync.store import _git_message
-
-    stderr = (
-        "fatal: unable to connect to 127.0.0.1:\n"
-        "127.0.0.1[0: 127.0.0.1]: errno=Connection refused\n\n"
-    )
-    assert "Connection refused" in _git_message(stderr)
-    assert _git_message("warning: x\nfatal: not found\n") == "fatal: not found"
 
 
 # --- readers and rebuilds --------------------------------------------------------------------

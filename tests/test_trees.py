@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentsync import trees, vcs
+from agentsync import trees
 from agentsync.catalog import SKIPPED_FOLDERS as _SKIPPED_FOLDERS
 from agentsync.catalog import is_agent_path as _is_agent_path
 from agentsync.errors import SourceError
@@ -84,7 +84,7 @@ def test_parse_tree_reads_what_git_wrote(make_repo: MakeRepo) -> None:
     (repo.path / "link.md").symlink_to("a b.md")
     repo.commit()
     raw = git_in(repo.path / ".git", "cat-file", "tree", "HEAD^{tree}")
-    entries = vcs.parse_tree(raw)
+    entries = trees.parse_tree(raw)
     listed = repo.git("ls-tree", "HEAD").splitlines()
     assert [
         f"{e.mode_text} {e.kind if not e.is_tree else 'tree'} {e.oid}\t{e.name}" for e in entries
@@ -102,8 +102,8 @@ def test_parse_tree_reads_what_git_wrote(make_repo: MakeRepo) -> None:
     ],
 )
 def test_a_malformed_tree_is_refused(data: bytes) -> None:
-    with pytest.raises(vcs.MalformedObject):
-        vcs.parse_tree(data)
+    with pytest.raises(trees.MalformedObject):
+        trees.parse_tree(data)
 
 
 # -- listing below a path ---------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_find_entry_walks_one_path(make_repo: MakeRepo) -> None:
 # -- a local source's work tree ---------------------------------------------------------------
 
 
-def committed(store: Store, repo: GitRepo, base: str | None) -> list[vcs.TreeEntry]:
+def committed(store: Store, repo: GitRepo, base: str | None) -> list[trees.TreeEntry]:
     mirror = store.mirror(parse_location(str(repo.path), Path.cwd()))
     mirror.fetch(again=True)
     want = lambda path: _is_agent_path(path, base)  # noqa: E731

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ from agentsync.errors import NetworkError, SourceError
 from agentsync.store import Store
 from agentsync.urls import Location, UrlRejected, parse_location
 from tests.conftest import GitRepo
+from tests.servers import AuthServer, closed_port, self_signed_cert, tcp_server
 
 MakeRepo = Callable[..., GitRepo]
 
@@ -148,6 +151,121 @@ def test_git_error_message_hides_arguments() -> None:
         vcs.run_git(["rev-parse", "--verify", "https://user:secret@host/x"])
     assert "secret" not in str(caught.value)
     assert caught.value.command == "rev-parse"
+
+
+# --- failures, classified where git runs -----------------------------------------------------
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Path:
+    """An empty bare repository to fetch into, made with plain git."""
+    path = tmp_path / "mirror.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
+    return path
+
+
+def fetch_failure(mirror: Path, url: str, *refspecs: str, timeout: float = 20) -> vcs.GitError:
+    with pytest.raises(vcs.GitError) as caught:
+        vcs.fetch(mirror, url, refspecs or ("+refs/heads/*:refs/heads/*",), timeout=timeout)
+    return caught.value
+
+
+def test_a_missing_repository_is_not_found(mirror: Path, tmp_path: Path) -> None:
+    error = fetch_failure(mirror, (tmp_path / "nowhere.git").as_uri())
+    assert type(error) is vcs.GitNotFound
+    assert "does not appear to be a git repository" in error.detail
+    assert error.command == "fetch" and error.returncode == 128
+
+
+def test_a_refused_login_is_an_auth_failure(
+    mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate for the HTTPS test server")
+    cert, key = self_signed_cert(tmp_path)
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(cert))
+    server = AuthServer(cert, key)
+    try:
+        error = fetch_failure(mirror, f"https://127.0.0.1:{server.port}/private.git")
+    finally:
+        server.close()
+    assert server.requests >= 1
+    assert type(error) is vcs.GitAuthFailed
+    assert "could not read Username" in error.detail
+
+
+def test_a_damaged_local_object_is_corruption(mirror: Path, make_repo: MakeRepo) -> None:
+    source = make_repo("damaged-source")
+    source.write("a.md", "a")
+    source.commit()
+    subprocess.run(
+        ["git", f"--git-dir={mirror}", "fetch", "-q", source.url, "+refs/heads/*:refs/heads/*"],
+        check=True,
+    )
+    for loose in (mirror / "objects").glob("??/*"):
+        loose.chmod(0o644)
+        loose.write_bytes(b"garbage")
+    source.write("b.md", "b")
+    source.commit()
+    error = fetch_failure(mirror, source.url)
+    assert type(error) is vcs.GitCorrupt
+    assert "corrupt" in error.detail
+
+
+def test_a_missing_git_directory_is_corruption(tmp_path: Path) -> None:
+    with pytest.raises(vcs.GitCorrupt) as caught:
+        vcs.run_git(["for-each-ref"], git_dir=tmp_path / "gone.git")
+    assert "not a git repository" in caught.value.detail
+
+
+def test_a_ref_the_remote_lacks_is_an_unknown_ref(mirror: Path, make_repo: MakeRepo) -> None:
+    source = make_repo("refs-source")
+    source.commit()
+    error = fetch_failure(mirror, source.url, "refs/heads/nope:refs/x")
+    assert isinstance(error, vcs.GitUnknownRef) and error.ref == "refs/heads/nope"
+
+
+def test_an_empty_remote_has_no_head_to_fetch(mirror: Path, make_repo: MakeRepo) -> None:
+    error = fetch_failure(mirror, make_repo("empty-source").url, "+HEAD:refs/agentsync/HEAD")
+    assert isinstance(error, vcs.GitUnknownRef) and error.ref == "HEAD"
+
+
+def test_a_silent_server_is_a_timeout(mirror: Path) -> None:
+    with tcp_server() as server:
+        error = fetch_failure(mirror, f"git://127.0.0.1:{server.port}/x.git", timeout=0.5)
+    assert isinstance(error, vcs.GitTimeout) and error.seconds == 0.5
+
+
+def test_a_refused_connection_is_a_plain_git_error(mirror: Path) -> None:
+    error = fetch_failure(mirror, f"git://127.0.0.1:{closed_port()}/x.git")
+    assert type(error) is vcs.GitError
+    assert "Connection refused" in error.detail
+
+
+@pytest.mark.parametrize(
+    ("stderr", "kind"),
+    [
+        # Damage the server reports is the server's: not a reason to rebuild our mirror.
+        ("remote: fatal: bad object abc\nfatal: early EOF\n", vcs.GitError),
+        # A refusal that also says "unable to read" is a refusal, not local damage.
+        (
+            "error: unable to read askpass response from 'x'\n"
+            "fatal: could not read Username for 'https://h': No such device or address\n",
+            vcs.GitAuthFailed,
+        ),
+    ],
+)
+def test_classification_precedence(stderr: str, kind: type[vcs.GitError]) -> None:
+    assert type(vcs.classify("fetch", 128, stderr)) is kind
+
+
+def test_git_message_keeps_the_line_that_finishes_a_fatal_one() -> None:
+    stderr = (
+        "fatal: unable to connect to 127.0.0.1:\n"
+        "127.0.0.1[0: 127.0.0.1]: errno=Connection refused\n\n"
+    )
+    assert "Connection refused" in vcs.git_message(stderr)
+    assert vcs.git_message("warning: x\nfatal: not found\n") == "fatal: not found"
 
 
 # --- objects --------------------------------------------------------------------------------

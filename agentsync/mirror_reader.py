@@ -1,0 +1,386 @@
+"""Reading one bare mirror: its branches and tags, its commits, trees and blobs (never fetching)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from agentsync import trees, vcs
+from agentsync._fs import ReadersLock
+from agentsync.errors import SourceError
+from agentsync.ids import BlobId, Commit, full_commit, is_full_commit
+from agentsync.trees import TreeEntry
+from agentsync.urls import Location, redact_text
+
+# The remote's HEAD (its default branch), fetched next to all branches and tags.
+REMOTE_HEAD = "refs/agentsync/HEAD"
+DAMAGED_HINT = "the cache may be damaged: run again with --refresh to rebuild it"
+PATH_HINT = (
+    "set `path` for this source in agentsync.toml to the folder (or glob) that holds its "
+    'agents, e.g. path = "agents"'
+)
+_SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
+_BLOB_CACHE_BYTES = 64 * 1024 * 1024  # per mirror and run
+
+
+class MirrorReader:
+    """The refs (`refs`) and objects of the mirror at `path`, as they are on disk now.
+
+    Commits and trees are checked against their ids; all reads go through one long-lived
+    `git cat-file --batch`, under the mirror's readers lock (shared from the first read
+    until `close`). It never fetches: a caller makes sure the mirror exists, and holds the
+    commit, first.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        location: Location,
+        readers: ReadersLock,
+        *,
+        lock_timeout: float,
+        walk_timeout: float | None,
+    ) -> None:
+        self.path = path
+        self.location = location
+        self.walk_timeout = walk_timeout  # a listing's time limit (the run's --timeout)
+        self._reading = _Reading(path, readers, lock_timeout)
+        self.refs = RefTable(path, location, self._reading)
+        self._guard = threading.Lock()
+        self._known_commits: set[str] = set()
+        self._blobs: dict[str, bytes] = {}
+        self._blob_bytes = 0
+        self._tree_objects = trees.ObjectCache(self._read_object, self._header)
+
+    @property
+    def name(self) -> str:
+        """The source as it may be shown: credential-free."""
+        return self.location.display
+
+    # --- commits ----------------------------------------------------------------------------
+
+    def has_commit(self, commit: Commit) -> bool:
+        """True when the mirror exists and holds `commit`."""
+        check_full_commit(commit)
+        if commit in self._known_commits:
+            return True  # commits never leave a mirror within a run (rebuilds refetch them)
+        found = vcs.looks_like_git_dir(self.path) and self.has_object(commit, "commit")
+        if found:
+            self._known_commits.add(commit)
+        return found
+
+    def has_object(self, oid: str, kind: str | None = None) -> bool:
+        """True when the object `oid` (of type `kind`, if given) can be read."""
+        found = self._read_object(oid)
+        return found is not None and (kind is None or found[0] == kind)
+
+    def is_ancestor(self, ancestor: Commit, descendant: Commit) -> bool:
+        """True when `ancestor` is `descendant` or one of its ancestors."""
+        check_full_commit(ancestor)
+        check_full_commit(descendant)
+        self._reading.start()
+        try:
+            return vcs.is_ancestor(self.path, ancestor, descendant)
+        except vcs.GitError as error:
+            action = f"compare commits {ancestor[:12]}..{descendant[:12]}"
+            raise _read_error(action, error, self.location) from None
+
+    # --- files ------------------------------------------------------------------------------
+
+    def list_files(
+        self,
+        commit: Commit,
+        path: str | None = None,
+        *,
+        skip_folders: Iterable[str] = (),
+        want: Callable[[str], bool] | None = None,
+    ) -> list[TreeEntry]:
+        """The files of `commit` below `path` (a folder or glob; None: all), in tree order.
+
+        Only trees a path matching `path` can pass through are read, never those named in
+        `skip_folders`; `want(path)` picks the files listed. Symlinks are "link", submodules
+        "commit", names no path can hold "unsafe". Bounded: past MAX_TREE_ENTRIES entries or
+        `walk_timeout`, a SourceError says to set `path`.
+        """
+        check_full_commit(commit)
+        objects = self._tree_objects
+        try:
+            return trees.list_below(
+                objects,
+                objects.root_tree(commit),
+                path,
+                skip_folders=skip_folders,
+                want=want,
+                timeout=self.walk_timeout,
+            )
+        except trees.WalkLimit as error:
+            raise _too_large(commit, error, self.name) from None
+        except trees.DamagedObject as error:
+            raise _damaged(str(error), self.name) from None
+
+    def blob_at(self, commit: Commit, path: str) -> BlobId | None:
+        """The blob of the regular file at `path` in `commit` (None when its tree has no such
+        file), read through trees whose ids are checked: a missing or damaged object is a
+        SourceError, never a missing file."""
+        check_full_commit(commit)
+        objects = self._tree_objects
+        try:
+            entry = trees.find_entry(objects, objects.root_tree(commit), path)
+        except trees.WalkLimit as error:
+            raise _too_large(commit, error, self.name) from None
+        except trees.DamagedObject as error:
+            raise _damaged(str(error), self.name) from None
+        if entry is None or entry.is_tree or entry.kind != "blob":
+            return None
+        return BlobId(entry.oid)
+
+    def read_blob(self, blob: BlobId) -> bytes:
+        """The content of a blob. Its content never changes under its id, so one run reads
+        each blob once: discovery, locking and installing all ask for the same agent files."""
+        cached = self._blobs.get(blob)
+        if cached is not None:
+            return cached
+        found = self._read_object(blob)
+        if found is None or found[0] != "blob":
+            raise SourceError(
+                f"blob {blob} is missing from the cache", hint=DAMAGED_HINT, subject=self.name
+            )
+        if self._blob_bytes + len(found[1]) <= _BLOB_CACHE_BYTES:
+            self._blobs[blob] = found[1]
+            self._blob_bytes += len(found[1])
+        return found[1]
+
+    def read_path(self, commit: Commit, path: str) -> bytes | None:
+        """The content of the file at `path` in `commit`, or None when there is no such blob.
+
+        Read by blob id after walking the trees: a path may hold a newline, which no
+        `<commit>:<path>` request line can carry."""
+        blob = self.blob_at(commit, path)
+        return self.read_blob(blob) if blob is not None else None
+
+    def _read_object(self, name: str) -> tuple[str, bytes] | None:
+        try:
+            return self._reading.objects().read(name)
+        except vcs.GitError as error:
+            raise _read_error(f"read {name[:40]}", error, self.location) from None
+
+    def _header(self, oid: str) -> tuple[str, int] | None:
+        try:
+            return self._reading.objects().header(oid)
+        except vcs.GitError as error:
+            raise _read_error(f"read {oid}", error, self.location) from None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running `git cat-file --batch`, if one is running."""
+        return self._reading.pid
+
+    # --- after a fetch, and at the end of a run ---------------------------------------------
+
+    def forget_refs(self) -> None:
+        """After a fetch: list the refs again, and restart the process (a rebuilt mirror is a
+        new directory, whose objects an old process cannot see)."""
+        self.refs.forget()
+        with self._guard:
+            self._known_commits.clear()
+        self._reading.restart()
+
+    def forget_objects(self) -> None:
+        """After a rebuild: drop the blobs and trees read from the mirror it replaced."""
+        with self._guard:
+            self._blobs.clear()
+            self._blob_bytes = 0
+            self._tree_objects.clear()
+
+    def close(self) -> None:
+        """Stop the cat-file process and release the readers lock (both are taken again on
+        the next read)."""
+        self._reading.close()
+
+
+class RefTable:
+    """A mirror's branches, tags and remote HEAD, listed once (until `forget`), and the
+    commit a requested ref names."""
+
+    def __init__(self, path: Path, location: Location, reading: _Reading) -> None:
+        self.path = path
+        self.location = location
+        self._reading = reading
+        self._guard = threading.Lock()
+        self._refs: dict[str, Commit | None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.location.display
+
+    def resolve(self, ref: str | None) -> Commit:
+        """The commit for a branch, tag or short commit id; None means the remote HEAD.
+
+        A full commit id comes back as named (lowercased), held by the mirror or not."""
+        if ref is None or ref == "HEAD":
+            return self._remote_head()
+        _check_ref(ref, self.name)
+        refs = self._ref_table()
+        named = full_commit(ref)
+        if named is not None:
+            return named
+        for candidate in (ref, f"refs/tags/{ref}", f"refs/heads/{ref}"):
+            commit = refs.get(candidate)
+            if commit is not None:
+                return commit
+        if _SHORT_COMMIT.match(ref):
+            return self._by_prefix(ref)
+        raise _no_such_ref(ref, self._available_refs_hint(), self.name)
+
+    def _by_prefix(self, prefix: str) -> Commit:
+        self._reading.start()
+        commit, ambiguous = vcs.resolve_commit_prefix(self.path, prefix.lower())
+        if commit is not None:
+            return commit
+        if ambiguous:
+            raise SourceError(
+                f"the short commit id '{prefix}' is ambiguous",
+                hint="write more characters of the commit id",
+                subject=self.name,
+            )
+        raise _no_such_ref(prefix, self._available_refs_hint(), self.name)
+
+    def _remote_head(self) -> Commit:
+        commit = self._ref_table().get(REMOTE_HEAD)
+        if commit is None:
+            raise SourceError(
+                "the repository has no default branch (its HEAD points nowhere)",
+                hint="name a branch or tag with `ref = ...` in agentsync.toml",
+                subject=self.name,
+            )
+        return commit
+
+    def _available_refs_hint(self) -> str:
+        branches, tags = sorted(self.branches()), sorted(self.tags(), reverse=True)
+        parts = []
+        if branches:
+            parts.append("branches: " + _some(branches))
+        if tags:
+            parts.append("tags: " + _some(tags))
+        listing = "; ".join(parts) if parts else "the repository has no branches or tags"
+        return f"available {listing}"
+
+    def tags(self) -> dict[str, Commit]:
+        """Tag name -> the commit it points at (annotated tags peeled)."""
+        return self._refs_under("refs/tags/")
+
+    def branches(self) -> dict[str, Commit]:
+        """Branch name -> commit."""
+        return self._refs_under("refs/heads/")
+
+    def _refs_under(self, prefix: str) -> dict[str, Commit]:
+        return {
+            name.removeprefix(prefix): commit
+            for name, commit in self._ref_table().items()
+            if name.startswith(prefix) and commit is not None
+        }
+
+    def _ref_table(self) -> dict[str, Commit | None]:
+        self._reading.start()
+        with self._guard:
+            if self._refs is None:
+                try:
+                    records = vcs.list_refs(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
+                except vcs.GitError as error:
+                    raise _read_error("list branches and tags", error, self.location) from None
+                self._refs = {record.name: record.commit for record in records}
+            return self._refs
+
+    def forget(self) -> None:
+        """List the refs again on the next question (after a fetch)."""
+        with self._guard:
+            self._refs = None
+
+
+class _Reading:
+    """One run's reading of a mirror: its readers lock, shared from the first read until
+    `close`, and the long-lived `git cat-file --batch` that reads objects."""
+
+    def __init__(self, path: Path, readers: ReadersLock, lock_timeout: float) -> None:
+        self.path = path
+        self._readers = readers
+        self._lock_timeout = lock_timeout
+        self._holding = threading.Lock()
+        self._guard = threading.Lock()
+        self._process: vcs.ObjectReader | None = None
+
+    def start(self) -> None:
+        """Share the readers lock before a read (held already after the first one)."""
+        with self._holding:
+            self._readers.acquire_shared(self._lock_timeout)
+
+    def objects(self) -> vcs.ObjectReader:
+        """The cat-file process, started on first use."""
+        self.start()
+        with self._guard:
+            if self._process is None:
+                self._process = vcs.ObjectReader(self.path)
+            return self._process
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None else None
+
+    def restart(self) -> None:
+        """Stop the process; the next read starts a new one."""
+        with self._guard:
+            process, self._process = self._process, None
+        if process is not None:
+            process.close()
+
+    def close(self) -> None:
+        with self._holding:
+            self.restart()
+            self._readers.release()
+
+
+def check_full_commit(commit: str) -> None:
+    """Refuse anything but a full commit id: a caller that passes a ref has a bug."""
+    if not is_full_commit(commit):
+        raise ValueError(f"expected a full 40-hex commit id, got {commit!r}")
+
+
+def _check_ref(ref: str, subject: str) -> None:
+    if not ref or ref.startswith("-") or any(c.isspace() or ord(c) < 32 for c in ref):
+        raise SourceError(
+            f"'{ref}' is not a valid branch, tag or commit name",
+            hint="refs may not be empty, start with '-' or contain spaces",
+            subject=subject,
+        )
+
+
+def _some(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return f"{shown} (and {len(names) - limit} more)" if len(names) > limit else shown
+
+
+def _no_such_ref(ref: str, available: str, subject: str) -> SourceError:
+    return SourceError(f"no branch, tag or commit named '{ref}'", hint=available, subject=subject)
+
+
+def _too_large(commit: Commit, error: trees.WalkLimit, subject: str) -> SourceError:
+    more_time = "; or allow more time with --timeout SECONDS" if error.kind == "time" else ""
+    return SourceError(
+        f"gave up listing the files of commit {commit[:12]}: {error} (the repository is "
+        "too large, or built to be, to search whole)",
+        hint=PATH_HINT + more_time,
+        subject=subject,
+    )
+
+
+def _damaged(detail: str, subject: str) -> SourceError:
+    return SourceError(f"the cache entry is damaged: {detail}", hint=DAMAGED_HINT, subject=subject)
+
+
+def _read_error(action: str, error: vcs.GitError, location: Location) -> SourceError:
+    # Redacted here, where the message is built: git's stderr may hold the URL's password.
+    detail = redact_text(error.detail, location.git_url)
+    return SourceError(f"could not {action}: {detail}", hint=DAMAGED_HINT, subject=location.display)
