@@ -146,7 +146,7 @@ def _globals(
             "--refresh rebuilds the cache from the network; it cannot go with --offline"
         )
     options = Options(
-        cwd=Path.cwd(),
+        cwd=_cwd(),
         project=project,
         global_scope=global_scope,
         offline=offline,
@@ -155,6 +155,15 @@ def _globals(
         progress=_progress_printer(quiet),
     )
     ctx.obj = Globals(options, json_out, quiet, verbose)
+
+
+def _cwd() -> Path:
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageError(
+            "the current folder no longer exists", hint="cd into an existing folder and run again"
+        ) from None
 
 
 def _progress_printer(quiet: bool) -> Callable[[str], None] | None:

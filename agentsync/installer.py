@@ -151,15 +151,24 @@ def read_installed(path: Path, name: str) -> bytes | None:
     A file past the size limit comes back cut one byte past it: it can never match a lock.
     """
     try:
-        return read_regular(path, MAX_FILE_BYTES)
+        data = read_regular(path, MAX_FILE_BYTES)
     except NotRegularFile:
-        raise ConflictError(
-            f"{path} is not a regular file (a folder, FIFO, socket or device)",
-            hint=f"move it out of {path.parent}; agentsync never writes through it",
-            subject=name,
-        ) from None
+        what = "is not a regular file (a folder, FIFO, socket or device)"
+        raise _in_the_way(path, name, what) from None
     except OSError as error:
         raise storage_error("read", path, error) from None
+    if data is None and path.is_symlink():
+        # someone's link to a file that is not there: theirs, not ours to replace
+        raise _in_the_way(path, name, "is a symlink to nothing")
+    return data
+
+
+def _in_the_way(path: Path, name: str, what: str) -> ConflictError:
+    return ConflictError(
+        f"{path} {what}",
+        hint=f"move it out of {path.parent}; agentsync never writes through it",
+        subject=name,
+    )
 
 
 def plan_install(
@@ -178,8 +187,10 @@ def plan_install(
     old_agents: Mapping[str, LockedAgent] = old.agents
     actions: list[FileAction] = []
     agents = dict(new.agents)
-    for name, entry in sorted(new.agents.items()):
+    for name, wanted in sorted(new.agents.items()):
         previous = old_agents.get(name)
+        # --force takes upstream as it is, local edits (or conflict markers) and all
+        entry = _pristine(wanted, read_upstream) if force and wanted.local_edits else wanted
         locked, expected, note = _locked_bytes(layout, entry, read_upstream)
         agents[name] = locked
         if previous is not None and previous.local_edits and previous.edits is None:
@@ -266,14 +277,20 @@ def _unpatched(locked: LockedAgent) -> _Unpatched:
     )
 
 
+def _pristine(locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]) -> LockedAgent:
+    """`locked` without its local edits: the upstream version as agentsync installs it."""
+    pristine = replace(locked, local_edits=False, edits=None)
+    return replace(pristine, sha256=sha256(upstream_bytes(pristine, read_upstream)))
+
+
 def with_local_edits(
     locked: LockedAgent, data: bytes, read_upstream: Callable[[LockedAgent], bytes]
 ) -> LockedAgent:
     """`locked` recording `data` (a merge holding local edits) as a patch on its upstream."""
-    pristine = replace(locked, local_edits=False, edits=None)
+    pristine = _pristine(locked, read_upstream)
     base = upstream_bytes(pristine, read_upstream)
     if data == base:
-        return replace(pristine, sha256=sha256(base))
+        return pristine
     return replace(locked, sha256=sha256(data), local_edits=True, edits=make_patch(base, data))
 
 
@@ -296,13 +313,12 @@ def _locked_bytes(
     if kept is not None and sha256(kept) == locked.sha256:
         tied = with_local_edits(locked, kept, read_upstream)
         return tied, expected_bytes(tied, read_upstream), ""
-    pristine = replace(locked, local_edits=False, edits=None)
-    data = upstream_bytes(pristine, read_upstream)
+    pristine = _pristine(locked, read_upstream)
     note = (
         "agentsync.lock claimed local edits it cannot tie to the upstream file (edited by "
         "hand?); the lock now pins the upstream version"
     )
-    return replace(pristine, sha256=sha256(data)), data, note
+    return pristine, upstream_bytes(pristine, read_upstream), note
 
 
 def _plan_merge(

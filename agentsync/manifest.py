@@ -520,6 +520,7 @@ class ManifestEditor:
     def __init__(self, path: Path, text: str) -> None:
         _syntax_check(text, path)
         self.path = path
+        self.original = text  # as read: restored if the command that edits it fails
         try:
             self._doc = tomlkit.parse(text)
             self._leading_blank = text.startswith("\n")

@@ -18,8 +18,8 @@ from agentsync.urls import Location, redact_text
 REMOTE_HEAD = "refs/agentsync/HEAD"
 DAMAGED_HINT = "the cache may be damaged: run again with --refresh to rebuild it"
 PATH_HINT = (
-    "set `path` for this source in agentsync.toml to the folder (or glob) that holds its "
-    'agents, e.g. path = "agents"'
+    "set `path` for this source in agentsync.toml (or narrow it) to the folder or glob that "
+    'holds its agents, e.g. path = "agents"'
 )
 _SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024  # per mirror and run

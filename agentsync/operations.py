@@ -224,18 +224,16 @@ def _state_of(
         return "conflict", f"unresolved conflict markers from line {line}"
     if sha256(data) != locked.sha256:
         return "modified", ""
-    if locked.local_edits:
-        problem = _unverified_edits(run, manifest, locked)
-        if problem:
-            return "unverified", problem
-    return "ok", ""
+    problem = _unverified(run, manifest, locked)
+    return ("unverified", problem) if problem else ("ok", "")
 
 
-def _unverified_edits(run: Session, manifest: Manifest | None, locked: LockedAgent) -> str:
-    """Why the local edits the lock records for `locked` cannot be tied to its upstream file
-    from the cache ("" when they can); never fetches."""
+def _unverified(run: Session, manifest: Manifest | None, locked: LockedAgent) -> str:
+    """Why the bytes the lock records for `locked` cannot be tied to its upstream file from
+    the cache ("" when they can); never fetches. A lock edited by hand to bless a tampered
+    file names bytes no upstream file (plus recorded patch) explains."""
     if manifest is None or locked.source not in manifest.sources:
-        return "its source is not in agentsync.toml, so its local edits cannot be checked"
+        return "its source is not in agentsync.toml, so its bytes cannot be checked"
     mirror = run.mirror(manifest, locked.source)
     try:
         if not mirror.has_commit(locked.commit):

@@ -82,9 +82,13 @@ def apply_patch(base: bytes, patch: Sequence[str]) -> bytes:
     """`base` with `patch` applied; PatchError unless every context and removed line matches."""
     if patch and patch[0] == BASE64_HEAD:
         try:
-            return base64.b64decode("".join(patch[1:]).encode("ascii"), validate=True)
+            data = base64.b64decode("".join(patch[1:]).encode("ascii"), validate=True)
         except (ValueError, UnicodeEncodeError) as exc:
             raise PatchError("the base64 content is not valid") from exc
+        if _decoded(_lines(base)) is not None and _decoded(_lines(data)) is not None:
+            # Text must be recorded as readable lines, so a review of the lock sees the edits.
+            raise PatchError("a whole file in base64 is only for bytes that are not UTF-8")
+        return data
     old = _lines(base)
     out: list[bytes] = []
     pos = 0

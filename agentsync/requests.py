@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from agentsync.errors import UsageError
+from agentsync.textsafe import inline
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,13 @@ class AgentRequest:
 
     @classmethod
     def parse(cls, text: str) -> AgentRequest:
+        if inline(text) != text:
+            # a name, ref or glob with control or invisible characters would go into the
+            # manifest as such (`install 'team/x\x1b[31m'` is also a glob, because of `[`)
+            raise UsageError(
+                f"'{inline(text)}' holds control or invisible characters",
+                hint="type the agent reference without them",
+            )
         body, _, ref = text.partition("@")
         source, _, name = body.rpartition("/")
         if not name or (ref == "" and "@" in text) or body.count("/") > 1:

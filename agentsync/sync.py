@@ -7,12 +7,13 @@ agents, everything) and in whether the plan is applied; their reports are the sa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from agentsync._fs import batched_dir_sync
+from agentsync._fs import atomic_write, batched_dir_sync
 from agentsync.errors import AgentsyncError, FrozenLockError, SourceError
 from agentsync.grants import Grant, line_counts, widened
 from agentsync.ids import Commit, is_full_commit, short
@@ -198,8 +199,16 @@ def apply_sync(plan: SyncPlan, editor: ManifestEditor | None = None) -> SyncRepo
     """Save the manifest edit, write the agent files atomically, then the lock."""
     assert plan.files is not None  # noqa: S101 - a pins-only preview is never applied
     manifest_changed = editor.save() if editor is not None else False
-    with batched_dir_sync():
-        result = apply_plan(plan.files, plan.layout)
+    try:
+        with batched_dir_sync():
+            result = apply_plan(plan.files, plan.layout)
+    except BaseException:
+        if editor is not None and manifest_changed:
+            # A failed command writes nothing: the edit goes with it (a kill leaves the new
+            # manifest and the old lock instead, which the next `install` completes).
+            with contextlib.suppress(AgentsyncError):
+                atomic_write(editor.path, editor.original.encode("utf-8"))
+        raise
     return replace(
         report_of(plan),
         applied=True,
@@ -291,7 +300,9 @@ def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:
         raise FrozenLockError(
             "the installed agents differ from agentsync.lock:\n  " + "\n  ".join(problems),
             hint="resolve or undo the local changes (`agentsync diff NAME` shows them), or "
-            "replace them with the locked versions with `agentsync install --frozen --force`",
+            "replace them with the locked versions with `agentsync install --frozen --force`; "
+            "a file with conflict markers is resolved by hand, or replaced by its upstream "
+            "version with `agentsync install --force`",
             subject=str(run.project.lock_path),
         )
     if dump_lock(plan.lock) != dump_lock(old):

@@ -12,10 +12,19 @@ import re
 _ALWAYS = (
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff"
 )
+# Characters a reader does not see at all (zero-width spaces, word joiners, fillers, tag
+# characters): shown escaped too, so `Read` and `Read\u200b` never look the same. The
+# joiner and variation selectors that glue emoji together are left as they are.
+_INVISIBLE = (
+    "\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u2060-\u2064\u206a-\u206f"
+    "\u3164\ufeff\uffa0\ufff9-\ufffb"
+)
+_INVISIBLE_ASTRAL = "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f"
+_HIDDEN = _ALWAYS + _INVISIBLE + _INVISIBLE_ASTRAL
 # A CR not followed by LF sends the cursor back over the line: what follows overwrites it.
-_MULTILINE = re.compile(f"[{_ALWAYS}]|\r(?!\n)")
-_ONE_LINE = re.compile(f"[{_ALWAYS}\n\r]")
-_IN_JSON = re.compile(f"[{_ALWAYS}]")
+_MULTILINE = re.compile(f"[{_HIDDEN}]|\r(?!\n)")
+_ONE_LINE = re.compile(f"[{_HIDDEN}\n\r]")
+_IN_JSON = re.compile(f"[{_ALWAYS}{_INVISIBLE}]")  # \uXXXX reaches the BMP only
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 _SHORT = {"\n": "\\n", "\r": "\\r"}
@@ -26,7 +35,9 @@ def _escape(match: re.Match[str]) -> str:
     if char in _SHORT:
         return _SHORT[char]
     code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def printable(text: str, *, newlines: bool = True) -> str:

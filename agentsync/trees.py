@@ -314,7 +314,8 @@ def worktree_differs(
     that the folder's own `.git/config` (or a submodule's) defines, i.e. a command of the
     source's choosing. Symlinks are not followed; nested repositories are not entered.
     """
-    expected = {entry.path: entry for entry in committed if entry.kind != "commit"}
+    # Entries discovery skips (submodules, names no file can hold) are no agent files here.
+    expected = {e.path: e for e in committed if e.kind not in ("commit", "unsafe")}
     deadline = None if timeout is None else time.monotonic() + timeout
     budget = _Budget(max_entries, deadline, timeout or 0.0)
     seen = 0
@@ -343,7 +344,7 @@ def _worktree_files(
             continue
         for item in items:
             budget.visit()
-            if item.name == ".git":
+            if item.name == ".git" or unsafe_name(item.name):
                 continue
             path = prefix + item.name
             try:

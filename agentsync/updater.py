@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentsync.errors import AgentsyncError, ResolveError, UsageError
-from agentsync.installer import MergeMode, upstream_bytes
+from agentsync.installer import MergeMode, read_installed, upstream_bytes
 from agentsync.lockfile import Lock, LockedAgent
 from agentsync.manifest import MANIFEST_NAME, Manifest
 from agentsync.requests import AgentRequest
@@ -148,9 +148,8 @@ def diff(options: Options, name: str, *, upstream: bool = False) -> DiffReport:
         if upstream:
             return _upstream_diff(run, manifest, locked, pinned, label)
         path = run.layout(manifest).agent_path(locked.name)
-        try:
-            local = path.read_bytes()
-        except FileNotFoundError:
+        local = read_installed(path, locked.name)  # never a FIFO, a device or past 1 MiB
+        if local is None:
             return DiffReport(locked.name, label, "local", "", note=f"{path} is missing")
         text = unified(pinned, local, f"{locked.name}.md ({label})", f"{locked.name}.md (local)")
         return DiffReport(locked.name, label, "local", text)

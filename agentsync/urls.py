@@ -79,7 +79,8 @@ def _parse_scheme_url(text: str, scheme: str) -> Location:
 
 def redact(url: str) -> str:
     """`url` without credentials: no user info over https/git/file, no password over ssh, and
-    no query-string values (`?access_token=...`, signed-URL parameters), which carry secrets."""
+    no values of `key=value` pairs in the query, the fragment or `;` path parameters
+    (`?access_token=...`, signed-URL parameters), which carry secrets."""
     scheme = _SCHEME.match(url)
     if not scheme:
         return url  # scp-like `user@host:path` carries a login name, never a secret
@@ -90,10 +91,19 @@ def redact(url: str) -> str:
         user = userinfo.split(":", 1)[0]
         keep_user = scheme.group(1).lower() == "ssh" and user
         netloc = f"{user}@{hostport}" if keep_user else hostport
-    query = "&".join(_redacted_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
-    if netloc == parts.netloc and query == parts.query:
+    path = _PATH_PARAM.sub(lambda m: f";{m.group(1)}=***", parts.path)
+    query, fragment = _redacted_pairs(parts.query), _redacted_pairs(parts.fragment)
+    if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+_PATH_PARAM = re.compile(r";([^/;=]+)=([^/;]+)")
+_PAIR_SEPARATORS = re.compile(r"([&;])")
+
+
+def _redacted_pairs(text: str) -> str:
+    return "".join(_redacted_pair(piece) for piece in _PAIR_SEPARATORS.split(text))
 
 
 def _redacted_pair(pair: str) -> str:
@@ -108,8 +118,11 @@ def _secrets_of(url: str) -> list[str]:
     userinfo = parts.netloc.rpartition("@")[0]
     if userinfo:
         found.append(userinfo)
-    for pair in parts.query.split("&") if parts.query else ():
-        value = pair.partition("=")[2]
+    pieces = _PAIR_SEPARATORS.split(f"{parts.query}&{parts.fragment}")
+    values = [p.partition("=")[2] for p in pieces] + [
+        m.group(2) for m in _PATH_PARAM.finditer(parts.path)
+    ]
+    for value in values:
         if value:
             found += [value, unquote(value)]
     # short values ("b=1") would blot out ordinary text; secrets are long

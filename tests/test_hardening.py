@@ -768,3 +768,20 @@ def test_nesting_just_under_the_limit_installs_without_a_traceback(
     assert (project_dir / ".claude/agents/deep.md").read_bytes() == (
         repo.path / "agents/deep.md"
     ).read_bytes()  # left as it is: too deep for --fix to rewrite, and it loads
+
+
+def test_a_committed_odd_file_name_is_no_uncommitted_change(
+    cli: Cli, make_repo: MakeRepo, project_dir: Path
+) -> None:
+    """Discovery skips a file whose name holds a control character; the check for
+    uncommitted changes must skip it too, not report a clean work tree as changed."""
+    repo = make_repo("odd-names")
+    repo.write("agents/plain.md", agent_md("plain", "Plain."))
+    repo.write("agents/e\x1bx.md", agent_md("escaped", "Odd name."))
+    repo.commit("odd name")
+    (project_dir / "agentsync.toml").write_text(
+        f'[sources.local]\nurl = "{repo.path}"\n\n[agents]\nplain = "local"\n'
+    )
+    result = cli("install", cwd=project_dir)
+    assert result.code == 0, result
+    assert "uncommitted" not in result.err, result

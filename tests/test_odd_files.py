@@ -336,3 +336,57 @@ def test_a_timeout_that_is_not_a_sensible_number_is_a_usage_error(
     result = cli("install", cwd=project_dir)
     assert result.code == 2 and "AGENTSYNC_TIMEOUT" in result.err, result
     assert not (project_dir / "agentsync.lock").exists()
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "huge", "folder"])
+def test_diff_of_a_special_file_is_bounded(
+    cli: Cli, source: GitRepo, project_dir: Path, kind: str
+) -> None:
+    write_manifest(project_dir, source.url, 'helper = "team"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    path = project_dir / TARGET / "helper.md"
+    path.unlink()
+    if kind == "zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        with path.open("wb") as handle:
+            handle.truncate(4 << 30)
+    result, seconds = run_bounded(project_dir, "diff", "helper")
+    assert "Traceback" not in result.stderr, result
+    assert seconds < 20
+    assert result.returncode == (0 if kind == "huge" else 1), result
+
+
+def test_an_agent_reference_with_control_characters_is_refused(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    before = write_manifest(project_dir, source.url)
+    for text in ("team/bad\x1b[31mname", "hel\u200bper", "helper@main\n"):
+        result = cli("install", text, cwd=project_dir)
+        assert result.code == 2 and "control or invisible" in result.err, result
+        assert "\x1b" not in result.err
+    assert (project_dir / "agentsync.toml").read_bytes() == before
+
+
+def test_a_folder_that_no_longer_exists_is_a_clear_error(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import os; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); "
+            "import sys; sys.argv = ['agentsync', 'status']; "
+            "from agentsync.__main__ import run; run()",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result
+    assert "the current folder no longer exists" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -45,3 +45,12 @@ def test_bytes_that_are_not_utf8_are_kept_whole() -> None:
 def test_a_patch_that_does_not_fit_its_base_is_refused(patch: tuple[str, ...]) -> None:
     with pytest.raises(PatchError):
         apply_patch(b"one\ntwo\n", patch)
+
+
+def test_base64_cannot_hide_text_edits_from_a_review() -> None:
+    """A forged lock could bless any text as one unreadable base64 blob: refused."""
+    import base64
+
+    hidden = base64.b64encode(b"---\nname: x\npermissionMode: bypassPermissions\n---\n").decode()
+    with pytest.raises(PatchError, match="not UTF-8"):
+        apply_patch(b"---\nname: x\n---\n", (BASE64_HEAD, hidden))

@@ -153,6 +153,9 @@ def test_a_refused_password_is_not_echoed_in_the_error(
         "https://127.0.0.1:{silent}/agents.git?private_token={secret}&ref=main",
         "git://127.0.0.1:{closed}/agents.git?token={secret}",
         "file:///nonexistent/agents.git?token={secret}",
+        # and in a fragment or a `;` path parameter
+        "https://127.0.0.1:{closed}/agents.git#access_token={secret}",
+        "https://127.0.0.1:{closed}/agents.git;access_token={secret}",
     ],
 )
 def test_failing_sources_never_show_the_password(

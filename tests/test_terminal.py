@@ -127,7 +127,6 @@ def test_every_text_command_escapes_source_text(
         ("source", "list"),
         ("search",),
         ("show", "tooly"),
-        ("show", "evil/" + HOSTILE_NAME),
         ("show", "safe"),
         ("check",),
         ("check", ".claude/agents/tooly.md"),
@@ -137,9 +136,10 @@ def test_every_text_command_escapes_source_text(
     assert "\\ndescription" not in described.out
     assert "description: desc \\x1b]0;pwned\\x07" in described.out
 
-    # An ambiguity error and an unknown name both echo the hostile name.
-    run("show", HOSTILE_NAME, code=1)
-    run("show", "nope" + HOSTILE, code=1)
+    # A reference holding control characters is refused, and the refusal echoes it escaped.
+    for reference in (HOSTILE_NAME, "nope" + HOSTILE, "evil/" + C1_NAME):
+        refused = run("show", reference, code=2)
+        assert "holds control or invisible characters" in refused.err
 
     # A local edit for `diff`, an upstream change (new tool, tag) for update and outdated.
     target = project_dir / ".claude/agents/tooly.md"

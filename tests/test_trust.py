@@ -360,3 +360,66 @@ def test_markers_inside_a_code_fence_still_count_for_an_installed_agent(
     assert "<<<<<<<" in path.read_text()
     assert states(cli, project_dir) == (1, {"helper": "conflict"})
     assert cli("install", "--frozen", cwd=project_dir).code == 1
+
+
+def test_status_never_calls_a_hand_blessed_file_ok(
+    cli: Cli, installed: Path, project_dir: Path
+) -> None:
+    """The tampered bytes' sha256 written into the lock, no local-edits claimed: `status`
+    checks the lock against the upstream file in the cache, so it is not fooled either."""
+    tampered = tamper(installed)
+    rewrite_lock(project_dir, "helper", sha256=sha256(tampered))
+    code, found = states(cli, project_dir)
+    assert (code, found["helper"], found["other"]) == (1, "unverified", "ok")
+    assert cli("install", "--frozen", cwd=project_dir).code == 1
+    assert installed.read_bytes() == tampered
+
+
+def test_a_base64_patch_cannot_bless_text(cli: Cli, installed: Path, project_dir: Path) -> None:
+    import base64
+
+    tampered = tamper(installed)
+    forged = ["#base64", base64.b64encode(tampered).decode()]
+    rewrite_lock(
+        project_dir, "helper", **{"local-edits": True, "sha256": sha256(tampered), "edits": forged}
+    )
+    assert states(cli, project_dir)[1]["helper"] == "unverified"
+    frozen = cli("install", "--frozen", cwd=project_dir)
+    assert frozen.code == 1 and "not UTF-8" in frozen.err, frozen
+
+
+def test_force_takes_upstream_over_conflict_markers(
+    cli: Cli, conflicted: Path, project_dir: Path
+) -> None:
+    result = cli("install", "--force", cwd=project_dir)
+    assert result.code == 0, result
+    assert "<<<<<<<" not in conflicted.read_text()
+    assert "Theirs, in the body." in conflicted.read_text()
+    assert "local-edits" not in lock_entry(project_dir, "helper")
+    assert states(cli, project_dir) == (0, {"helper": "ok"})
+
+
+def test_a_failed_install_name_leaves_the_manifest_as_it_was(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    """A failed command writes nothing: the manifest edit goes with the failed write."""
+    manifest(project_dir, source.url)
+    before = (project_dir / "agentsync.toml").read_bytes()
+    (project_dir / ".claude").symlink_to(project_dir / "nowhere")  # no folder can be made there
+    result = cli("install", "helper", cwd=project_dir)
+    assert result.code == 1 and "Traceback" not in result.err, result
+    assert (project_dir / "agentsync.toml").read_bytes() == before
+    assert not (project_dir / "agentsync.lock").exists()
+
+
+def test_a_dangling_symlink_at_an_agents_path_is_not_replaced(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    manifest(project_dir, source.url)
+    target = project_dir / TARGET
+    target.mkdir(parents=True)
+    (target / "helper.md").symlink_to(project_dir / "mine-elsewhere.md")
+    for args in (["install", "helper"], ["install", "helper", "--force"]):
+        result = cli(*args, cwd=project_dir)
+        assert result.code == 1 and "symlink to nothing" in result.err, result
+        assert (target / "helper.md").is_symlink()
