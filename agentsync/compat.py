@@ -196,7 +196,6 @@ _MODEL_ID = re.compile(r"^(?:[\w.-]*[./:])?claude-[a-z0-9][a-z0-9.\-@:\[\]]*$", 
 _NAME_CONVENTION = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SPECIFIER = re.compile(r"^([A-Za-z_][\w-]*)\((.*)\)$", re.DOTALL)
 _BAD_SEPARATORS = (";", "|", "\t", "\n", "\r")
-_MCP_TOOL = re.compile(r"^mcp__([^_]+(?:_[^_]+)*?)(?:__.*)?$")
 _POSITIVE_INT = re.compile(r"^\s*\+?0*[1-9][0-9]*\s*$")
 
 

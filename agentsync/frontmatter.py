@@ -516,15 +516,6 @@ def strict_load(text: str) -> Any:
     return yaml.load(text, Loader=yaml.SafeLoader)
 
 
-def yaml_parses_strictly(text: str) -> bool:
-    """Whether plain `yaml.safe_load` (YAML 1.1 typing) accepts `text`."""
-    try:
-        strict_load(text)
-    except (yaml.YAMLError, ValueError, RecursionError):
-        return False
-    return True
-
-
 # --- the client's steps ----------------------------------------------------------------
 
 

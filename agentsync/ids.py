@@ -1,4 +1,4 @@
-"""Identifier types shared by every layer: requested refs, resolved commits, blob ids, hashes."""
+"""Identifier types shared by every layer: resolved commits, blob ids, hashes, safe names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import re
 from typing import NewType
 
-RefName = NewType("RefName", str)  # what the user asked for: branch, tag, short or full commit
 Commit = NewType("Commit", str)  # a resolved, full 40-hex commit id
 BlobId = NewType("BlobId", str)  # a git blob id (40 hex)
 Sha256 = NewType("Sha256", str)  # 64 lowercase hex of bytes written to disk
