@@ -15,11 +15,10 @@ from agentsync.frontmatter import (
     MAX_NAME_UTF16,
     AgentFile,
     hooks_problem,
-    js_truthy,
     parse_agent,
     split_tools,
-    utf16_len,
 )
+from agentsync.js import js_truthy, utf16_len
 from agentsync.textsafe import inline
 from agentsync.textscan import conflict_marker_line, hidden_characters
 

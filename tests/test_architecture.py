@@ -12,7 +12,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agentsync"
 # Higher layers may import lower ones (and their own), never the other way round.
 LAYERS: dict[str, int] = {
     **dict.fromkeys(
-        ["errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe"], 0
+        [
+            "errors",
+            "ids",
+            "urls",
+            "_fs",
+            "versions",
+            "presets",
+            "patch",
+            "textsafe",
+            "js",
+            "yaml12",
+        ],
+        0,
     ),
     **dict.fromkeys(
         ["frontmatter", "textscan", "manifest", "lockfile", "project", "vcs", "trees", "store"], 1
@@ -24,7 +36,7 @@ LAYERS: dict[str, int] = {
 # Third-party libraries with exactly one owning module.
 OWNERS = {
     "typer": "cli",
-    "yaml": "frontmatter",
+    "yaml": "yaml12",
     "tomli_w": "lockfile",
     "git": "vcs",
     "tomlkit": "manifest",
