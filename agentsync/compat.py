@@ -9,15 +9,23 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agentsync.agenttools import (
+    BUILTIN_TOOLS,
+    FOREIGN_TOOLS,
+    MEMORY_SCOPES,
+    RETIRED_TOOLS,
+    SESSION_ONLY_TOOLS,
+    STILL_ALIASED,
+    split_tools,
+)
 from agentsync.frontmatter import (
     CLIENT_VERSION,
     KNOWN_KEYS,
     MAX_NAME_UTF16,
     AgentFile,
-    hooks_problem,
     parse_agent,
-    split_tools,
 )
+from agentsync.hookrules import hooks_problem
 from agentsync.js import js_truthy, utf16_len
 from agentsync.textsafe import inline
 from agentsync.textscan import conflict_marker_line, hidden_characters
@@ -94,74 +102,7 @@ CODES: dict[str, tuple[Severity, str]] = {
 MAX_HIDDEN_LINES = 20  # AS120 findings listed one by one; the rest are summed up in one
 FIX_HINT = "run `agentsync check --fix` to rewrite the frontmatter as strict YAML"
 
-BUILTIN_TOOLS = frozenset(
-    {
-        "Agent",
-        "AskUserQuestion",
-        "Bash",
-        "CronCreate",
-        "CronDelete",
-        "CronList",
-        "Edit",
-        "EnterPlanMode",
-        "EnterWorktree",
-        "ExitPlanMode",
-        "ExitWorktree",
-        "Glob",
-        "Grep",
-        "ListMcpResourcesTool",
-        "LSP",
-        "Monitor",
-        "NotebookEdit",
-        "PowerShell",
-        "Read",
-        "ReadMcpResourceTool",
-        "SendMessage",
-        "Skill",
-        "TaskCreate",
-        "TaskGet",
-        "TaskList",
-        "TaskOutput",
-        "TaskStop",
-        "TaskUpdate",
-        "ToolSearch",
-        "WebFetch",
-        "WebSearch",
-        "Write",
-    }
-)
-# Retired name -> successor. Aliases the client still maps at run time are marked.
-RETIRED_TOOLS: dict[str, str] = {
-    "MultiEdit": "Edit",
-    "Task": "Agent",
-    "LS": "Glob",
-    "NotebookRead": "Read",
-    "TodoRead": "TodoWrite",
-    "BashOutput": "TaskOutput",
-    "KillShell": "TaskStop",
-    "KillBash": "TaskStop",
-    "SlashCommand": "Skill",
-    "MCPSearch": "ToolSearch",
-}
-STILL_ALIASED = frozenset({"Task", "BashOutput", "KillShell", "KillBash"})
-SESSION_ONLY_TOOLS = frozenset({"TodoWrite"})
 _TOOLS_BY_FOLDED = {t.casefold(): t for t in BUILTIN_TOOLS | set(RETIRED_TOOLS)}
-# Names from other agent runtimes, with the Claude Code tool that does that job.
-FOREIGN_TOOLS: dict[str, str] = {
-    "edit/editfiles": "Edit",
-    "editfiles": "Edit",
-    "runcommands": "Bash",
-    "runterminal": "Bash",
-    "run": "Bash",
-    "terminal": "Bash",
-    "codebase": "Grep",
-    "search": "Grep",
-    "fetch": "WebFetch",
-    "websearch": "WebSearch",
-    "readfile": "Read",
-    "writefile": "Write",
-}
-
 # Keys the client reads that the summary page does not list: never "did you mean".
 OTHER_CLIENT_KEYS = frozenset(
     {
@@ -188,7 +129,6 @@ _FOLDED_KEYS = {k.casefold().replace("-", "").replace("_", ""): k for k in KNOWN
 COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan")
 PERMISSION_MODES = ("default", "acceptEdits", "auto", "dontAsk", "bypassPermissions", "plan")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
-MEMORIES = ("user", "project", "local")
 ISOLATIONS = ("worktree", "remote")
 MODEL_ALIASES = frozenset({"inherit", "sonnet", "opus", "haiku"})
 _MODEL_ID = re.compile(r"^(?:[\w.-]*[./:])?claude-[a-z0-9][a-z0-9.\-@:\[\]]*$", re.IGNORECASE)
@@ -770,7 +710,7 @@ def _enum_checks(agent: AgentFile) -> Iterator[Diagnostic]:
         ok = effort in EFFORTS or (isinstance(effort, int) and not isinstance(effort, bool))
         checks.append(("effort", ok, ", ".join(EFFORTS) + " or an integer"))
     if "memory" in fields:
-        checks.append(("memory", fields["memory"] in MEMORIES, ", ".join(MEMORIES)))
+        checks.append(("memory", fields["memory"] in MEMORY_SCOPES, ", ".join(MEMORY_SCOPES)))
     if "isolation" in fields:
         checks.append(("isolation", fields["isolation"] in ISOLATIONS, ", ".join(ISOLATIONS)))
     if "maxTurns" in fields:

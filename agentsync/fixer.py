@@ -8,13 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentsync.compat import RETIRED_TOOLS
+from agentsync.agenttools import RETIRED_TOOLS, split_tools
 from agentsync.frontmatter import (
     AgentFile,
     agent_tools,
     parse_agent,
     replace_frontmatter,
-    split_tools,
     starts_field,
 )
 from agentsync.textsafe import inline, lines

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agentsync.agenttools import MEMORY_SCOPES, MEMORY_TOOLS, split_tools
 from agentsync.errors import ResolveError
-from agentsync.js import JS_LINE_END, JS_WS, js_key, js_trim, js_truthy, utf16_len
+from agentsync.hookrules import hooks_problem
+from agentsync.js import JS_LINE_END, JS_WS, js_key, utf16_len
 from agentsync.yaml12 import (
     MAX_REWRITE_DEPTH,
     dump_yaml_mapping,
@@ -34,46 +36,6 @@ _KEY_LINE = re.compile(r"^([^\s#:][^:\n]*?)[ \t]*:(?:[ \t]|$)", re.MULTILINE)
 # A lenient fence used only to find the evident name of a file the client drops.
 _LENIENT_FENCE = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)(?:\r?\n---[ \t]*(?:\r?\n|\Z)|\Z)", re.DOTALL)
 
-
-HOOK_EVENTS = frozenset(
-    (
-        "PreToolUse",
-        "PostToolUse",
-        "PostToolUseFailure",
-        "PostToolBatch",
-        "Notification",
-        "UserPromptSubmit",
-        "UserPromptExpansion",
-        "SessionStart",
-        "SessionEnd",
-        "Stop",
-        "StopFailure",
-        "SubagentStart",
-        "SubagentStop",
-        "PreCompact",
-        "PostCompact",
-        "PreModelSwitch",
-        "PostModelSwitch",
-        "PermissionRequest",
-        "PermissionDenied",
-        "Setup",
-        "TeammateIdle",
-        "TaskCreated",
-        "TaskCompleted",
-        "Elicitation",
-        "ElicitationResult",
-        "ConfigChange",
-        "WorktreeCreate",
-        "WorktreeRemove",
-        "InstructionsLoaded",
-        "CwdChanged",
-        "FileChanged",
-        "DirectoryAdded",
-        "MessageDisplay",
-    )
-)
-_GUARDED_EVENTS = frozenset({"PreToolUse", "PermissionRequest"})
-_UNSCANNED_KEYS = frozenset({"metadata", "mcpServers", "lspServers"})
 
 ParseMode = Literal["none", "strict", "fallback", "failed"]
 
@@ -148,159 +110,6 @@ def _is_flow_list(value: str) -> bool:
         return False
 
 
-def split_tools(value: Any) -> tuple[str, ...] | None:
-    """Normalise `tools` as the client does: None = all tools, () = none, else the pieces."""
-    if value is None:
-        return ()
-    if not js_truthy(value):
-        return ()
-    items = (
-        [value]
-        if isinstance(value, str)
-        else [v for v in value if isinstance(v, str)]
-        if (isinstance(value, list))
-        else []
-    )
-    pieces = [piece for item in items if item for piece in _split_item(item)]
-    if "*" in pieces:
-        return None
-    return tuple(pieces)
-
-
-MEMORY_SCOPES = ("user", "project", "local")
-# Observed (2.1.330): an agent with a valid `memory` and an explicit `tools` list also gets
-# these, appended in this order when missing, so that it can keep its memory files.
-MEMORY_TOOLS = ("Write", "Edit", "Read")
-
-
-def agent_tools(fields: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The agent's tools as the client loads them: `tools` split, plus the memory tools."""
-    if "tools" not in fields:
-        return None
-    pieces = split_tools(fields["tools"])
-    if pieces is None or fields.get("memory") not in MEMORY_SCOPES:
-        return pieces
-    return pieces + tuple(tool for tool in MEMORY_TOOLS if tool not in pieces)
-
-
-def _split_item(item: str) -> list[str]:
-    """Split on `,` and the space only, except inside `(...)` (an on/off flag)."""
-    pieces: list[str] = []
-    current = ""
-    in_parens = False
-    for char in item:
-        if char == "(":
-            in_parens = True
-            current += char
-        elif char == ")":
-            in_parens = False
-            current += char
-        elif char in ", " and not in_parens:
-            if js_trim(current):
-                pieces.append(js_trim(current))
-            current = ""
-        elif current or js_trim(char):
-            current += char
-    if js_trim(current):
-        pieces.append(js_trim(current))
-    return pieces
-
-
-def _looks_like_matcher(value: Any) -> bool:
-    """The client's test for a hook matcher object (`{matcher?, hooks: [...]}`)."""
-    if not isinstance(value, dict):
-        return False
-    if "matcher" not in value and any(k in HOOK_EVENTS for k in value):
-        return False
-    hooks = value.get("hooks")
-    if isinstance(hooks, list):
-        return len(hooks) > 0
-    return (
-        isinstance(hooks, dict)
-        and bool(hooks)
-        and ("matcher" in value or isinstance(hooks.get("type"), str))
-    )
-
-
-def _has_guarded_event(value: Any) -> bool:
-    return isinstance(value, dict) and any(
-        k in _GUARDED_EVENTS and v is not None and v != [] for k, v in value.items()
-    )
-
-
-def _holds_guarded_hooks(value: Any, depth: int, matchers_count: bool, in_list: bool) -> bool:
-    if _has_guarded_event(value) or (matchers_count and _looks_like_matcher(value)):
-        return True
-    if depth == 0 or not isinstance(value, dict | list) or not value:
-        return False
-    if isinstance(value, list):
-        return any(_holds_guarded_hooks(v, depth - 1, matchers_count, in_list) for v in value)
-    if in_list and isinstance(value.get("type"), str):
-        return False
-    return any(
-        k not in _UNSCANNED_KEYS
-        and _holds_guarded_hooks(
-            v,
-            depth - 1,
-            matchers_count and k not in HOOK_EVENTS,
-            k == "hooks" and isinstance(v, list),
-        )
-        for k, v in value.items()
-    )
-
-
-def hooks_problem(fields: Mapping[str, Any]) -> str | None:
-    """Why the client refuses this agent's hooks (2.1.330), or None."""
-    if _has_guarded_event(fields) or any(
-        k != "hooks"
-        and k not in _UNSCANNED_KEYS
-        and _holds_guarded_hooks(v, 3, k not in HOOK_EVENTS, False)
-        for k, v in fields.items()
-    ):
-        return "PreToolUse/PermissionRequest hooks are declared outside `hooks`"
-    hooks = fields.get("hooks")
-    if not js_truthy(hooks):
-        return None
-    if not isinstance(hooks, dict) or _looks_like_matcher(hooks):
-        return "`hooks` must be a mapping of hook events to matcher lists"
-    for event, matchers in hooks.items():
-        if event not in HOOK_EVENTS:
-            continue
-        if event in _GUARDED_EVENTS and matchers is not None and not _valid_matchers(matchers):
-            return f"`hooks.{event}` is not a list of valid matchers"
-    return None
-
-
-def _valid_matchers(matchers: Any) -> bool:
-    if not isinstance(matchers, list):
-        return False
-    for matcher in matchers:
-        if not isinstance(matcher, dict) or not isinstance(matcher.get("hooks"), list):
-            return False
-        if "matcher" in matcher and not isinstance(matcher["matcher"], str):
-            return False
-        if not all(_valid_hook(entry) for entry in matcher["hooks"]):
-            return False
-    return True
-
-
-# Each hook type and the field it cannot do without (the client's settings schema).
-_HOOK_REQUIRES = {
-    "command": "command",
-    "prompt": "prompt",
-    "agent": "prompt",
-    "http": "url",
-    "mcp_tool": "server",
-}
-
-
-def _valid_hook(entry: Any) -> bool:
-    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
-        return False
-    required = _HOOK_REQUIRES.get(entry["type"])
-    return required is not None and isinstance(entry.get(required), str)
-
-
 def load_problem(fields: Mapping[str, Any]) -> str | None:
     """Why the client drops an agent with these fields (2.1.330 order of checks), or None."""
     name = fields.get("name")
@@ -316,6 +125,16 @@ def load_problem(fields: Mapping[str, Any]) -> str | None:
     if not isinstance(description, str) or not description:
         return "description is missing, empty or not a string"
     return hooks_problem(fields)
+
+
+def agent_tools(fields: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The agent's tools as the client loads them: `tools` split, plus the memory tools."""
+    if "tools" not in fields:
+        return None
+    pieces = split_tools(fields["tools"])
+    if pieces is None or fields.get("memory") not in MEMORY_SCOPES:
+        return pieces
+    return pieces + tuple(tool for tool in MEMORY_TOOLS if tool not in pieces)
 
 
 def _decode(data: bytes) -> tuple[str, bool]:

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from agentsync._fs import batched_dir_sync
+from agentsync.agenttools import split_tools
 from agentsync.errors import AgentsyncError, ResolveError, UsageError
-from agentsync.frontmatter import parse_agent, split_tools
+from agentsync.frontmatter import parse_agent
 from agentsync.ids import Commit, is_full_commit, short
 from agentsync.installer import (
     FileAction,

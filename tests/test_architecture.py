@@ -27,7 +27,19 @@ LAYERS: dict[str, int] = {
         0,
     ),
     **dict.fromkeys(
-        ["frontmatter", "textscan", "manifest", "lockfile", "project", "vcs", "trees", "store"], 1
+        [
+            "agenttools",
+            "hookrules",
+            "frontmatter",
+            "textscan",
+            "manifest",
+            "lockfile",
+            "project",
+            "vcs",
+            "trees",
+            "store",
+        ],
+        1,
     ),
     **dict.fromkeys(["compat", "fixer", "resolve", "installer"], 2),
     **dict.fromkeys(["operations", "checker", "updater"], 3),
