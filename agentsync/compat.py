@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,11 +20,13 @@ from agentsync.agenttools import (
 from agentsync.frontmatter import (
     CLIENT_VERSION,
     KNOWN_KEYS,
+    MAX_FILE_BYTES,
     MAX_NAME_UTF16,
     AgentFile,
+    DropReason,
+    DropRule,
     parse_agent,
 )
-from agentsync.hookrules import hooks_problem
 from agentsync.js import js_truthy, utf16_len
 from agentsync.textsafe import inline
 from agentsync.textscan import conflict_marker_line, hidden_characters
@@ -144,11 +145,12 @@ def diagnose(
     """Parse `data` as the client does and list every finding, most severe first."""
     agent = parse_agent(data)
     found = list(_file_checks(agent, display_path))
+    found += [_DESCRIBE_DROP[reason.rule](agent, reason, data) for reason in agent.drop_reasons]
     if not agent.too_large:
         found += _content_checks(agent, data)
     if agent.frontmatter is not None:
         found += _parse_checks(agent, data)
-        found += _load_checks(agent)
+        found += _name_convention(agent)
         found += _field_checks(agent, mcp_servers)
     found.sort(key=lambda d: (SEVERITY_ORDER[d.severity], d.line, d.code))
     return agent, found
@@ -171,13 +173,6 @@ def _file_checks(agent: AgentFile, display_path: str) -> Iterator[Diagnostic]:
             "Claude Code only reads files whose name ends in exactly `.md`",
             "rename the file to end in `.md`, or move it out of the agents folder",
         )
-    if agent.too_large:
-        yield _diag(
-            "AS002",
-            1,
-            "the file is larger than 1,048,576 bytes, so Claude Code skips it",
-            "shorten the system prompt below 1 MiB",
-        )
     if agent.invalid_utf8:
         yield _diag(
             "AS118",
@@ -193,11 +188,10 @@ def _file_checks(agent: AgentFile, display_path: str) -> Iterator[Diagnostic]:
             "Claude Code 2.1.197 and older ignore the whole file",
             "save the file without a byte order mark",
         )
-    if agent.frontmatter is None and not agent.too_large:
-        yield _fence_problem(agent.text)
 
 
-def _fence_problem(text: str) -> Diagnostic:
+def _fence_problem(agent: AgentFile) -> Diagnostic:
+    text = agent.text
     stripped = text.lstrip(" \t\r\n")
     if stripped.startswith("---") and stripped != text:
         return _diag(
@@ -284,9 +278,7 @@ def _content_checks(agent: AgentFile, data: bytes) -> Iterator[Diagnostic]:
 
 def _parse_checks(agent: AgentFile, data: bytes) -> Iterator[Diagnostic]:
     yield from _early_close(agent)
-    if agent.parse == "failed":
-        yield _yaml_failure(agent, data)
-    elif agent.parse == "fallback":
+    if agent.parse == "fallback":
         yield _diag(
             "AS101",
             _error_line(agent),
@@ -335,6 +327,7 @@ def _early_close(agent: AgentFile) -> Iterator[Diagnostic]:
 
 
 def _yaml_failure(agent: AgentFile, data: bytes) -> Diagnostic:
+    """AS006, saying why the frontmatter does not parse when the line endings are to blame."""
     crlf = b"\r\n" in data and parse_agent(data.replace(b"\r\n", b"\n")).loads
     why = (
         "the file has CRLF line endings, which defeat the client's quoting fallback"
@@ -404,45 +397,100 @@ def _quoted(raw: str) -> str:
     return '"' + raw.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-# --- the load rule ---------------------------------------------------------------------
+# --- why the client drops the file (the rules live in frontmatter) ---------------------
 
 
-def _load_checks(agent: AgentFile) -> Iterator[Diagnostic]:
-    if agent.parse == "failed":
-        return
-    fields = agent.fields
-    name, description = fields.get("name"), fields.get("description")
-    line = agent.line_of("name")
-    if not isinstance(name, str) or not name:
-        yield _diag(
-            "AS007",
-            line,
-            f"`name` is {_describe(name, 'name' in fields)}, so Claude Code drops the agent",
-            "add `name: your-agent-name` (lowercase letters, digits, hyphens)",
-        )
-    else:
-        yield from _name_checks(name, line)
-    if not isinstance(description, str) or not description:
-        yield _diag(
-            "AS008",
-            agent.line_of("description"),
-            f"`description` is {_describe(description, 'description' in fields)}, "
-            "so Claude Code drops the agent",
-            "add a one-line `description:` saying when to use the agent (quote it)",
-        )
-    problem = hooks_problem(fields)
-    if problem is not None:
-        yield _diag(
-            "AS012",
-            agent.line_of("hooks"),
-            f"{problem}; Claude Code {CLIENT_VERSION} drops the agent",
-            "make `hooks` a mapping of events to lists of {matcher, hooks: [...]}, or remove it",
-        )
+def _too_large(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _diag(
+        "AS002",
+        1,
+        f"the file is larger than {MAX_FILE_BYTES:,} bytes, so Claude Code skips it",
+        "shorten the system prompt below 1 MiB",
+    )
 
 
-def _describe(value: Any, present: bool) -> str:
-    if not present:
+def _no_fence(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _fence_problem(agent)  # an unreadable file shows no frontmatter either
+
+
+def _not_yaml(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _yaml_failure(agent, data)
+
+
+def _no_name(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _diag(
+        "AS007",
+        agent.line_of("name"),
+        f"`name` is {_describe(agent.fields, 'name')}, so Claude Code drops the agent",
+        "add `name: your-agent-name` (lowercase letters, digits, hyphens)",
+    )
+
+
+def _no_description(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _diag(
+        "AS008",
+        agent.line_of("description"),
+        f"`description` is {_describe(agent.fields, 'description')}, "
+        "so Claude Code drops the agent",
+        "add a one-line `description:` saying when to use the agent (quote it)",
+    )
+
+
+def _name_dash(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _diag(
+        "AS009",
+        agent.line_of("name"),
+        "`name` starts with '-', so Claude Code drops the agent",
+        "drop the '-'",
+    )
+
+
+def _name_colon(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _diag(
+        "AS010",
+        agent.line_of("name"),
+        f"`name` contains ':' (reserved for plugin namespaces); {CLIENT_VERSION} drops it",
+        "replace ':' by '-'",
+    )
+
+
+def _name_length(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    length = utf16_len(agent.fields["name"])
+    return _diag(
+        "AS011",
+        agent.line_of("name"),
+        f"`name` is {length} UTF-16 code units long; the limit is {MAX_NAME_UTF16}",
+        "shorten the name",
+    )
+
+
+def _bad_hooks(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    return _diag(
+        "AS012",
+        agent.line_of("hooks"),
+        f"{reason.text}; Claude Code {CLIENT_VERSION} drops the agent",
+        "make `hooks` a mapping of events to lists of {matcher, hooks: [...]}, or remove it",
+    )
+
+
+_DESCRIBE_DROP: dict[DropRule, Callable[[AgentFile, DropReason, bytes], Diagnostic]] = {
+    "unreadable": _no_fence,
+    "size": _too_large,
+    "fence": _no_fence,
+    "yaml": _not_yaml,
+    "name": _no_name,
+    "name-dash": _name_dash,
+    "name-length": _name_length,
+    "name-colon": _name_colon,
+    "description": _no_description,
+    "hooks": _bad_hooks,
+}
+
+
+def _describe(fields: Mapping[str, Any], key: str) -> str:
+    if key not in fields:
         return "missing"
+    value = fields[key]
     if value is None or value == "":
         return "empty"
     return f"not a string (YAML reads a {_yaml_type(value)})"
@@ -460,29 +508,12 @@ def _yaml_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _name_checks(name: str, line: int) -> Iterator[Diagnostic]:
-    if name.startswith("-"):
-        yield _diag(
-            "AS009", line, "`name` starts with '-', so Claude Code drops the agent", "drop the '-'"
-        )
-    if ":" in unicodedata.normalize("NFKC", name):
-        yield _diag(
-            "AS010",
-            line,
-            f"`name` contains ':' (reserved for plugin namespaces); {CLIENT_VERSION} drops it",
-            "replace ':' by '-'",
-        )
-    if utf16_len(name) > MAX_NAME_UTF16:
-        yield _diag(
-            "AS011",
-            line,
-            f"`name` is {utf16_len(name)} UTF-16 code units long; the limit is 256",
-            "shorten the name",
-        )
-    if not _NAME_CONVENTION.match(name):
+def _name_convention(agent: AgentFile) -> Iterator[Diagnostic]:
+    name = agent.fields.get("name")
+    if isinstance(name, str) and name and not _NAME_CONVENTION.match(name):
         yield _diag(
             "AS201",
-            line,
+            agent.line_of("name"),
             f"`{_short(name, 60)}` is outside the documented convention "
             "(lowercase letters, digits and hyphens)",
             f"consider `{_conventional(name)}`",

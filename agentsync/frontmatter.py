@@ -38,19 +38,40 @@ _LENIENT_FENCE = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)(?:\r?\n---[ \t]*(?:\r?\n|
 
 
 ParseMode = Literal["none", "strict", "fallback", "failed"]
+# The rules an agent file can break, each of which makes the client drop it.
+DropRule = Literal[
+    "unreadable",  # the reader itself failed on the bytes
+    "size",  # larger than MAX_FILE_BYTES
+    "fence",  # no `---` block at the top
+    "yaml",  # the block is not YAML, even after the client's fallback
+    "name",  # `name` missing, empty or not a string
+    "name-dash",  # `name` starts with '-'
+    "name-length",  # `name` longer than MAX_NAME_UTF16
+    "name-colon",  # `name` holds ':' (after NFKC folding)
+    "description",  # `description` missing, empty or not a string
+    "hooks",  # the hooks rule (see hookrules)
+]
+
+
+@dataclass(frozen=True)
+class DropReason:
+    """One rule an agent file breaks, and what it means in words."""
+
+    rule: DropRule
+    text: str
 
 
 @dataclass(frozen=True)
 class AgentFile:
     """What Claude Code reads from one agent file, plus what a checker needs to explain it."""
 
-    loads: bool
     name: str | None
     description: str | None
     tools: tuple[str, ...] | None
     evident_name: str | None
     evident_description: str | None
-    drop_reason: str | None = None  # why the client drops it (None when it loads)
+    # Every rule the file breaks, in the order the client checks them; empty when it loads.
+    drop_reasons: tuple[DropReason, ...] = ()
     fields: Mapping[str, Any] = field(default_factory=dict)  # the parsed frontmatter
     parse: ParseMode = "none"
     strict_error: str | None = None  # why the first (normal) YAML parse failed
@@ -61,9 +82,21 @@ class AgentFile:
     body: str = ""  # everything after the closing fence, as in the file
     key_lines: Mapping[str, int] = field(default_factory=dict)
     has_bom: bool = False
-    too_large: bool = False
     invalid_utf8: bool = False
     text: str = ""  # the decoded file
+
+    @property
+    def loads(self) -> bool:
+        return not self.drop_reasons
+
+    @property
+    def drop_reason(self) -> str | None:
+        """Why the client drops it: the first rule it breaks (None when it loads)."""
+        return self.drop_reasons[0].text if self.drop_reasons else None
+
+    @property
+    def too_large(self) -> bool:
+        return any(reason.rule == "size" for reason in self.drop_reasons)
 
     @property
     def used_fallback(self) -> bool:
@@ -110,21 +143,28 @@ def _is_flow_list(value: str) -> bool:
         return False
 
 
-def load_problem(fields: Mapping[str, Any]) -> str | None:
-    """Why the client drops an agent with these fields (2.1.330 order of checks), or None."""
-    name = fields.get("name")
-    if not isinstance(name, str) or not name:
-        return "name is missing, empty or not a string"
-    if name.startswith("-"):
-        return "name starts with '-'"
-    if utf16_len(name) > MAX_NAME_UTF16:
-        return "name is longer than 256 characters"
-    if ":" in unicodedata.normalize("NFKC", name):
-        return "name contains ':'"
+def load_problems(fields: Mapping[str, Any]) -> tuple[DropReason, ...]:
+    """Every rule the fields of a parsed agent break, in the order the client checks them."""
+    found = list(_name_problems(fields.get("name")))
     description = fields.get("description")
     if not isinstance(description, str) or not description:
-        return "description is missing, empty or not a string"
-    return hooks_problem(fields)
+        found.append(DropReason("description", "description is missing, empty or not a string"))
+    hooks = hooks_problem(fields)
+    if hooks is not None:
+        found.append(DropReason("hooks", hooks))
+    return tuple(found)
+
+
+def _name_problems(name: Any) -> Iterator[DropReason]:
+    if not isinstance(name, str) or not name:
+        yield DropReason("name", "name is missing, empty or not a string")
+        return
+    if name.startswith("-"):
+        yield DropReason("name-dash", "name starts with '-'")
+    if utf16_len(name) > MAX_NAME_UTF16:
+        yield DropReason("name-length", "name is longer than 256 characters")
+    if ":" in unicodedata.normalize("NFKC", name):
+        yield DropReason("name-colon", "name contains ':'")
 
 
 def agent_tools(fields: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -185,13 +225,12 @@ def parse_agent(data: bytes) -> AgentFile:
         return _parse_agent(data)
     except Exception as exc:  # a checker must survive any input
         return AgentFile(
-            loads=False,
             name=None,
             description=None,
             tools=None,
             evident_name=None,
             evident_description=None,
-            drop_reason=f"unreadable: {_error_text(exc)}",
+            drop_reasons=(DropReason("unreadable", f"unreadable: {_error_text(exc)}"),),
             parse="failed",
         )
 
@@ -210,10 +249,11 @@ def _parse_agent(data: bytes) -> AgentFile:
         "text": text,
     }
     if len(data) > MAX_FILE_BYTES:
-        return _dropped("the file is larger than 1 MiB", too_large=True, **common)
+        return _dropped(DropReason("size", "the file is larger than 1 MiB"), **common)
     match = _FENCE.match(text)
     if match is None:
-        return _dropped("no frontmatter (the file must start with a `---` line)", **common)
+        reason = DropReason("fence", "no frontmatter (the file must start with a `---` line)")
+        return _dropped(reason, **common)
     frontmatter = match.group(1)
     first_line = 1 + text.count("\n", 0, match.start(1))
     fields, mode, strict_error, fallback_error = parse_frontmatter(frontmatter)
@@ -229,15 +269,15 @@ def _parse_agent(data: bytes) -> AgentFile:
         key_lines=_key_lines(frontmatter, first_line),
     )
     if mode == "failed":
-        return _dropped("the frontmatter is not valid YAML, even after the fallback", **common)
-    problem = load_problem(fields)
-    if problem is not None:
-        return _dropped(problem, **common)
+        reason = DropReason("yaml", "the frontmatter is not valid YAML, even after the fallback")
+        return _dropped(reason, **common)
+    problems = load_problems(fields)
+    if problems:
+        return _dropped(*problems, **common)
     if mode == "strict" or evident_name is None:
         common["evident_name"] = fields["name"]
         common["evident_description"] = fields["description"].replace("\\n", "\n")
     return AgentFile(
-        loads=True,
         name=fields["name"],
         description=fields["description"].replace("\\n", "\n"),
         tools=agent_tools(fields),
@@ -245,10 +285,8 @@ def _parse_agent(data: bytes) -> AgentFile:
     )
 
 
-def _dropped(reason: str, **common: Any) -> AgentFile:
-    return AgentFile(
-        loads=False, name=None, description=None, tools=None, drop_reason=reason, **common
-    )
+def _dropped(*reasons: DropReason, **common: Any) -> AgentFile:
+    return AgentFile(name=None, description=None, tools=None, drop_reasons=reasons, **common)
 
 
 # --- evident values: what a human reads on the `name:` line ----------------------------
