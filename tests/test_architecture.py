@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
         [
             "agenttools",
             "hookrules",
+            "diagnostics",
             "frontmatter",
             "textscan",
             "manifest",
@@ -41,7 +42,7 @@ LAYERS: dict[str, int] = {
         ],
         1,
     ),
-    **dict.fromkeys(["compat", "fixer", "resolve", "installer"], 2),
+    **dict.fromkeys(["fieldchecks", "compat", "fixer", "resolve", "installer"], 2),
     **dict.fromkeys(["operations", "checker", "updater"], 3),
     **dict.fromkeys(["cli", "__main__"], 4),
 }
