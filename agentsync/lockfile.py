@@ -15,7 +15,8 @@ import tomli_w
 from agentsync import _fs
 from agentsync.errors import LockfileError
 from agentsync.ids import BlobId, Commit, Sha256, name_problem
-from agentsync.manifest import Manifest, SourceSpec, display_path, toml_key_lines
+from agentsync.manifest import Manifest, SourceSpec
+from agentsync.tomlpos import KeyedErrors, display_path
 from agentsync.urls import redact
 
 LOCK_NAME = "agentsync.lock"
@@ -131,15 +132,11 @@ class _Reader:
     """Checks one parsed lock; failures name file, line and key."""
 
     def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.text = text
+        # Names in a lock are safe file names: its messages spell key paths without quotes.
+        self.errors = KeyedErrors(path, text, quote_keys=False)
 
     def fail(self, keys: tuple[str, ...], what: str) -> NoReturn:
-        lines = toml_key_lines(self.text)  # only on failure: a valid lock never pays for it
-        line = next((lines[keys[:i]] for i in range(len(keys), 0, -1) if keys[:i] in lines), None)
-        where = f"{display_path(self.path)}:{line}" if line else display_path(self.path)
-        key = ".".join(keys)
-        raise LockfileError(f"{where}: {key}: {what}" if key else f"{where}: {what}", _HINT)
+        raise LockfileError(self.errors.message(keys, what), _HINT)
 
     def table(self, keys: tuple[str, ...], value: object) -> dict[str, Any]:
         if not isinstance(value, dict):

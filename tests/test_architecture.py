@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
             "textsafe",
             "js",
             "yaml12",
+            "tomlpos",
         ],
         0,
     ),
