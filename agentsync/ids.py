@@ -27,9 +27,14 @@ def sha256(data: bytes) -> Sha256:
     return Sha256(hashlib.sha256(data).hexdigest())
 
 
+def is_hex_id(text: str, size: int) -> bool:
+    """True for exactly `size` lowercase hex characters (40: a git id, 64: a sha256)."""
+    return len(text) == size and all(c in "0123456789abcdef" for c in text)
+
+
 def is_full_commit(text: str) -> bool:
     """True for a 40-hex lowercase commit id."""
-    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+    return is_hex_id(text, 40)
 
 
 def short(commit: str) -> str:
