@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from agentsync.errors import ResolveError, SourceError
-from agentsync.frontmatter import parse_agent, rename_agent
+from agentsync.frontmatter import MAX_FILE_BYTES, parse_agent, rename_agent
 from agentsync.ids import BlobId, Commit, is_full_commit, name_problem, sha256, short
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
@@ -21,7 +21,6 @@ from agentsync.versions import best_tag, parse_range
 if TYPE_CHECKING:
     from agentsync.store import Mirror, Store
 
-MAX_AGENT_BYTES = 1_048_576
 _SKIPPED_NAMES = frozenset({"README.md", "SKILL.md"})
 _SKIPPED_FOLDERS = frozenset({"skills", "commands"})
 
@@ -134,7 +133,7 @@ class _Catalog:
             if not _is_utf8(entry.path):
                 self.warnings.append(f"{source}: skipped {shown}: the path is not valid UTF-8")
                 continue
-            if entry.size > MAX_AGENT_BYTES:
+            if entry.size > MAX_FILE_BYTES:
                 self.warnings.append(f"{source}: skipped {shown}: larger than 1 MiB")
                 continue
             parsed = parse_agent(mirror.read_blob(entry.blob))
