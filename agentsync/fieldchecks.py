@@ -21,7 +21,7 @@ from agentsync.frontmatter import KNOWN_KEYS, AgentFile
 from agentsync.js import js_truthy
 
 _TOOLS_BY_FOLDED = {t.casefold(): t for t in BUILTIN_TOOLS | set(RETIRED_TOOLS)}
-# Keys the client reads that the summary page does not list: never "did you mean".
+# Keys the client reads beyond the documented KNOWN_KEYS: never "did you mean" for them.
 OTHER_CLIENT_KEYS = frozenset(
     {
         "autoCompactWindow",

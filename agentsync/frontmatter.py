@@ -61,6 +61,11 @@ class DropReason:
     text: str
 
 
+_TOO_LARGE = DropReason("size", "the file is larger than 1 MiB")
+_NO_FENCE = DropReason("fence", "no frontmatter (the file must start with a `---` line)")
+_NOT_YAML = DropReason("yaml", "the frontmatter is not valid YAML, even after the fallback")
+
+
 @dataclass(frozen=True)
 class AgentFile:
     """What Claude Code reads from one agent file, plus what a checker needs to explain it."""
@@ -249,11 +254,10 @@ def _parse_agent(data: bytes) -> AgentFile:
         "text": text,
     }
     if len(data) > MAX_FILE_BYTES:
-        return _dropped(DropReason("size", "the file is larger than 1 MiB"), **common)
+        return _dropped(_TOO_LARGE, **common)
     match = _FENCE.match(text)
     if match is None:
-        reason = DropReason("fence", "no frontmatter (the file must start with a `---` line)")
-        return _dropped(reason, **common)
+        return _dropped(_NO_FENCE, **common)
     frontmatter = match.group(1)
     first_line = 1 + text.count("\n", 0, match.start(1))
     fields, mode, strict_error, fallback_error = parse_frontmatter(frontmatter)
@@ -269,8 +273,7 @@ def _parse_agent(data: bytes) -> AgentFile:
         key_lines=_key_lines(frontmatter, first_line),
     )
     if mode == "failed":
-        reason = DropReason("yaml", "the frontmatter is not valid YAML, even after the fallback")
-        return _dropped(reason, **common)
+        return _dropped(_NOT_YAML, **common)
     problems = load_problems(fields)
     if problems:
         return _dropped(*problems, **common)

@@ -441,23 +441,10 @@ class ManifestEditor:
         if sources is None:
             # tomlkit separates re-added tables itself; a new [sources] goes before [agents].
             sources = tomlkit.table(is_super_table=True)
-            self._insert_top("sources", sources, before="agents")
+            _insert_table(self._doc, "sources", sources, before="agents")
         elif _ends_with_blank_line(sources):
             table.add(tomlkit.nl())  # the blank line before the next table moves to the new one
         sources[name] = table
-
-    def _insert_top(self, key: str, item: Table, *, before: str) -> None:
-        """Add a top-level table before `before` (and the tables after it), or at the end."""
-        keys = list(self._doc.keys())
-        tail = keys[keys.index(before) :] if before in keys else []
-        moved = [(k, self._doc.item(k)) for k in tail]
-        if not all(isinstance(v, Table) for _, v in moved):
-            tail, moved = [], []  # a split table cannot be moved whole; append instead
-        for k in tail:
-            self._doc.remove(k)
-        self._doc.add(key, item)
-        for k, v in moved:
-            self._doc.add(k, v)
 
     def remove_source(self, name: str) -> None:
         if name not in self._sources():
@@ -544,6 +531,20 @@ class ManifestEditor:
         text = self.text()
         parse_manifest(text, self.path)
         return _fs.write_if_changed(self.path, text.encode("utf-8"))
+
+
+def _insert_table(doc: tomlkit.TOMLDocument, key: str, item: Table, *, before: str) -> None:
+    """Add a top-level table before `before` (and the tables after it), or at the end."""
+    keys = list(doc.keys())
+    tail = keys[keys.index(before) :] if before in keys else []
+    moved = [(k, doc.item(k)) for k in tail]
+    if not all(isinstance(v, Table) for _, v in moved):
+        tail, moved = [], []  # a split table cannot be moved whole; append instead
+    for k in tail:
+        doc.remove(k)
+    doc.add(key, item)
+    for k, v in moved:
+        doc.add(k, v)
 
 
 def _ends_with_blank_line(sources: Any) -> bool:
