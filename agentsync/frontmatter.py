@@ -80,7 +80,6 @@ class AgentFile:
     fields: Mapping[str, Any] = field(default_factory=dict)  # the parsed frontmatter
     parse: ParseMode = "none"
     strict_error: str | None = None  # why the first (normal) YAML parse failed
-    fallback_error: str | None = None  # why the fallback parse failed too
     frontmatter: str | None = None  # the raw text between the fences
     frontmatter_line: int = 2  # 1-based line where the frontmatter text starts
     closing_fence_at: int = -1  # offset in `text` of the `---` that ended the block
@@ -203,20 +202,20 @@ def _as_fields(value: Any) -> dict[str, Any]:
     return {js_key(k): v for k, v in value.items()}
 
 
-def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None, str | None]:
-    """The client's two-step parse: (fields, mode, first error, fallback error)."""
+def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None]:
+    """The client's two-step parse: (fields, mode, why the first parse failed)."""
     if text.rsplit("\n", 1)[-1].strip():
         # A `---` mid-line cut the block: Bun.YAML ends its last line as if a line break
         # followed (observed: `|` then `  before --- after` reads "before \n").
         text += "\n"
     try:
-        return _as_fields(load_yaml(text)), "strict", None, None
+        return _as_fields(load_yaml(text)), "strict", None
     except Exception as first:  # every failure leads to the fallback
         strict_error = _error_text(first)
     try:
-        return _as_fields(load_yaml(quote_for_fallback(text))), "fallback", strict_error, None
-    except Exception as second:  # a second failure means {}
-        return {}, "failed", strict_error, _error_text(second)
+        return _as_fields(load_yaml(quote_for_fallback(text))), "fallback", strict_error
+    except Exception:  # a second failure means {}
+        return {}, "failed", strict_error
 
 
 def _error_text(exc: BaseException) -> str:
@@ -260,12 +259,11 @@ def _parse_agent(data: bytes) -> AgentFile:
         return _dropped(_NO_FENCE, **common)
     frontmatter = match.group(1)
     first_line = 1 + text.count("\n", 0, match.start(1))
-    fields, mode, strict_error, fallback_error = parse_frontmatter(frontmatter)
+    fields, mode, strict_error = parse_frontmatter(frontmatter)
     common.update(
         fields=fields,
         parse=mode,
         strict_error=strict_error,
-        fallback_error=fallback_error,
         frontmatter=frontmatter,
         frontmatter_line=first_line,
         closing_fence_at=match.end(1),
