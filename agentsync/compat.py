@@ -32,7 +32,7 @@ def diagnose(
     """Parse `data` as the client does and list every finding, most severe first."""
     agent = parse_agent(data)
     found = list(_file_checks(agent, display_path))
-    found += [_DESCRIBE_DROP[reason.rule](agent, reason, data) for reason in agent.drop_reasons]
+    found += [_describe_drop(agent, reason, data) for reason in agent.drop_reasons]
     if not agent.too_large:
         found += _content_checks(agent, data)
     if agent.frontmatter is not None:
@@ -275,90 +275,72 @@ def _quoted(raw: str) -> str:
 # --- why the client drops the file (the rules live in frontmatter) ---------------------
 
 
-def _too_large(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return diag(
-        "AS002",
-        1,
-        f"the file is larger than {MAX_FILE_BYTES:,} bytes, so Claude Code skips it",
-        "shorten the system prompt below 1 MiB",
-    )
+def _describe_drop(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
+    """The diagnostic for one rule the file breaks (frontmatter found it; this only words it)."""
+    if reason.rule == "size":
+        return diag(
+            "AS002",
+            1,
+            f"the file is larger than {MAX_FILE_BYTES:,} bytes, so Claude Code skips it",
+            "shorten the system prompt below 1 MiB",
+        )
+    if reason.rule in ("fence", "unreadable"):  # an unreadable file shows no frontmatter
+        return _fence_problem(agent)
+    if reason.rule == "yaml":
+        return _yaml_failure(agent, data)
+    code, key, what, fix = _FIELD_DROPS[reason.rule]
+    return diag(code, agent.line_of(key), what(agent, reason), fix)
 
 
-def _no_fence(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return _fence_problem(agent)  # an unreadable file shows no frontmatter either
-
-
-def _not_yaml(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return _yaml_failure(agent, data)
-
-
-def _no_name(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return diag(
+_Words = Callable[[AgentFile, DropReason], str]
+# rule -> (code, the key whose line it names, what is wrong, how to fix it)
+_FIELD_DROPS: dict[DropRule, tuple[str, str, _Words, str]] = {
+    "name": (
         "AS007",
-        agent.line_of("name"),
-        f"`name` is {_describe(agent.fields, 'name')}, so Claude Code drops the agent",
+        "name",
+        lambda agent, _: (
+            f"`name` is {_describe(agent.fields, 'name')}, so Claude Code drops the agent"
+        ),
         "add `name: your-agent-name` (lowercase letters, digits, hyphens)",
-    )
-
-
-def _no_description(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return diag(
-        "AS008",
-        agent.line_of("description"),
-        f"`description` is {_describe(agent.fields, 'description')}, "
-        "so Claude Code drops the agent",
-        "add a one-line `description:` saying when to use the agent (quote it)",
-    )
-
-
-def _name_dash(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return diag(
+    ),
+    "name-dash": (
         "AS009",
-        agent.line_of("name"),
-        "`name` starts with '-', so Claude Code drops the agent",
+        "name",
+        lambda agent, _: "`name` starts with '-', so Claude Code drops the agent",
         "drop the '-'",
-    )
-
-
-def _name_colon(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return diag(
+    ),
+    "name-colon": (
         "AS010",
-        agent.line_of("name"),
-        f"`name` contains ':' (reserved for plugin namespaces); {CLIENT_VERSION} drops it",
+        "name",
+        lambda agent, _: (
+            f"`name` contains ':' (reserved for plugin namespaces); {CLIENT_VERSION} drops it"
+        ),
         "replace ':' by '-'",
-    )
-
-
-def _name_length(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    length = utf16_len(agent.fields["name"])
-    return diag(
+    ),
+    "name-length": (
         "AS011",
-        agent.line_of("name"),
-        f"`name` is {length} UTF-16 code units long; the limit is {MAX_NAME_UTF16}",
+        "name",
+        lambda agent, _: (
+            f"`name` is {utf16_len(agent.fields['name'])} UTF-16 code units long; "
+            f"the limit is {MAX_NAME_UTF16}"
+        ),
         "shorten the name",
-    )
-
-
-def _bad_hooks(agent: AgentFile, reason: DropReason, data: bytes) -> Diagnostic:
-    return diag(
+    ),
+    "description": (
+        "AS008",
+        "description",
+        lambda agent, _: (
+            f"`description` is {_describe(agent.fields, 'description')}, "
+            "so Claude Code drops the agent"
+        ),
+        "add a one-line `description:` saying when to use the agent (quote it)",
+    ),
+    "hooks": (
         "AS012",
-        agent.line_of("hooks"),
-        f"{reason.text}; Claude Code {CLIENT_VERSION} drops the agent",
+        "hooks",
+        lambda _, reason: f"{reason.text}; Claude Code {CLIENT_VERSION} drops the agent",
         "make `hooks` a mapping of events to lists of {matcher, hooks: [...]}, or remove it",
-    )
-
-
-_DESCRIBE_DROP: dict[DropRule, Callable[[AgentFile, DropReason, bytes], Diagnostic]] = {
-    "unreadable": _no_fence,
-    "size": _too_large,
-    "fence": _no_fence,
-    "yaml": _not_yaml,
-    "name": _no_name,
-    "name-dash": _name_dash,
-    "name-length": _name_length,
-    "name-colon": _name_colon,
-    "description": _no_description,
-    "hooks": _bad_hooks,
+    ),
 }
 
 
