@@ -166,7 +166,7 @@ def _name_problems(name: Any) -> Iterator[DropReason]:
     if name.startswith("-"):
         yield DropReason("name-dash", "name starts with '-'")
     if utf16_len(name) > MAX_NAME_UTF16:
-        yield DropReason("name-length", "name is longer than 256 characters")
+        yield DropReason("name-length", f"name is longer than {MAX_NAME_UTF16} characters")
     if ":" in unicodedata.normalize("NFKC", name):
         yield DropReason("name-colon", "name contains ':'")
 
