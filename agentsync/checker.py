@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from agentsync._fs import NotRegularFile, atomic_write, read_regular
-from agentsync.compat import SEVERITY_ORDER, Diagnostic, diagnose
+from agentsync.compat import diagnose
+from agentsync.diagnostics import Diagnostic, by_severity
 from agentsync.errors import EXIT_FAILED, EXIT_OK
 from agentsync.fixer import plan_fix, unified_diff
 from agentsync.frontmatter import (
@@ -161,10 +162,7 @@ def _with_duplicates(
                 "last), 2.1.197 whichever it reads last",
                 "give each agent a unique name (or remove the copy)",
             )
-            merged = sorted(
-                (*report.diagnostics, finding),
-                key=lambda d: (SEVERITY_ORDER[d.severity], d.line, d.code),
-            )
+            merged = sorted((*report.diagnostics, finding), key=by_severity)
             reports[index] = (item, replace(report, diagnostics=tuple(merged)))
     return reports
 

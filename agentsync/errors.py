@@ -73,10 +73,3 @@ class StorageError(AgentsyncError):
 
 class BusyError(AgentsyncError):
     """Another run held a lock past the wait."""
-
-
-def exit_code_for(error: BaseException) -> int:
-    """The process exit code for an error that reached the command line."""
-    if isinstance(error, AgentsyncError):
-        return error.exit_code
-    return EXIT_FAILED

@@ -8,23 +8,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentsync.compat import RETIRED_TOOLS
+from agentsync.agenttools import RETIRED_TOOLS, split_tools
 from agentsync.frontmatter import (
-    MAX_REWRITE_DEPTH,
     AgentFile,
     agent_tools,
+    parse_agent,
+    replace_frontmatter,
+    starts_field,
+)
+from agentsync.textsafe import inline, lines
+from agentsync.textscan import conflict_marker_line
+from agentsync.yaml12 import (
+    MAX_REWRITE_DEPTH,
     dump_yaml_mapping,
     dump_yaml_value,
     load_yaml,
     nesting_depth,
-    parse_agent,
-    replace_frontmatter,
-    split_tools,
-    starts_field,
     strict_load,
 )
-from agentsync.textsafe import inline, lines
-from agentsync.textscan import conflict_marker_line
 
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]|$)")
 

@@ -7,7 +7,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from agentsync.frontmatter import parse_agent, split_tools
+from agentsync.agenttools import split_tools
+from agentsync.frontmatter import parse_agent
 
 # Tools that let an agent change files, run commands or reach the network.
 RISKY_TOOLS = frozenset({"Bash", "Write", "Edit", "MultiEdit", "NotebookEdit", "WebFetch"})

@@ -1,4 +1,4 @@
-"""Identifier types shared by every layer: requested refs, resolved commits, blob ids, hashes."""
+"""Identifier types shared by every layer: resolved commits, blob ids, hashes, safe names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import re
 from typing import NewType
 
-RefName = NewType("RefName", str)  # what the user asked for: branch, tag, short or full commit
 Commit = NewType("Commit", str)  # a resolved, full 40-hex commit id
 BlobId = NewType("BlobId", str)  # a git blob id (40 hex)
 Sha256 = NewType("Sha256", str)  # 64 lowercase hex of bytes written to disk
@@ -28,9 +27,14 @@ def sha256(data: bytes) -> Sha256:
     return Sha256(hashlib.sha256(data).hexdigest())
 
 
+def is_hex_id(text: str, size: int) -> bool:
+    """True for exactly `size` lowercase hex characters (40: a git id, 64: a sha256)."""
+    return len(text) == size and all(c in "0123456789abcdef" for c in text)
+
+
 def is_object_id(text: str) -> bool:
     """True for a git object id as git prints one: 40 lowercase hex (commit, tree or blob)."""
-    return len(text) == 40 and all(c in "0123456789abcdef" for c in text)
+    return is_hex_id(text, 40)
 
 
 def is_full_commit(text: str) -> bool:

@@ -17,6 +17,7 @@ from tomlkit.items import Table
 from agentsync import _fs
 from agentsync.errors import ManifestError
 from agentsync.ids import name_problem
+from agentsync.tomlpos import KeyedErrors, display_path
 from agentsync.urls import Location, UrlRejected, parse_location
 from agentsync.versions import parse_range
 
@@ -29,7 +30,6 @@ _SETTINGS_KEYS = ("target",)
 _SOURCE_KEYS = ("url", "ref", "version", "path", "include", "exclude")
 _AGENT_KEYS = ("source", "agent", "ref", "version", "file")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 DEFAULT_TEXT = """\
 # agentsync manifest: which git sources to use, and which agents to install from them.
@@ -159,184 +159,17 @@ def _check_globs(value: object, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-# --------------------------------------------------------------------------- positions
-
-
-def toml_key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Map every key path of a valid TOML document to the line (1-based) where it is written.
-
-    tomllib and tomlkit drop positions, yet every manifest error must name its line; this
-    small scanner walks the text once. Keys inside inline tables and arrays get the line of
-    the key that opens them.
-    """
-    return _Scanner(text).run()
-
-
-class _Scanner:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.line = 1
-        self.index: dict[tuple[str, ...], int] = {}
-
-    def peek(self, n: int = 1) -> str:
-        return self.text[self.pos : self.pos + n]
-
-    def advance(self, n: int = 1) -> None:
-        self.line += self.text.count("\n", self.pos, self.pos + n)
-        self.pos += n
-
-    def record(self, path: tuple[str, ...]) -> None:
-        for i in range(1, len(path) + 1):
-            self.index.setdefault(path[:i], self.line)
-
-    def skip_spaces(self, *, newlines: bool = False) -> None:
-        while self.pos < len(self.text):
-            c = self.text[self.pos]
-            if c in " \t\r" or (newlines and c == "\n"):
-                self.advance()
-            elif c == "#" and newlines:
-                self.skip_to_eol()
-            else:
-                return
-
-    def skip_to_eol(self) -> None:
-        end = self.text.find("\n", self.pos)
-        self.advance((len(self.text) if end < 0 else end) - self.pos)
-
-    def run(self) -> dict[tuple[str, ...], int]:
-        table: tuple[str, ...] = ()
-        while True:
-            self.skip_spaces(newlines=True)
-            if self.pos >= len(self.text):
-                return self.index
-            start = self.pos
-            if self.peek() == "[":
-                self.advance(2 if self.peek(2) == "[[" else 1)
-                self.skip_spaces()
-                table = self.key()
-                self.record(table)
-            else:
-                key = self.key()
-                self.record(table + key)
-                self.skip_spaces()
-                if self.peek() == "=":
-                    self.advance()
-                    self.skip_spaces()
-                    self.value(table + key)
-            self.skip_to_eol()
-            if self.pos == start:  # never loop on text the scanner does not understand
-                self.advance()
-
-    def key(self) -> tuple[str, ...]:
-        parts: list[str] = []
-        while True:
-            self.skip_spaces()
-            c = self.peek()
-            if c in ('"', "'"):
-                parts.append(self.string())
-            else:
-                match = _BARE_KEY.match(self.text, self.pos)
-                if not match:
-                    return tuple(parts)
-                parts.append(match.group())
-                self.advance(len(match.group()))
-            self.skip_spaces()
-            if self.peek() != ".":
-                return tuple(parts)
-            self.advance()
-
-    def string(self) -> str:
-        quote = self.peek()
-        triple = self.peek(3) == quote * 3
-        self.advance(3 if triple else 1)
-        start = self.pos
-        while self.pos < len(self.text):
-            if quote == '"' and self.peek() == "\\":
-                self.advance(2)
-                continue
-            if self.text.startswith(quote * (3 if triple else 1), self.pos):
-                # A multi-line string may end with up to two extra quotes before the closer.
-                while triple and self.text.startswith(quote * 4, self.pos):
-                    self.advance()
-                content = self.text[start : self.pos]
-                self.advance(3 if triple else 1)
-                return content
-            self.advance()
-        return self.text[start:]
-
-    def value(self, path: tuple[str, ...]) -> None:
-        c = self.peek()
-        if c in ('"', "'"):
-            self.string()
-        elif c == "[":
-            self.advance()
-            self.sequence(path, "]", keyed=False)
-        elif c == "{":
-            self.advance()
-            self.sequence(path, "}", keyed=True)
-        else:
-            while self.pos < len(self.text) and self.peek() not in ",]}\n#":
-                self.advance()
-
-    def sequence(self, path: tuple[str, ...], closer: str, *, keyed: bool) -> None:
-        while self.pos < len(self.text):
-            self.skip_spaces(newlines=True)
-            if self.peek() == closer:
-                self.advance()
-                return
-            if self.peek() == ",":
-                self.advance()
-                continue
-            start = self.pos
-            if keyed:
-                key = self.key()
-                self.record(path + key)
-                self.skip_spaces()
-                if self.peek() == "=":
-                    self.advance()
-                    self.skip_spaces()
-                self.value(path + key)
-            else:
-                self.value(path)
-            if self.pos == start:
-                self.advance()
-
-
 # --------------------------------------------------------------------------- loading
-
-
-def display_path(path: Path) -> str:
-    """`path` as errors show it: relative to the current folder when below it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _dotted(path: tuple[str, ...]) -> str:
-    return ".".join(p if _BARE_KEY.fullmatch(p) else f'"{p}"' for p in path)
 
 
 class _Context:
     """Turns a rule failure at a key path into a `file:line: key: what` ManifestError."""
 
     def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = toml_key_lines(text)
-
-    def line_of(self, keys: tuple[str, ...]) -> int | None:
-        for i in range(len(keys), 0, -1):
-            if keys[:i] in self.lines:
-                return self.lines[keys[:i]]
-        return None
+        self.errors = KeyedErrors(path, text)
 
     def fail(self, keys: tuple[str, ...], what: str, hint: str | None = None) -> NoReturn:
-        line = self.line_of(keys)
-        where = f"{display_path(self.path)}:{line}" if line else display_path(self.path)
-        raise ManifestError(
-            f"{where}: {_dotted(keys)}: {what}" if keys else f"{where}: {what}", hint
-        )
+        raise ManifestError(self.errors.message(keys, what), hint)
 
     def unknown_keys(
         self, keys: tuple[str, ...], table: Mapping[str, Any], allowed: tuple[str, ...]
@@ -609,23 +442,10 @@ class ManifestEditor:
         if sources is None:
             # tomlkit separates re-added tables itself; a new [sources] goes before [agents].
             sources = tomlkit.table(is_super_table=True)
-            self._insert_top("sources", sources, before="agents")
+            _insert_table(self._doc, "sources", sources, before="agents")
         elif _ends_with_blank_line(sources):
             table.add(tomlkit.nl())  # the blank line before the next table moves to the new one
         sources[name] = table
-
-    def _insert_top(self, key: str, item: Table, *, before: str) -> None:
-        """Add a top-level table before `before` (and the tables after it), or at the end."""
-        keys = list(self._doc.keys())
-        tail = keys[keys.index(before) :] if before in keys else []
-        moved = [(k, self._doc.item(k)) for k in tail]
-        if not all(isinstance(v, Table) for _, v in moved):
-            tail, moved = [], []  # a split table cannot be moved whole; append instead
-        for k in tail:
-            self._doc.remove(k)
-        self._doc.add(key, item)
-        for k, v in moved:
-            self._doc.add(k, v)
 
     def remove_source(self, name: str) -> None:
         if name not in self._sources():
@@ -712,6 +532,20 @@ class ManifestEditor:
         text = self.text()
         parse_manifest(text, self.path)
         return _fs.write_if_changed(self.path, text.encode("utf-8"))
+
+
+def _insert_table(doc: tomlkit.TOMLDocument, key: str, item: Table, *, before: str) -> None:
+    """Add a top-level table before `before` (and the tables after it), or at the end."""
+    keys = list(doc.keys())
+    tail = keys[keys.index(before) :] if before in keys else []
+    moved = [(k, doc.item(k)) for k in tail]
+    if not all(isinstance(v, Table) for _, v in moved):
+        tail, moved = [], []  # a split table cannot be moved whole; append instead
+    for k in tail:
+        doc.remove(k)
+    doc.add(key, item)
+    for k, v in moved:
+        doc.add(k, v)
 
 
 def _ends_with_blank_line(sources: Any) -> bool:

@@ -12,17 +12,23 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agentsync"
 # Higher layers may import lower ones (and their own), never the other way round.
 LAYERS: dict[str, int] = {
     **dict.fromkeys(
-        ["errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe", "requests"],
+        [
+            *("errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe"),
+            *("requests", "js", "yaml12", "tomlpos"),
+        ],
         0,
     ),
     **dict.fromkeys(
         [
-            *("frontmatter", "textscan", "manifest", "lockfile", "project"),
-            *("vcs", "trees", "mirror_reader", "store"),
+            *("agenttools", "hookrules", "diagnostics", "frontmatter", "textscan"),
+            *("manifest", "lockfile", "project", "vcs", "trees", "mirror_reader", "store"),
         ],
         1,
     ),
-    **dict.fromkeys(["compat", "fixer", "catalog", "grants", "journal", "resolve", "installer"], 2),
+    **dict.fromkeys(
+        ["fieldchecks", "compat", "fixer", "catalog", "grants", "journal", "resolve", "installer"],
+        2,
+    ),
     **dict.fromkeys(["session"], 3),
     **dict.fromkeys(["sync"], 4),
     **dict.fromkeys(["operations", "checker", "updater", "render"], 5),
@@ -31,7 +37,7 @@ LAYERS: dict[str, int] = {
 # Third-party libraries with exactly one owning module.
 OWNERS = {
     "typer": "cli",
-    "yaml": "frontmatter",
+    "yaml": "yaml12",
     "tomli_w": "lockfile",
     "git": "vcs",
     "tomlkit": "manifest",

@@ -199,6 +199,20 @@ def test_malformed_lock(tmp_path: Path, text: str, message: str) -> None:
     assert info.value.exit_code == EXIT_USAGE
 
 
+@pytest.mark.parametrize(
+    ("key", "value"), [("commit", "1" * 40), ("blob", "b" * 40), ("sha256", "5" * 64)]
+)
+def test_an_id_with_a_trailing_newline_is_malformed(tmp_path: Path, key: str, value: str) -> None:
+    # A regex `$` also matches before a final newline; an id is exactly its hex digits.
+    agent = GOOD_AGENT.replace(f'{key} = "{value}"', f'{key} = "{value}\\n"')
+    path = tmp_path / "agentsync.lock"
+    path.write_text("version = 1\n" + GOOD_SOURCE + agent)
+    with pytest.raises(
+        LockfileError, match=rf"agents\.a\.{key}: must be {len(value)} lowercase hex"
+    ):
+        load_lock(path)
+
+
 def test_good_fixture_loads(tmp_path: Path) -> None:
     path = tmp_path / "agentsync.lock"
     path.write_text("version = 1\n" + GOOD_SOURCE + GOOD_AGENT)

@@ -14,7 +14,6 @@ from agentsync.manifest import (
     ManifestEditor,
     SourceSpec,
     load_manifest,
-    toml_key_lines,
 )
 
 EXAMPLE = """\
@@ -192,35 +191,6 @@ def test_non_utf8_manifest(tmp_path: Path) -> None:
     path.write_bytes(b"# \xff\n")
     with pytest.raises(ManifestError, match="not valid UTF-8"):
         load_manifest(path)
-
-
-def test_key_lines_handle_multiline_values_and_quoted_keys() -> None:
-    text = (
-        "# comment [not.a.table]\n"
-        "top = '''\n"
-        "x = 1\n"
-        "[fake]\n"
-        "'''\n"
-        '[sources."odd.name"]  # trailing\n'
-        "include = [\n"
-        '  "a",  # note\n'
-        '  "b]",\n'
-        "]\n"
-        'url = "he said \\"=\\" #"\n'
-        "[agents]\n"
-        'x = { source = "s", agent = "y" }\n'
-        'dotted.key = "v"\n'
-    )
-    lines = toml_key_lines(text)
-    assert lines[("top",)] == 2
-    assert ("x",) not in lines
-    assert ("fake",) not in lines
-    assert lines[("sources", "odd.name")] == 6
-    assert lines[("sources", "odd.name", "include")] == 7
-    assert lines[("sources", "odd.name", "url")] == 11
-    assert lines[("agents",)] == 12
-    assert lines[("agents", "x", "agent")] == 13
-    assert lines[("agents", "dotted", "key")] == 14
 
 
 # --------------------------------------------------------------------------- editing
