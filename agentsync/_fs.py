@@ -125,6 +125,20 @@ def read_regular(path: Path, limit: int, *, follow: bool = True) -> bytes | None
         os.close(fd)
 
 
+class TooLarge(OSError):
+    """A file larger than what agentsync will read of it."""
+
+
+def read_small(path: Path, limit: int) -> bytes | None:
+    """The whole regular file at `path` when it holds at most `limit` bytes, None when it is
+    not there; OSError (NotRegularFile, TooLarge) for anything else. A manifest or lock
+    planted as a FIFO or a link to /dev/zero must not hang a run or fill its memory."""
+    data = read_regular(path, limit)
+    if data is not None and len(data) > limit:
+        raise TooLarge(errno.EFBIG, f"larger than {limit:,} bytes", str(path))
+    return data
+
+
 def real_dir(path: Path, what: str) -> Path:
     """Create `path` as a folder (parents too) and refuse anything else there, a symlink
     included: agentsync writes and deletes inside it, so it must not lead elsewhere."""

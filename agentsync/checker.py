@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agentsync._fs import NotRegularFile, atomic_write, read_regular
+from agentsync._fs import NotRegularFile, atomic_write, read_regular, read_small
 from agentsync.compat import diagnose
 from agentsync.diagnostics import Diagnostic, by_severity
 from agentsync.errors import EXIT_FAILED, EXIT_OK
@@ -33,7 +33,8 @@ class FileReport:
     agent: AgentFile
     diagnostics: tuple[Diagnostic, ...]
     location: Path  # where the bytes live (for --fix)
-    root: str = ""  # the real folder it was found in: --fix writes nowhere else
+    # The folder below which --fix follows no symlink: the project's, or the argument's.
+    base: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The `check --json` object; name, description and tools are null when it does not load."""
@@ -85,31 +86,70 @@ class _Found:
     display: str
     location: Path
     group: str  # files in one folder tree compete for names
+    base: str = ""
 
 
-def find_agent_files(given: Sequence[str]) -> list[_Found]:
-    """Every file Claude Code would read under `given` (files are taken as they are)."""
+def find_agent_files(given: Sequence[str], within: Path | None = None) -> list[_Found]:
+    """Every file Claude Code would read under `given` (files are taken as they are).
+
+    `within` (the project folder) is where --fix follows no symlink; an argument outside it
+    is its own such folder.
+    """
     found: list[_Found] = []
     for argument in given:
         path = Path(argument)
+        base = _fix_base(argument, within)
         if path.is_dir():
             group = os.path.realpath(path)
             found += [
-                _Found(os.path.join(argument, rel), location, group)  # noqa: PTH118 - keep "./"
+                _Found(os.path.join(argument, rel), location, group, base)  # noqa: PTH118
                 for rel, location in walk_agent_files(path)
             ]
         else:
-            found.append(_Found(argument, path, os.path.realpath(path.parent)))
+            found.append(_Found(argument, path, os.path.realpath(path.parent), base))
     return found
+
+
+def _fix_base(argument: str, within: Path | None) -> str:
+    lexical = _lexical(Path(argument))
+    if within is not None:
+        root = _lexical(within)
+        if lexical == root or root in lexical.parents:
+            return str(root)
+    return str(lexical.parent)
+
+
+def _lexical(path: Path) -> Path:
+    """`path` made absolute without resolving symlinks (they are what is looked for)."""
+    return Path(os.path.normpath(path.absolute()))
+
+
+def _symlink_on_the_way(location: Path, base: str) -> str | None:
+    """The first symlink on the path from `base` down to `location` (the file included):
+    writing there would land wherever the link points."""
+    lexical, root = _lexical(location), Path(base)
+    if not base or (root != lexical and root not in lexical.parents):
+        return str(lexical)
+    current = root
+    for part in lexical.relative_to(root).parts:
+        current /= part
+        if current.is_symlink():
+            return str(current)
+    return None
 
 
 # --- checking --------------------------------------------------------------------------
 
 
-def check_paths(given: Sequence[str], *, mcp_servers: frozenset[str] | None = None) -> CheckReport:
+def check_paths(
+    given: Sequence[str],
+    *,
+    mcp_servers: frozenset[str] | None = None,
+    within: Path | None = None,
+) -> CheckReport:
     """Diagnose every agent file under `given`, including duplicate names per folder tree."""
     reports: list[tuple[_Found, FileReport]] = []
-    for item in find_agent_files(given):
+    for item in find_agent_files(given, within):
         reports.append((item, _check_file(item, mcp_servers)))
     reports = _with_duplicates(reports)
     files = sorted((r for _, r in reports), key=lambda r: r.path)
@@ -134,9 +174,9 @@ def _check_file(item: _Found, mcp_servers: frozenset[str] | None) -> FileReport:
             reason or "cannot read the file",
             "check that the file exists and is readable, or move it out of the agents folder",
         )
-        return FileReport(item.display, parse_agent(b""), (problem,), item.location, item.group)
+        return FileReport(item.display, parse_agent(b""), (problem,), item.location, item.base)
     agent, diagnostics = diagnose(data, item.display, mcp_servers=mcp_servers)
-    return FileReport(item.display, agent, tuple(diagnostics), item.location, item.group)
+    return FileReport(item.display, agent, tuple(diagnostics), item.location, item.base)
 
 
 def _with_duplicates(
@@ -175,8 +215,9 @@ def _code_units(path: str) -> bytes:
 def load_mcp_servers(project_dir: Path) -> frozenset[str]:
     """Names of the MCP servers the project's `.mcp.json` configures (empty if none)."""
     try:
-        document = json.loads((project_dir / ".mcp.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_small(project_dir / ".mcp.json", MAX_FILE_BYTES)  # not a FIFO: no hang
+        document = json.loads(data.decode("utf-8")) if data is not None else {}
+    except (OSError, ValueError, RecursionError):
         return frozenset()
     servers = document.get("mcpServers") if isinstance(document, dict) else None
     return frozenset(str(k) for k in servers) if isinstance(servers, dict) else frozenset()
@@ -196,8 +237,8 @@ class FixPlan:
 def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> FixPlan:
     """The rewrite `check --fix` would make to each file (files that need none are left out).
 
-    A file whose real path lies outside the folder it was found in (reached through a
-    symlinked file or subfolder) is left alone: --fix writes only inside what it was given.
+    A file reached through a symlink (the file, or a folder on its way, below the project
+    folder or the folder given) is left alone: the write would land where the link points.
     """
     patches, skipped = [], []
     for file in report.files:
@@ -212,11 +253,9 @@ def plan_fixes(report: CheckReport, *, fix_tools: bool = False) -> FixPlan:
             skipped.append((file.path, fix.skipped))
         if fix.after == before:
             continue
-        real = os.path.realpath(file.location)
-        if file.root and os.path.commonpath([real, file.root]) != file.root:
-            skipped.append(
-                (file.path, f"not fixed: it leads outside {file.root} through a symlink")
-            )
+        link = _symlink_on_the_way(file.location, file.base)
+        if link is not None:
+            skipped.append((file.path, f"not fixed: it is reached through the symlink {link}"))
             continue
         patches.append(FilePatch(file.path, file.location, before, fix.after))
     return FixPlan(tuple(patches), tuple(skipped))

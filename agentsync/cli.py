@@ -525,8 +525,9 @@ def check(
 
     g = _g(ctx)
     given = list(paths or ())
+    target, root = ops.check_target(g.options)
     if not given:
-        target, mcp_root = ops.check_target(g.options)
+        mcp_root = root
         given = [os.path.relpath(target) if target.is_relative_to(Path.cwd()) else str(target)]
     else:
         mcp_root = Path.cwd()
@@ -534,7 +535,7 @@ def check(
         if missing:
             raise UsageError(f"{missing[0]}: no such file or folder", hint="give existing paths")
     servers = checker.load_mcp_servers(mcp_root)
-    report = checker.check_paths(given, mcp_servers=servers)
+    report = checker.check_paths(given, mcp_servers=servers, within=root)
     if fix or fix_tools:
         plan = checker.plan_fixes(report, fix_tools=fix_tools)
         for path, reason in plan.skipped:
@@ -543,7 +544,7 @@ def check(
             echo(patch.diff, nl=False, err=g.json)
         checker.apply_fixes(plan.patches)
         if plan.patches:
-            report = checker.check_paths(given, mcp_servers=servers)
+            report = checker.check_paths(given, mcp_servers=servers, within=root)
     if g.json:
         emit_json(checker.render_json(report))
     elif not g.quiet or report.exit_code(strict=strict):

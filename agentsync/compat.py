@@ -140,7 +140,8 @@ def _content_checks(agent: AgentFile, data: bytes) -> Iterator[Diagnostic]:
             f"{count} invisible or direction-changing character{'s' if count > 1 else ''}: "
             f"{hidden.describe()}; an editor or a review does not show {them}, "
             f"the model reads {them}",
-            f"delete {them}, or write what {them} should say as visible text",
+            f"delete {them}, or write what {'they' if count > 1 else 'it'} should say as "
+            "visible text",
         )
     if len(lines) > MAX_HIDDEN_LINES:
         left = len(lines) - MAX_HIDDEN_LINES

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentsync.agenttools import MEMORY_SCOPES, MEMORY_TOOLS, split_tools
-from agentsync.errors import ResolveError
+from agentsync.errors import ResolveError, StorageError
 from agentsync.hookrules import hooks_problem
 from agentsync.js import JS_LINE_END, JS_WS, js_key, utf16_len
 from agentsync.yaml12 import (
@@ -475,6 +475,18 @@ def _drop_continuation(rest: str) -> str:
 # --- where the client reads agents from ------------------------------------------------
 
 
+# A symlink in an agents folder to `/` or `/proc` would have every walk read the machine.
+MAX_WALK_ENTRIES = 100_000
+
+
+def _walk_too_large(root: Path) -> StorageError:
+    return StorageError(
+        f"more than {MAX_WALK_ENTRIES:,} entries below it (a symlink to a large folder?)",
+        hint="agents folders hold agent files: remove the link or folder that leads elsewhere",
+        subject=str(root),
+    )
+
+
 def walk_agent_files(root: Path) -> Iterator[tuple[str, Path]]:
     """Every file Claude Code reads below `root`, as (path relative to root, path).
 
@@ -486,6 +498,7 @@ def walk_agent_files(root: Path) -> Iterator[tuple[str, Path]]:
     seen_dirs: set[str] = set()
     seen_inodes: set[tuple[int, int]] = set()
     stack: list[tuple[Path, str]] = [(root, "")]
+    visited = 0
     while stack:
         folder, prefix = stack.pop()
         real = os.path.realpath(folder)
@@ -496,6 +509,9 @@ def walk_agent_files(root: Path) -> Iterator[tuple[str, Path]]:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
+        visited += len(entries)
+        if visited > MAX_WALK_ENTRIES:
+            raise _walk_too_large(root)
         for entry in entries:
             rel = f"{prefix}{entry.name}"
             if _is_dir(entry):

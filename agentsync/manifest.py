@@ -217,21 +217,34 @@ def _type_name(value: object) -> str:
     return names.get(type(value), "a table" if isinstance(value, dict) else type(value).__name__)
 
 
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+
 def load_manifest(path: Path) -> Manifest:
     """Read and validate `path`; every problem is a ManifestError naming file, line and key."""
+    return parse_manifest(read_manifest_text(path), path)
+
+
+def read_manifest_text(path: Path) -> str:
+    """The manifest's text; a clear ManifestError when it is missing, not a plain file, too
+    large or not UTF-8."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError as exc:
+        data = _fs.read_small(path, MAX_MANIFEST_BYTES)
+    except OSError as exc:
+        raise ManifestError(
+            f"{display_path(path)}: cannot read: {exc.strerror or exc}",
+            hint="agentsync.toml must be a plain text file",
+        ) from None
+    if data is None:
         raise ManifestError(
             f"{display_path(path)}: no manifest here", hint="run `agentsync init` to create one"
-        ) from exc
-    except UnicodeDecodeError as exc:
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
         raise ManifestError(
             f"{display_path(path)}: not valid UTF-8", hint="save the file as UTF-8"
-        ) from exc
-    except OSError as exc:
-        raise ManifestError(f"{display_path(path)}: cannot read: {exc.strerror}") from exc
-    return parse_manifest(text, path)
+        ) from None
 
 
 def _too_deep(path: Path) -> ManifestError:
@@ -364,15 +377,7 @@ class ManifestEditor:
 
     @classmethod
     def open(cls, path: Path) -> ManifestEditor:
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except FileNotFoundError as exc:
-            raise ManifestError(
-                f"{display_path(path)}: no manifest here", hint="run `agentsync init` to create one"
-            ) from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ManifestError(f"{display_path(path)}: cannot read as UTF-8 text: {exc}") from exc
-        return cls(path, text)
+        return cls(path, read_manifest_text(path))
 
     @classmethod
     def new(cls, path: Path, *, text: str | None = None) -> ManifestEditor:

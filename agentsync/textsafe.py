@@ -17,7 +17,7 @@ _ALWAYS = (
 # joiner and variation selectors that glue emoji together are left as they are.
 _INVISIBLE = (
     "\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u2060-\u2064\u206a-\u206f"
-    "\u3164\ufeff\uffa0\ufff9-\ufffb"
+    "\u2800\u3164\ufeff\uffa0\ufff9-\ufffb"
 )
 _INVISIBLE_ASTRAL = "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e007f"
 _HIDDEN = _ALWAYS + _INVISIBLE + _INVISIBLE_ASTRAL

@@ -69,9 +69,12 @@ def _closes(opening: bytes, marks: bytes, info: bytes) -> bool:
 # so `ig<SHY>nore` reads as "ignore" to a person and not to a search or a filter, and a
 # prompt has no use for hyphenation hints.
 _HIDDEN_RANGES: tuple[tuple[int, int, str], ...] = (
+    (0x0085, 0x0085, "next line (not a line break to an editor)"),
     (0x00AD, 0x00AD, "soft hyphen"),
+    (0x034F, 0x034F, "combining grapheme joiner"),
     (0x061C, 0x061C, "Arabic letter mark"),
     (0x115F, 0x1160, "Hangul filler"),
+    (0x17B4, 0x17B5, "Khmer inherent vowel"),
     (0x180E, 0x180E, "Mongolian vowel separator"),
     (0x200B, 0x200B, "zero-width space"),
     (0x200C, 0x200C, "zero-width non-joiner"),
@@ -83,6 +86,7 @@ _HIDDEN_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x202C, 0x202C, "pop directional formatting"),
     (0x202D, 0x202D, "left-to-right override"),
     (0x202E, 0x202E, "right-to-left override"),
+    (0x2028, 0x2029, "line or paragraph separator"),
     (0x2060, 0x2060, "word joiner"),
     (0x2061, 0x2064, "invisible operator"),
     (0x2065, 0x2065, "unassigned format character"),
@@ -91,10 +95,12 @@ _HIDDEN_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x2068, 0x2068, "first strong isolate"),
     (0x2069, 0x2069, "pop directional isolate"),
     (0x206A, 0x206F, "deprecated format character"),
+    (0x2800, 0x2800, "braille blank"),
     (0x3164, 0x3164, "Hangul filler"),
     (0xFEFF, 0xFEFF, "zero-width no-break space"),
     (0xFFA0, 0xFFA0, "Hangul filler"),
     (0xFFF9, 0xFFFB, "interlinear annotation"),
+    (0x1BCA0, 0x1BCA3, "shorthand format control"),
     (0x1D173, 0x1D17A, "musical formatting character"),
     (0xE0000, 0xE007F, "tag characters"),
     # Variation selectors: one after a character picks its glyph (U+FE0F makes an emoji

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from agentsync.textsafe import inline
+
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -47,7 +49,8 @@ class KeyedErrors:
         line = self.line_of(keys)
         shown = display_path(self.path)
         where = f"{shown}:{line}" if line else shown
-        key = dotted_key(keys) if self.quote_keys else ".".join(keys)
+        # keys come from the file: a newline in one must not start a forged line
+        key = inline(dotted_key(keys) if self.quote_keys else ".".join(keys))
         return f"{where}: {key}: {what}" if key else f"{where}: {what}"
 
 

@@ -363,6 +363,8 @@ def test_one_finding_per_line_in_frontmatter_and_body() -> None:
     [
         *"\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2064\ufeff\ufff9\ufffb",
         *(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xE0000, 0xE007F)),
+        # joiners and blanks that show as nothing, and line breaks no editor breaks at
+        *"\u0085\u034f\u17b4\u2028\u2029\u2800\U0001bca0",
     ],
 )
 def test_each_hidden_character_is_found(char: str) -> None:

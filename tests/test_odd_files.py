@@ -267,10 +267,20 @@ def test_check_fix_never_writes_through_a_symlinked_subfolder(
     (target / "linked").symlink_to(outside)
     (target / "near.md").write_text(broken.replace("far", "near"))
     (target / "far-file.md").symlink_to(outside / "far.md")
-    result = cli("check", "--fix", str(target), cwd=project_dir)
-    assert "Traceback" not in result.err
-    assert (outside / "far.md").read_text() == broken
-    assert "not fixed" in result.err and "through a symlink" in result.err
+    (target / "real" / "nested").mkdir(parents=True)
+    (target / "real" / "nested" / "deep").symlink_to(outside)
+    for args in (
+        [str(target)],
+        [],  # the project's target folder
+        [str(target / "linked" / "far.md")],  # a file named through the linked folder
+        [str(target / "linked")],  # the link itself
+        [str(target / "real" / "nested")],  # a real folder holding a link
+        [".claude/agents/far-file.md"],
+    ):
+        result = cli("check", "--fix", *args, cwd=project_dir)
+        assert "Traceback" not in result.err
+        assert (outside / "far.md").read_text() == broken, args
+        assert "not fixed" in result.err and "through the symlink" in result.err, (args, result)
     assert (target / "near.md").read_text() != broken.replace("far", "near")  # fixed in place
 
 
@@ -390,3 +400,48 @@ def test_a_folder_that_no_longer_exists_is_a_clear_error(tmp_path: Path) -> None
     assert result.returncode == 2, result
     assert "the current folder no longer exists" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["agentsync.lock", "agentsync.toml", ".mcp.json"])
+@pytest.mark.parametrize("kind", ["zero", "fifo"])
+def test_a_planted_lock_or_manifest_that_never_ends_is_refused(
+    cli: Cli, source: GitRepo, project_dir: Path, name: str, kind: str
+) -> None:
+    """A repository can commit its lock or manifest as a link to /dev/zero (or leave a
+    FIFO there): every command must end at once with a clear message, not hang."""
+    write_manifest(project_dir, source.url, 'helper = "team"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    path = project_dir / name
+    path.unlink(missing_ok=True)
+    if kind == "zero":
+        path.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(path)
+    for args in (["status"], ["install", "--frozen"], ["check"]):
+        result, seconds = run_bounded(project_dir, *args)
+        assert seconds < 20 and "Traceback" not in result.stderr, (args, result)
+        if name != ".mcp.json" and args != ["check"]:  # check has no lock to read
+            assert result.returncode == 2 and "cannot read" in result.stderr, (args, result)
+
+
+def test_a_newline_in_a_key_cannot_forge_an_error_line(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    write_manifest(project_dir, source.url, '"x\\nhint: all good" = "team"\n')
+    result = cli("install", cwd=project_dir)
+    assert result.code == 2, result
+    assert not any(line.startswith("hint: all good") for line in result.err.splitlines())
+    assert "x\\nhint: all good" in result.err
+
+
+def test_a_symlink_to_the_whole_disk_in_the_target_is_bounded(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    write_manifest(project_dir, source.url, 'helper = "team"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    (project_dir / TARGET / "root").symlink_to("/")
+    (project_dir / TARGET / "helper.md").unlink()  # so that install writes, and looks around
+    for args in (["status"], ["check"], ["install"]):
+        result, seconds = run_bounded(project_dir, *args)
+        assert seconds < 20 and "Traceback" not in result.stderr, (args, result)
+        assert result.returncode == 1 and "more than 100,000 entries" in result.stderr, result
