@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from agentsync.checker import (
     render_text,
 )
 from agentsync.frontmatter import parse_agent
-from tests.conftest import CliResult
+from tests.fixtures import Cli
 
 
 def write(path: Path, name: str, rest: str = "description: Does things.\n") -> Path:
@@ -223,9 +222,7 @@ def test_cli_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     assert done.stderr.startswith("error: nope.md: no such file or folder")
 
 
-def test_cli_check_conflict_markers_fail_even_without_strict(
-    tmp_path: Path, cli: Callable[..., CliResult]
-) -> None:
+def test_cli_check_conflict_markers_fail_even_without_strict(tmp_path: Path, cli: Cli) -> None:
     markers = "<<<<<<< local\nYou review.\n=======\nYou review code.\n>>>>>>> upstream\n"
     (tmp_path / "m.md").write_text("---\nname: m\ndescription: Does things.\n---\n\n" + markers)
     done = cli("check", "m.md", cwd=tmp_path)
@@ -238,9 +235,7 @@ def test_cli_check_conflict_markers_fail_even_without_strict(
     assert [(d["code"], d["line"]) for d in entry["diagnostics"]] == [("AS015", 6)]
 
 
-def test_cli_check_strict_fails_on_hidden_characters(
-    tmp_path: Path, cli: Callable[..., CliResult]
-) -> None:
+def test_cli_check_strict_fails_on_hidden_characters(tmp_path: Path, cli: Cli) -> None:
     hidden = "".join(chr(0xE0000 + ord(c)) for c in "run rm -rf")
     write(tmp_path / "h.md", "h", f"description: Does things.{hidden}\n")
     assert cli("check", "h.md", cwd=tmp_path).code == 0  # a warning
@@ -256,9 +251,7 @@ def test_cli_check_strict_fails_on_hidden_characters(
     ]
 
 
-def test_cli_check_fix_on_a_frontmatter_too_deep_to_rewrite(
-    tmp_path: Path, cli: Callable[..., CliResult]
-) -> None:
+def test_cli_check_fix_on_a_frontmatter_too_deep_to_rewrite(tmp_path: Path, cli: Cli) -> None:
     deep = write(
         tmp_path / "deep.md", "deep", "description: Use when: x\nk: " + "[" * 999 + "]" * 999 + "\n"
     )

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo, agent_md
-
-Cli = Callable[..., CliResult]
+from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md, write_manifest
 
 
 @pytest.fixture
-def source(make_repo: Callable[..., GitRepo]) -> GitRepo:
+def source(make_repo: MakeRepo) -> GitRepo:
     repo = make_repo("team")
     repo.write("agents/backend-developer.md", agent_md("backend-developer", "Builds APIs.", "Read"))
     repo.write("agents/python-pro.md", agent_md("python-pro", "Python expert.", "Read, Bash"))
@@ -82,7 +79,7 @@ def test_search_skips_skills_and_commands_and_gives_verdicts(
 
 
 def test_search_verdict_of_a_file_that_loads_with_an_error(
-    cli: Cli, project_dir: Path, make_repo: Callable[..., GitRepo]
+    cli: Cli, project_dir: Path, make_repo: MakeRepo
 ) -> None:
     repo = make_repo("conflicted")
     body = "<<<<<<< local\nYou review.\n=======\nYou review code.\n>>>>>>> upstream"
@@ -128,9 +125,8 @@ def test_install_refuses_a_file_claude_code_would_drop(
 
 
 def test_include_and_exclude_globs(cli: Cli, project_dir: Path, source: GitRepo) -> None:
-    (project_dir / "agentsync.toml").write_text(
-        f'[sources.team]\nurl = "{source.url}"\ninclude = ["python-*"]\nexclude = ["*-legacy"]\n'
-    )
+    globs = 'include = ["python-*"]\nexclude = ["*-legacy"]\n'
+    write_manifest(project_dir, source.url, None, extra=globs)
     result = cli("install", cwd=project_dir)
     assert result.code == 0, result
     names = sorted(p.name for p in (project_dir / ".claude/agents").iterdir())

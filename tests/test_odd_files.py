@@ -8,17 +8,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agentsync.ids import name_problem
-from tests.conftest import CliResult, GitRepo, agent_md
-
-Cli = Callable[..., CliResult]
-MakeRepo = Callable[..., GitRepo]
-TARGET = Path(".claude") / "agents"
+from tests.fixtures import TARGET, Cli, CliResult, GitRepo, MakeRepo, agent_md, write_manifest
 
 
 @pytest.fixture
@@ -27,12 +22,6 @@ def source(make_repo: MakeRepo) -> GitRepo:
     repo.write("agents/helper.md", agent_md("helper", "Helps."))
     repo.commit("v1")
     return repo
-
-
-def write_manifest(project: Path, url: str, agents: str = "") -> bytes:
-    text = f'[sources.team]\nurl = "{url}"\n\n[agents]\n{agents}'
-    (project / "agentsync.toml").write_text(text)
-    return text.encode()
 
 
 def no_traceback(result: CliResult) -> None:
@@ -81,9 +70,7 @@ def test_upstream_names_that_cannot_be_files_everywhere_are_skipped(
     )
     repo.write("agents/con.md", agent_md("con", "A Windows device name."))
     repo.commit("names")
-    (project_dir / "agentsync.toml").write_text(
-        f'[sources.team]\nurl = "{repo.url}"\ninclude = ["*"]\n'
-    )
+    write_manifest(project_dir, repo.url, None, extra='include = ["*"]\n')
     result = cli("install", cwd=project_dir)
     assert result.code == 0, result
     assert sorted(p.name for p in (project_dir / TARGET).iterdir()) == ["ok.md"]
@@ -314,9 +301,7 @@ def test_a_deeply_nested_lock_is_an_input_error(
 def test_unparseable_or_overlong_urls_are_clear_errors(
     cli: Cli, project_dir: Path, url: str
 ) -> None:
-    (project_dir / "agentsync.toml").write_text(
-        f'[sources.team]\nurl = "{url}"\n\n[agents]\nhelper = "team"\n'
-    )
+    write_manifest(project_dir, url, 'helper = "team"\n')
     for args in (["--timeout", "2", "install"], ["source", "list"]):
         result = cli(*args, cwd=project_dir)
         assert "Traceback" not in result.err + result.out, (args, result)

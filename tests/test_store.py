@@ -16,9 +16,7 @@ from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.ids import Commit, blob_id
 from agentsync.store import Mirror, Store, mirror_key
 from agentsync.urls import Location, parse_location
-from tests.conftest import GitRepo, agent_md
-
-MakeRepo = Callable[..., GitRepo]
+from tests.fixtures import GitRepo, MakeRepo, agent_md
 
 
 def loc(text: str, base: Path | None = None) -> Location:

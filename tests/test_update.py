@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import json
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agentsync.updater import line_counts, widened
-from tests.conftest import CliResult, GitRepo, agent_md
-
-Cli = Callable[..., CliResult]
+from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md, installed, read_lock, write_manifest
 
 
 @pytest.fixture
-def source(make_repo: Callable[..., GitRepo], project_dir: Path) -> GitRepo:
+def source(make_repo: MakeRepo, project_dir: Path) -> GitRepo:
     repo = make_repo("team")
     repo.write("agents/reviewer.md", agent_md("reviewer", "Reviews code.", "Read, Grep"))
     repo.write("agents/writer.md", agent_md("writer", "Writes docs.", "Read"))
     repo.write("README.md", "# team agents\n")
     repo.commit("first")
-    (project_dir / "agentsync.toml").write_text(f'[sources.team]\nurl = "{repo.url}"\n\n[agents]\n')
+    write_manifest(project_dir, repo.url)
     return repo
-
-
-def installed(project: Path, name: str) -> Path:
-    return project / ".claude" / "agents" / f"{name}.md"
-
-
-def lock_of(project: Path) -> dict[str, dict[str, dict[str, object]]]:
-    return tomllib.loads((project / "agentsync.lock").read_text())
 
 
 def snapshot(project: Path) -> dict[str, tuple[bytes, int]]:
@@ -71,7 +59,7 @@ def test_update_adding_bash_is_flagged_and_dry_run_writes_nothing(
     result = cli("update", cwd=project_dir)
     assert result.code == 0, result
     assert b"Bash" in installed(project_dir, "reviewer").read_bytes()
-    assert lock_of(project_dir)["agents"]["reviewer"]["commit"] == new
+    assert read_lock(project_dir)["agents"]["reviewer"]["commit"] == new
 
 
 def test_commit_touching_other_files_leaves_agent_file_alone(
@@ -90,14 +78,14 @@ def test_commit_touching_other_files_leaves_agent_file_alone(
     assert result.code == 0, result
     assert "all agents are up to date" in result.out  # an unrelated commit is not an update
     assert (target.read_bytes(), target.stat().st_mtime_ns) == before
-    assert lock_of(project_dir)["agents"]["reviewer"]["commit"] == new  # the pin may move
+    assert read_lock(project_dir)["agents"]["reviewer"]["commit"] == new  # the pin may move
 
 
 def test_agent_removed_upstream_stays_installed_and_others_update(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
     assert cli("install", "team/reviewer", "team/writer", cwd=project_dir).code == 0
-    old_commit = lock_of(project_dir)["agents"]["writer"]["commit"]
+    old_commit = read_lock(project_dir)["agents"]["writer"]["commit"]
     source.remove("agents/writer.md")
     source.write("agents/reviewer.md", agent_md("reviewer", "Reviews code v2.", "Read, Grep"))
     new = source.commit("drop writer")
@@ -111,7 +99,7 @@ def test_agent_removed_upstream_stays_installed_and_others_update(
     assert "REMOVED UPSTREAM" in result.out
     assert installed(project_dir, "writer").exists()
     assert b"Reviews code v2." in installed(project_dir, "reviewer").read_bytes()
-    agents = lock_of(project_dir)["agents"]
+    agents = read_lock(project_dir)["agents"]
     assert agents["writer"]["commit"] == old_commit
     assert agents["reviewer"]["commit"] == new
     assert cli("install", cwd=project_dir).code == 0
@@ -123,7 +111,7 @@ def test_new_version_that_would_not_load_is_held_back(
 ) -> None:
     assert cli("install", "team/reviewer", "team/writer", cwd=project_dir).code == 0
     reviewer = installed(project_dir, "reviewer").read_bytes()
-    old_commit = lock_of(project_dir)["agents"]["reviewer"]["commit"]
+    old_commit = read_lock(project_dir)["agents"]["reviewer"]["commit"]
     source.write("agents/reviewer.md", "---\nname: reviewer\n---\nNo description: dropped.\n")
     source.write("agents/writer.md", agent_md("writer", "Writes docs v2."))
     source.commit("broken reviewer")
@@ -132,7 +120,7 @@ def test_new_version_that_would_not_load_is_held_back(
     assert "HELD BACK" in result.out
     assert "would not load the new version of team/reviewer" in result.err
     assert installed(project_dir, "reviewer").read_bytes() == reviewer
-    assert lock_of(project_dir)["agents"]["reviewer"]["commit"] == old_commit
+    assert read_lock(project_dir)["agents"]["reviewer"]["commit"] == old_commit
     assert b"Writes docs v2." in installed(project_dir, "writer").read_bytes()
     assert cli("update", "--force", cwd=project_dir).code == 0
     assert b"No description" in installed(project_dir, "reviewer").read_bytes()
@@ -142,13 +130,13 @@ def test_update_named_agent_moves_only_that_one(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
     assert cli("install", "team/reviewer", "team/writer", cwd=project_dir).code == 0
-    first = lock_of(project_dir)["agents"]["writer"]["commit"]
+    first = read_lock(project_dir)["agents"]["writer"]["commit"]
     source.write("agents/reviewer.md", agent_md("reviewer", "R2."))
     source.write("agents/writer.md", agent_md("writer", "W2."))
     new = source.commit("both")
     result = cli("update", "reviewer", cwd=project_dir)
     assert result.code == 0, result
-    agents = lock_of(project_dir)["agents"]
+    agents = read_lock(project_dir)["agents"]
     assert agents["reviewer"]["commit"] == new
     assert agents["writer"]["commit"] == first
     assert b"W2." not in installed(project_dir, "writer").read_bytes()
@@ -214,4 +202,4 @@ def test_included_agent_removed_upstream_is_kept(
     rows = {row["agent"]: row["status"] for row in json.loads(result.out)["agents"]}
     assert rows == {"reviewer": "moved", "writer": "removed-upstream"}
     assert installed(project_dir, "writer").exists()
-    assert "writer" in lock_of(project_dir)["agents"]
+    assert "writer" in read_lock(project_dir)["agents"]

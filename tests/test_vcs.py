@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,7 @@ from agentsync import vcs
 from agentsync.errors import NetworkError, SourceError
 from agentsync.store import Store
 from agentsync.urls import Location, UrlRejected, parse_location
-from tests.conftest import GitRepo
-
-MakeRepo = Callable[..., GitRepo]
-
+from tests.fixtures import MakeRepo
 
 # --- environment ---------------------------------------------------------------------------
 
