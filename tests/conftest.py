@@ -23,9 +23,11 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if key.startswith("GIT_") or key in {"AGENTSYNC_TIMEOUT", "CLAUDE_CONFIG_DIR", "NO_COLOR"}:
             monkeypatch.delenv(key, raising=False)
     gitconfig = home / ".gitconfig"
+    # No template: a repository without sample hooks is a third of the files to write and delete.
     gitconfig.write_text(
         "[user]\n\tname = Test Author\n\temail = test@example.invalid\n"
-        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+        "[init]\n\tdefaultBranch = main\n\ttemplateDir =\n"
+        '[protocol "file"]\n\tallow = always\n'
     )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))

@@ -193,6 +193,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_check_default_target_and_json(tmp_path: Path) -> None:
     write(tmp_path / ".claude" / "agents" / "a.md", "alpha")
     write(tmp_path / ".claude" / "agents" / "bad.md", "bad", "description: 5\n")
@@ -203,6 +204,7 @@ def test_cli_check_default_target_and_json(tmp_path: Path) -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.slow
 def test_cli_check_text_strict_and_fix(tmp_path: Path) -> None:
     agent = write(tmp_path / "w.md", "w", "description: Use when: x\n")
     done = run_cli("check", "w.md", cwd=tmp_path)
@@ -216,6 +218,7 @@ def test_cli_check_text_strict_and_fix(tmp_path: Path) -> None:
     assert run_cli("check", "--strict", "w.md", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.slow
 def test_cli_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     done = run_cli("check", "nope.md", cwd=tmp_path)
     assert done.returncode == 2
@@ -251,6 +254,7 @@ def test_cli_check_strict_fails_on_hidden_characters(tmp_path: Path, cli: Cli) -
     ]
 
 
+@pytest.mark.slow
 def test_cli_check_fix_on_a_frontmatter_too_deep_to_rewrite(tmp_path: Path, cli: Cli) -> None:
     deep = write(
         tmp_path / "deep.md", "deep", "description: Use when: x\nk: " + "[" * 999 + "]" * 999 + "\n"

@@ -26,6 +26,7 @@ def source(make_repo: MakeRepo) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 def test_init_source_add_list_remove(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     result = cli("init", cwd=project_dir)
     assert result.code == 0, result
@@ -63,6 +64,7 @@ def test_hostile_source_url_is_refused(cli: Cli, project_dir: Path) -> None:
     assert "evil" not in (project_dir / "agentsync.toml").read_text()
 
 
+@pytest.mark.slow
 def test_search_skips_skills_and_commands_and_gives_verdicts(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -78,6 +80,7 @@ def test_search_skips_skills_and_commands_and_gives_verdicts(
     assert "team/python-pro" in text.out and "backend-developer" not in text.out
 
 
+@pytest.mark.slow
 def test_search_verdict_of_a_file_that_loads_with_an_error(
     cli: Cli, project_dir: Path, make_repo: MakeRepo
 ) -> None:
@@ -94,6 +97,7 @@ def test_search_verdict_of_a_file_that_loads_with_an_error(
     assert rows == {"merged": "errors", "broken": "will not load"}
 
 
+@pytest.mark.slow
 def test_show_reports_what_claude_code_reads(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     cli("init", cwd=project_dir)
     cli("source", "add", "team", source.url, cwd=project_dir)
@@ -108,6 +112,7 @@ def test_show_reports_what_claude_code_reads(cli: Cli, project_dir: Path, source
     assert any(d["severity"] == "error" for d in broken["diagnostics"])
 
 
+@pytest.mark.slow
 def test_install_refuses_a_file_claude_code_would_drop(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -124,6 +129,7 @@ def test_install_refuses_a_file_claude_code_would_drop(
     ).read_bytes()
 
 
+@pytest.mark.slow
 def test_include_and_exclude_globs(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     globs = 'include = ["python-*"]\nexclude = ["*-legacy"]\n'
     write_manifest(project_dir, source.url, None, extra=globs)
@@ -136,6 +142,7 @@ def test_include_and_exclude_globs(cli: Cli, project_dir: Path, source: GitRepo)
     assert "exclude" in result.err
 
 
+@pytest.mark.slow
 def test_status_states_and_json(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     cli("init", cwd=project_dir)
     cli("source", "add", "team", source.url, cwd=project_dir)
@@ -153,6 +160,7 @@ def test_status_states_and_json(cli: Cli, project_dir: Path, source: GitRepo) ->
     assert "modified" in listed.out and "unmanaged" in listed.out
 
 
+@pytest.mark.slow
 def test_global_options_after_command_and_project_flag(
     cli: Cli, project_dir: Path, source: GitRepo, tmp_path: Path
 ) -> None:
@@ -169,6 +177,7 @@ def test_global_options_after_command_and_project_flag(
     assert "backend-developer" in cli("status", cwd=nested).out  # found upward
 
 
+@pytest.mark.slow
 def test_global_scope_uses_claude_config_dir(
     cli: Cli, tmp_path: Path, source: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,6 +207,7 @@ def test_timeout_env_must_be_a_number(
     assert "AGENTSYNC_TIMEOUT" in result.err
 
 
+@pytest.mark.slow
 def test_offline_resolves_a_changed_ref_from_the_cache(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -219,6 +229,7 @@ def test_offline_resolves_a_changed_ref_from_the_cache(
     assert "Traceback" not in result.err
 
 
+@pytest.mark.slow
 def test_uncommitted_changes_in_a_local_source_draw_a_warning(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -231,6 +242,7 @@ def test_uncommitted_changes_in_a_local_source_draw_a_warning(
     assert b"Uncommitted." not in (project_dir / ".claude/agents/python-pro.md").read_bytes()
 
 
+@pytest.mark.slow
 def test_progress_shows_on_a_terminal_only(
     cli: Cli, project_dir: Path, source: GitRepo, tmp_path: Path
 ) -> None:

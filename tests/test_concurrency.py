@@ -25,6 +25,8 @@ from tests.fixtures import (
 )
 from tests.procs import Run, run_many
 
+pytestmark = pytest.mark.slow  # every test runs agentsync processes side by side
+
 RUNS = 8
 GIT_LOCK_ERRORS = ("index.lock", "shallow.lock", ".lock': File exists", "Unable to create")
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md, edit, installed, read_lock
 
+pytestmark = pytest.mark.slow  # end-to-end CLI scenarios over two sources
+
 MANIFEST = """\
 # Team manifest: comments must survive agentsync's edits.
 [sources.alpha]   # the first collection

@@ -36,6 +36,8 @@ from tests.fixtures import (
 )
 from tests.procs import FAULT_ENV, agentsync, inproc, run_many
 
+pytestmark = pytest.mark.slow  # every test forks and kills agentsync processes
+
 KILLED = -signal.SIGKILL
 
 

@@ -85,6 +85,7 @@ def good_source(make_repo: MakeRepo) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(HOSTILE_MANIFESTS))
 def test_hostile_source_entries_are_refused_and_nothing_runs(
     cli: Cli, project_dir: Path, tmp_path: Path, good_source: GitRepo, case: str
@@ -104,6 +105,7 @@ def test_hostile_source_entries_are_refused_and_nothing_runs(
         assert not (place / MARKER).exists(), place
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [
@@ -150,6 +152,7 @@ def traversal_source(make_repo: MakeRepo, tmp_path: Path) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 def test_hostile_frontmatter_names_never_become_paths(
     cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo
 ) -> None:
@@ -176,6 +179,7 @@ def test_hostile_frontmatter_names_never_become_paths(
     assert "up to date" in again.out
 
 
+@pytest.mark.slow
 def test_hostile_name_is_installable_only_under_a_safe_key(
     cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo
 ) -> None:
@@ -209,6 +213,7 @@ TRAVERSAL_SOURCE_KEYS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(TRAVERSAL_MANIFESTS) + sorted(TRAVERSAL_SOURCE_KEYS))
 def test_paths_leaving_the_project_or_repo_are_refused(
     cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo, case: str
@@ -226,6 +231,7 @@ def test_paths_leaving_the_project_or_repo_are_refused(
     assert not (tmp_path / "x.md").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("old", "new"),
     [
@@ -265,6 +271,7 @@ def test_layout_refuses_unsafe_names_as_a_last_line_of_defence(tmp_path: Path) -
             layout.agent_path(name)
 
 
+@pytest.mark.slow
 def test_a_planted_symlink_in_the_target_is_never_written_through(
     cli: Cli, project_dir: Path, tmp_path: Path, traversal_source: GitRepo
 ) -> None:
@@ -315,6 +322,7 @@ def odd_source(make_repo: MakeRepo) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 def test_symlinks_submodules_big_files_and_bad_paths_are_skipped_with_a_message(
     cli: Cli, project_dir: Path, odd_source: GitRepo
 ) -> None:
@@ -334,6 +342,7 @@ def test_symlinks_submodules_big_files_and_bad_paths_are_skipped_with_a_message(
     assert sorted(read_lock(project_dir)["agents"]) == ["good", "latin"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
@@ -387,6 +396,7 @@ def filtering_source(make_repo: MakeRepo, marker: Path, vector: str) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vector", ["clean", "process", "submodule"])
 def test_a_local_sources_filters_never_run(
     cli: Cli, make_repo: MakeRepo, project_dir: Path, tmp_path: Path, vector: str
@@ -406,6 +416,7 @@ def test_a_local_sources_filters_never_run(
 # -- a tree bomb beside the source's path -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_tree_bomb_is_bounded_in_time_and_memory(make_repo: MakeRepo, project_dir: Path) -> None:
     repo = make_repo("treebomb")
     tree_bomb(repo)
@@ -446,6 +457,7 @@ def test_a_tree_bomb_is_bounded_in_time_and_memory(make_repo: MakeRepo, project_
 # -- the git layer fails clearly: no git, odd paths, garbage objects ----------------------------
 
 
+@pytest.mark.slow
 def test_git_missing_from_path_is_one_clear_error(
     cli: Cli, project_dir: Path, tmp_path: Path, good_source: GitRepo
 ) -> None:
@@ -477,6 +489,7 @@ def test_git_missing_from_path_is_one_clear_error(
         ), (args, done.stderr)
 
 
+@pytest.mark.slow
 def test_a_path_with_a_newline_is_skipped_and_blocks_nothing(
     cli: Cli, project_dir: Path, make_repo: MakeRepo
 ) -> None:
@@ -512,6 +525,7 @@ GARBAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(GARBAGE))
 def test_a_garbage_object_in_the_cache_is_a_damaged_cache(
     cli: Cli, project_dir: Path, good_source: GitRepo, case: str
@@ -554,6 +568,7 @@ def _alias_bomb() -> str:
     return "\n".join(lines) + "\ntools: *a11"
 
 
+@pytest.mark.slow
 def test_yaml_bombs_and_deep_nesting_stay_bounded(
     make_repo: MakeRepo, project_dir: Path, tmp_path: Path
 ) -> None:
@@ -602,6 +617,7 @@ def test_yaml_bombs_and_deep_nesting_stay_bounded(
 # -- malformed TOML ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [
@@ -633,6 +649,7 @@ def test_non_utf8_manifest_is_exit_2(cli: Cli, project_dir: Path) -> None:
     assert "agentsync.toml" in result.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "mutate",
     [
@@ -665,6 +682,7 @@ def test_malformed_lock_is_exit_2_and_writes_nothing(
 # -- what an agent may do beyond its prompt is flagged at install -----------------------------
 
 
+@pytest.mark.slow
 def test_hooks_mcp_servers_and_bypass_permissions_are_flagged_at_install(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:
@@ -686,6 +704,7 @@ def test_hooks_mcp_servers_and_bypass_permissions_are_flagged_at_install(
     assert "plain.md" not in result.err
 
 
+@pytest.mark.slow
 def test_nesting_just_under_the_limit_installs_without_a_traceback(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:

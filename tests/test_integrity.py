@@ -30,6 +30,8 @@ from tests.fixtures import (
     write_manifest,
 )
 
+pytestmark = pytest.mark.slow  # each test tampers with a real cache and runs several commands
+
 AGENTS = ("alpha", "beta", "gamma")
 
 

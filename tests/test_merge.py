@@ -9,6 +9,8 @@ import pytest
 
 from tests.fixtures import Cli, GitRepo, MakeRepo, edit, installed, lock_entry, write_manifest
 
+pytestmark = pytest.mark.slow  # multi-command update scenarios
+
 BODY = ["Line one.", "Line two.", "Line three.", "Line four.", "Line five."]
 
 

@@ -20,6 +20,8 @@ from tests.fixtures import Cli, MakeRepo, agent_md, cache_dir, installed, write_
 from tests.procs import run_many
 from tests.servers import AuthServer, closed_port, self_signed_cert, tcp_server
 
+pytestmark = pytest.mark.slow  # servers, timeouts and killed fetches
+
 
 def assert_nothing_written(project: Path) -> None:
     assert not (project / "agentsync.lock").exists()

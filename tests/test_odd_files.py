@@ -44,6 +44,7 @@ def test_ordinary_names_are_allowed(name: str) -> None:
     assert name_problem(name) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ['"trailnl\\n"', "nul", "CON", '"Com3.md"'])
 def test_a_manifest_key_that_cannot_be_a_file_everywhere_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path, key: str
@@ -60,6 +61,7 @@ def test_a_manifest_key_that_cannot_be_a_file_everywhere_is_refused(
     assert not (project_dir / "agentsync.lock").exists()
 
 
+@pytest.mark.slow
 def test_upstream_names_that_cannot_be_files_everywhere_are_skipped(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:
@@ -78,6 +80,7 @@ def test_upstream_names_that_cannot_be_files_everywhere_are_skipped(
     assert "device name on Windows" in result.err
 
 
+@pytest.mark.slow
 def test_a_hand_edited_lock_name_with_a_newline_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -89,6 +92,7 @@ def test_a_hand_edited_lock_name_with_a_newline_is_refused(
     assert result.code == 2 and "not a safe name" in result.err, result
 
 
+@pytest.mark.slow
 def test_names_that_differ_only_in_case_are_refused(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:
@@ -110,6 +114,7 @@ def test_names_that_differ_only_in_case_are_refused(
         assert not (project_dir / TARGET).exists() or not list((project_dir / TARGET).iterdir())
 
 
+@pytest.mark.slow
 def test_a_name_beside_a_hand_written_file_of_other_case_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -158,6 +163,7 @@ def run_bounded(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[
     return result, time.monotonic() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code"),
     [(["install"], 0), (["status"], 0), (["check"], 1), (["install", "helper"], 0)],
@@ -175,6 +181,7 @@ def test_fifo_dev_zero_and_huge_files_are_bounded(
         assert "huge.md:1: error AS002" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_special_file_at_an_agents_path_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -224,6 +231,7 @@ def test_a_symlinked_run_lock_is_refused_and_its_target_kept(
     assert victim.read_text() == "precious\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["file", "dangling-symlink"])
 def test_a_state_folder_or_target_that_is_not_a_folder_is_a_clear_error(
     cli: Cli, source: GitRepo, project_dir: Path, kind: str
@@ -264,6 +272,7 @@ def test_check_fix_never_writes_through_a_symlinked_subfolder(
 # -- expected failures: a message, never a traceback ---------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [

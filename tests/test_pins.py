@@ -47,6 +47,7 @@ def test_pin_request(text: str | None, expected: tuple[str | None, str | None]) 
     assert pin_request(text) == expected
 
 
+@pytest.mark.slow
 def test_install_at_tag_and_range(cli: Cli, tagged: GitRepo, project_dir: Path) -> None:
     write_manifest(project_dir, tagged.url)
     result = cli("install", "reviewer@v1.0.0", "team/helper@^1.0", cwd=project_dir)
@@ -72,6 +73,7 @@ def test_install_at_tag_and_range(cli: Cli, tagged: GitRepo, project_dir: Path) 
     assert b"Version 1.0.0." in installed(project_dir, "reviewer").read_bytes()
 
 
+@pytest.mark.slow
 def test_source_version_range_with_per_agent_override(
     cli: Cli, tagged: GitRepo, project_dir: Path
 ) -> None:
@@ -89,6 +91,7 @@ def test_source_version_range_with_per_agent_override(
     assert cli("outdated", cwd=project_dir).code == 0
 
 
+@pytest.mark.slow
 def test_branch_moves_and_commit_pin_never_moves(
     cli: Cli, tagged: GitRepo, project_dir: Path
 ) -> None:
@@ -115,6 +118,7 @@ def test_branch_moves_and_commit_pin_never_moves(
     assert b"Helper 1.0.0." in installed(project_dir, "helper").read_bytes()
 
 
+@pytest.mark.slow
 def test_moved_tag_is_reported_and_frozen_keeps_locked_bytes(
     cli: Cli,
     tagged: GitRepo,
@@ -158,6 +162,7 @@ def test_moved_tag_is_reported_and_frozen_keeps_locked_bytes(
     assert read_lock(project_dir)["sources"]["team"]["commit"] == moved_to
 
 
+@pytest.mark.slow
 def test_rewritten_branch_history_is_reported(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:

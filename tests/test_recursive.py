@@ -21,6 +21,8 @@ from tests.fixtures import (
     write_manifest,
 )
 
+pytestmark = pytest.mark.slow  # several installed projects per test
+
 
 @pytest.fixture
 def fleet(cli: Cli, make_repo: MakeRepo, tmp_path: Path) -> tuple[GitRepo, Path]:

@@ -27,6 +27,8 @@ from tests.fixtures import (
 )
 from tests.servers import GitServer, closed_port, self_signed_cert, tcp_server
 
+pytestmark = pytest.mark.slow  # an HTTPS git server and timeouts
+
 USER, SECRET = "agent-user", "s3cret-Pa55w0rd"
 
 

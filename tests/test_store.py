@@ -76,6 +76,7 @@ def test_local_path_and_its_url_are_both_supported(
     assert by_path.resolve("main") == source.head()
 
 
+@pytest.mark.slow
 def test_resolve_branch_tag_short_and_full_commit(
     store: Store, source: GitRepo, make_repo: MakeRepo
 ) -> None:
@@ -124,6 +125,7 @@ def test_unknown_ref_lists_what_exists(store: Store, source: GitRepo) -> None:
         mirror.resolve("abcdef1")  # hex-looking but not a commit here
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ref", ["-v", "--upload-pack=touch x", "a b", "", "x\ny"])
 def test_hostile_refs_are_refused(store: Store, source: GitRepo, ref: str) -> None:
     mirror = mirror_of(store, source)
@@ -131,6 +133,7 @@ def test_hostile_refs_are_refused(store: Store, source: GitRepo, ref: str) -> No
         mirror.resolve(ref)
 
 
+@pytest.mark.slow
 def test_new_commits_moved_tags_and_deleted_branches_seen_after_fetch(
     store: Store, source: GitRepo
 ) -> None:
@@ -191,6 +194,7 @@ def test_ensure_commit_unknown_to_the_server(store: Store, source: GitRepo) -> N
         mirror.ensure_commit(Commit("0123456"))
 
 
+@pytest.mark.slow
 def test_empty_repository_has_no_default_branch(store: Store, make_repo: MakeRepo) -> None:
     mirror = mirror_of(store, make_repo("empty"))
     mirror.fetch()
@@ -335,6 +339,7 @@ def _lost_object_files(mirror: Mirror) -> None:
             item.unlink()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage", [_corrupt_head, _corrupt_ref, _empty_folder, _missing_objects, _lost_object_files]
 )
@@ -385,6 +390,7 @@ with Store(timeout=60) as store:
 """
 
 
+@pytest.mark.slow
 def test_concurrent_fetches_of_one_mirror_all_succeed(store: Store, source: GitRepo) -> None:
     for index in range(30):
         source.write(f"agents/a{index}.md", agent_md(f"a{index}"))
@@ -463,6 +469,7 @@ def silent_server() -> Iterator[int]:
     server.close()
 
 
+@pytest.mark.slow
 def test_fetch_gives_up_after_the_timeout(silent_server: int) -> None:
     url = f"git://127.0.0.1:{silent_server}/agents"
     with Store(timeout=2) as store:
@@ -561,6 +568,7 @@ def test_git_message_keeps_the_line_that_finishes_a_fatal_one() -> None:
 # --- readers and rebuilds --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_rebuild_waits_for_readers_and_gives_up_clearly(source: GitRepo) -> None:
     from agentsync.errors import BusyError
 

@@ -100,6 +100,7 @@ def hostile(make_repo: MakeRepo, project_dir: Path) -> GitRepo:
     return evil
 
 
+@pytest.mark.slow
 def test_every_text_command_escapes_source_text(
     cli: Cli, project_dir: Path, hostile: GitRepo
 ) -> None:
@@ -166,6 +167,7 @@ def test_every_text_command_escapes_source_text(
     assert "\n+description: 'Use when: x'\n" in fixed.out  # the diff, escaped, still readable
 
 
+@pytest.mark.slow
 def test_json_keeps_the_exact_strings(cli: Cli, project_dir: Path, hostile: GitRepo) -> None:
     def run_json(*args: str) -> object:
         result = cli("--json", *args, cwd=project_dir)

@@ -93,6 +93,7 @@ LAYOUT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "base", [None, "agents", "agents/", "plugins/*/agents", "agents/a.md", "*"]
 )
@@ -126,6 +127,7 @@ def test_a_tree_bomb_beside_the_path_is_never_read(make_repo: MakeRepo) -> None:
     assert read == [root, repo.git("rev-parse", f"{commit}:agents")]
 
 
+@pytest.mark.slow
 def test_a_tree_bomb_stops_at_the_entry_limit(make_repo: MakeRepo) -> None:
     repo = make_repo("bomb")
     commit = tree_bomb(repo)
@@ -138,6 +140,7 @@ def test_a_tree_bomb_stops_at_the_entry_limit(make_repo: MakeRepo) -> None:
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.slow
 def test_a_tree_bomb_stops_at_the_deadline(make_repo: MakeRepo) -> None:
     repo = make_repo("bomb")
     commit = tree_bomb(repo)
@@ -150,6 +153,7 @@ def test_a_tree_bomb_stops_at_the_deadline(make_repo: MakeRepo) -> None:
     assert time.monotonic() - started < 3
 
 
+@pytest.mark.slow
 def test_the_store_turns_the_limit_into_a_clear_error(store: Store, make_repo: MakeRepo) -> None:
     repo = make_repo("bomb")
     commit = Commit(tree_bomb(repo))
@@ -236,6 +240,7 @@ def differs(store: Store, repo: GitRepo, base: str | None = None) -> bool | None
     )
 
 
+@pytest.mark.slow
 def test_worktree_changes_to_agent_files_are_found(store: Store, make_repo: MakeRepo) -> None:
     repo = make_repo("local")
     repo.write("agents/a.md", agent_md("a"))

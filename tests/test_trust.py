@@ -30,6 +30,8 @@ from tests.fixtures import (
 )
 from tests.procs import agentsync, inproc
 
+pytestmark = pytest.mark.slow  # promise tests: CLI scenarios, kills and file-size limits
+
 HAND = "---\nname: helper\ndescription: My own helper.\n---\nHand-written.\n"
 
 

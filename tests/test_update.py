@@ -31,6 +31,7 @@ def snapshot(project: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+@pytest.mark.slow
 def test_update_adding_bash_is_flagged_and_dry_run_writes_nothing(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -62,6 +63,7 @@ def test_update_adding_bash_is_flagged_and_dry_run_writes_nothing(
     assert read_lock(project_dir)["agents"]["reviewer"]["commit"] == new
 
 
+@pytest.mark.slow
 def test_commit_touching_other_files_leaves_agent_file_alone(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -81,6 +83,7 @@ def test_commit_touching_other_files_leaves_agent_file_alone(
     assert read_lock(project_dir)["agents"]["reviewer"]["commit"] == new  # the pin may move
 
 
+@pytest.mark.slow
 def test_agent_removed_upstream_stays_installed_and_others_update(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -106,6 +109,7 @@ def test_agent_removed_upstream_stays_installed_and_others_update(
     assert installed(project_dir, "writer").exists()
 
 
+@pytest.mark.slow
 def test_new_version_that_would_not_load_is_held_back(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -126,6 +130,7 @@ def test_new_version_that_would_not_load_is_held_back(
     assert b"No description" in installed(project_dir, "reviewer").read_bytes()
 
 
+@pytest.mark.slow
 def test_update_named_agent_moves_only_that_one(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -144,6 +149,7 @@ def test_update_named_agent_moves_only_that_one(
     assert cli("update", "writer@main", cwd=project_dir).code == 2
 
 
+@pytest.mark.slow
 def test_outdated_json_and_exit_code(cli: Cli, source: GitRepo, project_dir: Path) -> None:
     assert cli("install", "team/reviewer", cwd=project_dir).code == 0
     result = cli("--json", "outdated", cwd=project_dir)
@@ -190,6 +196,7 @@ def test_line_counts() -> None:
     assert line_counts(b"same\n", b"same\n") == (0, 0)
 
 
+@pytest.mark.slow
 def test_included_agent_removed_upstream_is_kept(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
