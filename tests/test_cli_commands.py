@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md, write_manifest
+from tests.fixtures import (
+    TARGET,
+    Cli,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    edit,
+    installed,
+    read_lock,
+    states,
+    write_manifest,
+)
 
 
 @pytest.fixture
@@ -286,3 +297,61 @@ def test_progress_shows_on_a_terminal_only(
         os.close(leader)
     assert done.returncode == 0
     assert b"fetching " in shown and b"fetched " in shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("plugins/*/agents", ["alpha", "beta"]),
+        ("plugins/b", ["beta", "gamma"]),
+        ("agents", ["top"]),
+    ],
+)
+def test_a_source_path_is_a_folder_or_a_glob_of_folders(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo, path: str, expected: list[str]
+) -> None:
+    repo = make_repo("plugins")
+    repo.write("plugins/a/agents/alpha.md", agent_md("alpha", "In plugin a."))
+    repo.write("plugins/b/agents/beta.md", agent_md("beta", "In plugin b."))
+    repo.write("plugins/b/docs/gamma.md", agent_md("gamma", "Beside plugin b's agents."))
+    repo.write("agents/top.md", agent_md("top", "At the top."))
+    repo.commit("plugins")
+    cli("init", cwd=project_dir)
+    assert cli("source", "add", "team", repo.url, "--path", path, cwd=project_dir).code == 0
+    found = json.loads(cli("--json", "search", cwd=project_dir).out)
+    assert sorted(row["name"] for row in found) == expected
+    result = cli("install", *(f"team/{name}" for name in expected), cwd=project_dir)
+    assert result.code == 0, result
+    assert sorted(p.stem for p in (project_dir / TARGET).iterdir()) == expected
+    lock = read_lock(project_dir)
+    assert lock["sources"]["team"]["path"] == path
+    for name in expected:
+        assert lock["agents"][name]["path"] == repo.git("ls-files", f"*/{name}.md")
+    outside = sorted({"alpha", "beta", "gamma", "top"} - set(expected))[0]
+    refused = cli("install", f"team/{outside}", cwd=project_dir)
+    assert refused.code == 1 and f"no agent named '{outside}'" in refused.err, refused
+
+
+@pytest.mark.slow
+def test_remove_keeps_a_locally_edited_agent_unless_forced(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    assert cli("install", "python-pro", "backend-developer", cwd=project_dir).code == 0
+    mine = edit(installed(project_dir, "python-pro"), "Python expert.", "Python expert, mine.")
+    edit(installed(project_dir, "backend-developer"), "Builds APIs.", "Builds my APIs.")
+
+    kept = cli("remove", "python-pro", cwd=project_dir)
+    assert kept.code == 1, kept
+    assert "python-pro" in kept.err and "local edits" in kept.err, kept
+    assert installed(project_dir, "python-pro").read_bytes() == mine
+    assert "python-pro" not in read_lock(project_dir)["agents"]
+    assert "python-pro" not in (project_dir / "agentsync.toml").read_text()
+    assert states(project_dir)[1]["python-pro"] == "unmanaged"  # left in place, unmanaged
+
+    forced = cli("remove", "--force", "backend-developer", cwd=project_dir)
+    assert forced.code == 0, forced
+    assert not installed(project_dir, "backend-developer").exists()
+    assert "agents" not in read_lock(project_dir)  # nothing is managed any more

@@ -27,6 +27,7 @@ from tests.fixtures import (
     installed,
     loose_object,
     only_mirror,
+    read_lock,
     write_manifest,
 )
 
@@ -282,3 +283,26 @@ def test_a_deleted_object_in_the_cache_is_a_damaged_cache(
     refreshed = cli("install", "--refresh", cwd=project)
     assert refreshed.code == 0, refreshed
     assert installed(project, "beta").exists()
+
+
+def test_a_mirror_a_fetch_finds_corrupt_is_rebuilt_once(
+    cli: Cli, project: Path, source: GitRepo
+) -> None:
+    """Its refs and layout look fine but the commit its branch points at is garbage: only
+    git's fetch notices. The run rebuilds the mirror from scratch (a new folder renamed into
+    place) and goes on; the next run finds it sound and rebuilds nothing."""
+    mirror = only_mirror()
+    loose_object(mirror, source.head()).write_bytes(b"not a zlib stream")
+    before = mirror.stat().st_ino
+    source.write("agents/gamma.md", agent_md("gamma", "Gamma, second edition."))
+    new = source.commit("gamma v2")
+    result = cli("update", cwd=project)
+    assert result.code == 0, result
+    assert b"second edition" in installed(project, "gamma").read_bytes()
+    assert read_lock(project)["agents"]["gamma"]["commit"] == new
+    rebuilt = only_mirror()
+    assert rebuilt == mirror and rebuilt.stat().st_ino != before
+    assert git(rebuilt, "fsck", "--no-dangling") == ""
+    again = cli("update", cwd=project)
+    assert again.code == 0 and "up to date" in again.out, again
+    assert only_mirror().stat().st_ino == rebuilt.stat().st_ino

@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from agentsync.resolve import pin_request
-from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md, installed, read_lock, write_manifest
+from tests.fixtures import (
+    TARGET,
+    Cli,
+    CliResult,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    installed,
+    read_lock,
+    write_manifest,
+)
 
 
 @pytest.fixture
@@ -185,3 +195,95 @@ def test_rewritten_branch_history_is_reported(
     ]
     result = cli("update", "--dry-run", cwd=project_dir)
     assert f"locked commit {locked_commit} is no longer on it (tip {tip})" in result.out
+
+
+def restore_with_frozen(cli: Cli, project: Path) -> CliResult:
+    """Delete the installed files and run `install --frozen`, which must bring them back."""
+    files = {p.name: p.read_bytes() for p in (project / TARGET).iterdir()}
+    for name in files:
+        (project / TARGET / name).unlink()
+    result = cli("install", "--frozen", cwd=project)
+    assert result.code == 0, result
+    assert {p.name: p.read_bytes() for p in (project / TARGET).iterdir()} == files
+    return result
+
+
+@pytest.mark.slow
+def test_a_deleted_tag_a_range_chose_is_reported_and_frozen_keeps_its_commit(
+    cli: Cli, tagged: GitRepo, project_dir: Path
+) -> None:
+    write_manifest(project_dir, tagged.url, 'helper = "team"\n', extra='version = "^1"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    locked = tagged.git("rev-parse", "v1.1.0^{commit}")
+    tagged.git("tag", "-d", "v1.1.0")
+    deleted = f"source team: tag v1.1.0 was deleted upstream (locked {locked})"
+    outdated = cli("outdated", cwd=project_dir)
+    assert outdated.code == 1, outdated
+    assert deleted in outdated.out and deleted in outdated.err
+    (row,) = json.loads(cli("--json", "outdated", cwd=project_dir).out)
+    assert row["drift"] == [
+        {"kind": "tag-deleted", "ref": "v1.1.0", "locked": locked, "current": None}
+    ]
+    assert deleted in cli("update", "--dry-run", cwd=project_dir).out
+    frozen = restore_with_frozen(cli, project_dir)
+    assert f"{deleted} (kept)" in frozen.err
+    assert read_lock(project_dir)["sources"]["team"]["commit"] == locked
+
+
+@pytest.mark.slow
+def test_a_deleted_tag_pinned_by_name_keeps_the_lock_and_frozen_keeps_its_commit(
+    cli: Cli, tagged: GitRepo, project_dir: Path
+) -> None:
+    write_manifest(project_dir, tagged.url, 'reviewer = "team"\n', extra='ref = "v1.1.0"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    lock = (project_dir / "agentsync.lock").read_bytes()
+    tagged.git("tag", "-d", "v1.1.0")
+    for command in ("outdated", "update"):
+        result = cli(command, cwd=project_dir)
+        assert result.code == 1, (command, result)
+        assert (project_dir / "agentsync.lock").read_bytes() == lock
+    restore_with_frozen(cli, project_dir)
+    assert (project_dir / "agentsync.lock").read_bytes() == lock
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a deleted tag pinned by `ref` is reported as an unknown ref, never as deleted: "
+    "the lock records no tag for a ref pin, so resolve.detect_drift cannot tell it from a "
+    "name that never existed, and Resolver._lock_source fails in resolve_spec_commit before "
+    "it looks for drift",
+)
+def test_a_deleted_tag_pinned_by_name_is_reported_as_deleted_with_its_commit(
+    cli: Cli, tagged: GitRepo, project_dir: Path
+) -> None:
+    write_manifest(project_dir, tagged.url, 'reviewer = "team"\n', extra='ref = "v1.1.0"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    locked = tagged.git("rev-parse", "v1.1.0^{commit}")
+    tagged.git("tag", "-d", "v1.1.0")
+    deleted = f"source team: tag v1.1.0 was deleted upstream (locked {locked})"
+    for command in ("outdated", "update"):
+        result = cli(command, cwd=project_dir)
+        assert result.code == 1, (command, result)
+        assert deleted in result.out + result.err, (command, result)
+    assert f"{deleted} (kept)" in restore_with_frozen(cli, project_dir).err
+
+
+@pytest.mark.slow
+def test_a_range_no_tag_matches_is_a_clear_error_that_writes_nothing(
+    cli: Cli, tagged: GitRepo, project_dir: Path
+) -> None:
+    before = write_manifest(project_dir, tagged.url)
+    result = cli("install", "team/reviewer@^9", cwd=project_dir)
+    assert result.code == 1, result
+    assert result.err == (
+        "error: agent reviewer: no tag matches version range '^9'\n"
+        "hint: list the tags with `git ls-remote --tags URL`, or relax the range\n"
+    )
+    assert (project_dir / "agentsync.toml").read_bytes() == before
+    assert not (project_dir / "agentsync.lock").exists()
+    assert not (project_dir / TARGET).exists()
+    write_manifest(project_dir, tagged.url, 'reviewer = "team"\n', extra='version = ">=3, <4"\n')
+    result = cli("install", cwd=project_dir)
+    assert result.code == 1, result
+    assert result.err.startswith("error: source team: no tag matches version range '>=3, <4'\n")

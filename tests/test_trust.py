@@ -125,6 +125,35 @@ def test_frozen_still_restores_a_deleted_file(cli: Cli, installed: Path, project
     assert installed.read_bytes() == pristine
 
 
+def test_frozen_fails_on_a_stale_or_missing_lock_and_changes_nothing(
+    cli: Cli, installed: Path, project_dir: Path
+) -> None:
+    """The manifest no longer matches the lock, or there is no lock: `--frozen` resolves
+    nothing, writes nothing and says what to run instead."""
+    lock = project_dir / "agentsync.lock"
+    locked = lock.read_bytes()
+    edit(project_dir / "agentsync.toml", 'other = "team"\n', "")
+    files = {p.name: p.read_bytes() for p in (project_dir / TARGET).iterdir()}
+    stale = cli("install", "--frozen", cwd=project_dir)
+    assert stale.code == 1, stale
+    assert stale.err == (
+        f"error: {lock}: agentsync.lock is out of date with agentsync.toml: agent 'other' was "
+        "removed from the manifest\n"
+        "hint: run `agentsync install` and commit the updated agentsync.lock\n"
+    )
+    assert lock.read_bytes() == locked
+    assert {p.name: p.read_bytes() for p in (project_dir / TARGET).iterdir()} == files
+    lock.unlink()
+    installed.unlink()
+    missing = cli("install", "--frozen", cwd=project_dir)
+    assert missing.code == 1, missing
+    assert missing.err.startswith(
+        f"error: {lock}: agentsync.lock is out of date with agentsync.toml: agentsync.lock "
+        "does not exist\n"
+    )
+    assert not lock.exists() and not installed.exists()
+
+
 def rewrite_lock(project: Path, name: str, **changes: object) -> None:
     """Edit one agent's table in the lock text as a person (or an attacker) would."""
     path = project / "agentsync.lock"

@@ -7,8 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from agentsync.frontmatter import parse_agent
+from agentsync.ids import sha256
 from agentsync.updater import line_counts, widened
-from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md, installed, read_lock, write_manifest
+from tests.fixtures import (
+    Cli,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    installed,
+    lock_entry,
+    read_lock,
+    write_manifest,
+)
 
 
 @pytest.fixture
@@ -210,3 +221,44 @@ def test_included_agent_removed_upstream_is_kept(
     assert rows == {"reviewer": "moved", "writer": "removed-upstream"}
     assert installed(project_dir, "writer").exists()
     assert "writer" in read_lock(project_dir)["agents"]
+
+
+# Claude Code drops this file (an unindented second line of the description); --fix repairs it.
+DROPPED = "---\nname: loose\ndescription: First line\nsecond line\n---\n{body}\n"
+
+
+@pytest.mark.slow
+def test_install_fix_repairs_a_dropped_file_and_it_stays_repaired_across_updates(
+    cli: Cli, source: GitRepo, project_dir: Path
+) -> None:
+    source.write("agents/loose.md", DROPPED.format(body="Body v1."))
+    source.commit("a file the client drops")
+    refused = cli("install", "team/loose", cwd=project_dir)
+    assert refused.code == 1 and "--fix" in refused.err, refused
+    assert not installed(project_dir, "loose").exists()
+
+    assert cli("install", "team/loose", "--fix", cwd=project_dir).code == 0
+    repaired = parse_agent(installed(project_dir, "loose").read_bytes())
+    assert (repaired.loads, repaired.parse) == (True, "strict")
+    assert repaired.description == "First line second line"
+    entry = lock_entry(project_dir, "loose")
+    assert entry["fixed"] is True
+    assert entry["blob"] == source.git("rev-parse", "HEAD:agents/loose.md")
+    assert entry["sha256"] == sha256(installed(project_dir, "loose").read_bytes())
+    assert 'loose = "team"' in (project_dir / "agentsync.toml").read_text()  # no flag there
+    assert cli("status", cwd=project_dir).code == 0
+
+    source.write("agents/loose.md", DROPPED.format(body="Body v2."))
+    new = source.commit("v2, still dropped by the client")
+    result = cli("update", cwd=project_dir)
+    assert result.code == 0, result
+    assert "HELD BACK" not in result.out
+    after = parse_agent(installed(project_dir, "loose").read_bytes())
+    assert (after.loads, after.description, after.body.strip()) == (
+        True,
+        "First line second line",
+        "Body v2.",
+    )
+    assert lock_entry(project_dir, "loose")["fixed"] is True
+    assert lock_entry(project_dir, "loose")["commit"] == new
+    assert cli("install", "--frozen", cwd=project_dir).code == 0
