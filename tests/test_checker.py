@@ -116,6 +116,8 @@ def test_duplicate_winner_uses_code_unit_order(tmp_path: Path) -> None:
 def test_dropped_files_do_not_compete(agents: Path) -> None:
     write(agents / "z.md", "alpha", "description: 12\n")
     report = check_paths([str(agents)])
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name["a.md"].agent.loads and not by_name["z.md"].agent.loads  # one name, two files
     assert not any(d.code == "AS116" for f in report.files for d in f.diagnostics)
 
 

@@ -299,22 +299,35 @@ def test_a_deeply_nested_lock_is_an_input_error(
         no_traceback(result)
 
 
+UNPARSEABLE = "sources.team.url: the URL cannot be parsed"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
-    "url",
+    ("url", "install", "listing"),
     [
-        "https://[oops/x",
-        "https://example.invalid:99999/x",
-        "a" * 300 + "@host:" + "p" * 5000,
+        # (url, how `install` fails, exit code of `source list`)
+        ("https://[oops/x", (2, f"{UNPARSEABLE}: Invalid IPv6 URL"), 2),
+        ("https://example.invalid:99999/x", (2, f"{UNPARSEABLE}: Port out of range"), 2),
+        ("a" * 300 + "@host:" + "p" * 5000, (1, "could not fetch"), 0),  # parses: git says no
     ],
 )
 def test_unparseable_or_overlong_urls_are_clear_errors(
-    cli: Cli, project_dir: Path, url: str
+    cli: Cli, project_dir: Path, url: str, install: tuple[int, str], listing: int
 ) -> None:
     write_manifest(project_dir, url, 'helper = "team"\n')
-    for args in (["--timeout", "2", "install"], ["source", "list"]):
-        result = cli(*args, cwd=project_dir)
-        assert "Traceback" not in result.err + result.out, (args, result)
-        assert result.code in (0, 1, 2), result
+    installed = cli("--timeout", "2", "install", cwd=project_dir)
+    code, message = install
+    assert installed.code == code, installed
+    no_traceback(installed)
+    assert message in installed.err and "\nhint: " in installed.err, installed
+    listed = cli("source", "list", cwd=project_dir)
+    assert listed.code == listing, listed
+    if listing:
+        no_traceback(listed)
+        assert message in listed.err, listed
+    else:
+        assert listed.out.startswith("team ") and listed.err == "", listed
     assert not (project_dir / "agentsync.lock").exists()
 
 
