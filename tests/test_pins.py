@@ -230,14 +230,22 @@ def test_a_deleted_tag_a_range_chose_is_reported_and_frozen_keeps_its_commit(
     assert read_lock(project_dir)["sources"]["team"]["commit"] == locked
 
 
-@pytest.mark.slow
-def test_a_deleted_tag_pinned_by_name_keeps_the_lock_and_frozen_keeps_its_commit(
-    cli: Cli, tagged: GitRepo, project_dir: Path
-) -> None:
+@pytest.fixture
+def deleted_by_name(cli: Cli, tagged: GitRepo, project_dir: Path) -> str:
+    """An installed project whose source is pinned to tag v1.1.0, deleted upstream since;
+    returns the commit it locked."""
     write_manifest(project_dir, tagged.url, 'reviewer = "team"\n', extra='ref = "v1.1.0"\n')
     assert cli("install", cwd=project_dir).code == 0
-    lock = (project_dir / "agentsync.lock").read_bytes()
+    locked = tagged.git("rev-parse", "v1.1.0^{commit}")
     tagged.git("tag", "-d", "v1.1.0")
+    return locked
+
+
+@pytest.mark.slow
+def test_a_deleted_tag_pinned_by_name_keeps_the_lock_and_frozen_keeps_its_commit(
+    cli: Cli, deleted_by_name: str, project_dir: Path
+) -> None:
+    lock = (project_dir / "agentsync.lock").read_bytes()
     for command in ("outdated", "update"):
         result = cli(command, cwd=project_dir)
         assert result.code == 1, (command, result)
@@ -255,13 +263,9 @@ def test_a_deleted_tag_pinned_by_name_keeps_the_lock_and_frozen_keeps_its_commit
     "it looks for drift",
 )
 def test_a_deleted_tag_pinned_by_name_is_reported_as_deleted_with_its_commit(
-    cli: Cli, tagged: GitRepo, project_dir: Path
+    cli: Cli, deleted_by_name: str, project_dir: Path
 ) -> None:
-    write_manifest(project_dir, tagged.url, 'reviewer = "team"\n', extra='ref = "v1.1.0"\n')
-    assert cli("install", cwd=project_dir).code == 0
-    locked = tagged.git("rev-parse", "v1.1.0^{commit}")
-    tagged.git("tag", "-d", "v1.1.0")
-    deleted = f"source team: tag v1.1.0 was deleted upstream (locked {locked})"
+    deleted = f"source team: tag v1.1.0 was deleted upstream (locked {deleted_by_name})"
     for command in ("outdated", "update"):
         result = cli(command, cwd=project_dir)
         assert result.code == 1, (command, result)

@@ -240,18 +240,23 @@ def test_the_planner_restores_adopts_and_refuses_a_file_it_did_not_install(
     assert caught.value.subject == "writer"
 
 
+def edited_then_moved(project: Path, team: GitRepo, *, mine: str, theirs: str) -> tuple[Lock, Lock]:
+    """reviewer installed at v1 and edited locally on line `mine` ("Line two, mine."), then
+    changed upstream on line `theirs` ("Line five, v2."): the old lock and the updated one."""
+    v1 = resolve(manifest(project, team, 'reviewer = "team"\n')).lock
+    apply_plan(plan(project, team, v1, NO_LOCK), layout(project))
+    edit(project / TARGET / "reviewer.md", f"Line {mine}.", f"Line {mine}, mine.")
+    body = BODY.replace(f"{theirs}.", f"{theirs}, v2.")
+    team.write("agents/reviewer.md", agent_md("reviewer", "Reviews code.", "Read", body=body))
+    team.commit("v2")
+    return v1, resolve(manifest(project, team, 'reviewer = "team"\n'), v1, update="all").lock
+
+
 def test_the_planner_holds_back_merges_or_replaces_a_local_edit(
     project_dir: Path, team: GitRepo
 ) -> None:
-    v1 = resolve(manifest(project_dir, team, 'reviewer = "team"\n')).lock
-    apply_plan(plan(project_dir, team, v1, NO_LOCK), layout(project_dir))
-    edited = edit(project_dir / TARGET / "reviewer.md", "Line two.", "Line two, mine.")
-    team.write(
-        "agents/reviewer.md",
-        agent_md("reviewer", "Reviews code.", "Read", body=BODY.replace("five.", "five, v2.")),
-    )
-    team.commit("v2")
-    v2 = resolve(manifest(project_dir, team, 'reviewer = "team"\n'), v1, update="all").lock
+    v1, v2 = edited_then_moved(project_dir, team, mine="two", theirs="five")
+    edited = (project_dir / TARGET / "reviewer.md").read_bytes()
     upstream = (team.path / "agents/reviewer.md").read_bytes()
 
     kept = plan(project_dir, team, v2, v1)
@@ -278,15 +283,7 @@ def test_the_planner_holds_back_merges_or_replaces_a_local_edit(
 
 
 def test_overlapping_edits_conflict_or_get_markers(project_dir: Path, team: GitRepo) -> None:
-    v1 = resolve(manifest(project_dir, team, 'reviewer = "team"\n')).lock
-    apply_plan(plan(project_dir, team, v1, NO_LOCK), layout(project_dir))
-    edit(project_dir / TARGET / "reviewer.md", "Line three.", "Line three, mine.")
-    team.write(
-        "agents/reviewer.md",
-        agent_md("reviewer", "Reviews code.", "Read", body=BODY.replace("three.", "three, v2.")),
-    )
-    team.commit("v2")
-    v2 = resolve(manifest(project_dir, team, 'reviewer = "team"\n'), v1, update="all").lock
+    v1, v2 = edited_then_moved(project_dir, team, mine="three", theirs="three")
     conflict = plan(project_dir, team, v2, v1, merge="auto")
     assert [(a.kind, a.data) for a in conflict.actions] == [("conflict", None)]
     assert conflict.lock.agents["reviewer"] == v1.agents["reviewer"]
