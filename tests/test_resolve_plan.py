@@ -307,3 +307,64 @@ def test_an_edited_agent_dropped_from_the_lock_is_left_in_place_unless_forced(
     apply_plan(kept, layout(project_dir))
     assert (project_dir / TARGET / "writer.md").read_bytes() == edited
     assert kinds(plan(project_dir, team, fewer, both, force=True))["writer"] == "remove"
+
+
+def test_a_lock_entry_claiming_edits_without_a_patch_is_tied_through_an_old_copy(
+    project_dir: Path, team: GitRepo
+) -> None:
+    """Earlier versions kept merged bytes in .agentsync/merged/<sha256> and no patch in the
+    lock: with that copy the entry is tied to upstream by a patch; without it the lock falls
+    back to the upstream version and the file on disk counts as a local edit."""
+    v1 = resolve(manifest(project_dir, team, 'reviewer = "team"\n')).lock
+    apply_plan(plan(project_dir, team, v1, NO_LOCK), layout(project_dir))
+    merged = edit(project_dir / TARGET / "reviewer.md", "Line two.", "Line two, merged.")
+    claimed = replace(v1.agents["reviewer"], local_edits=True, edits=None, sha256=sha(merged))
+    old = replace(v1, agents={"reviewer": claimed})
+
+    lost = plan(project_dir, team, old, old)
+    (action,) = lost.actions
+    assert action.kind == "modified" and "cannot tie to the upstream file" in action.note
+    assert lost.lock.agents["reviewer"] == v1.agents["reviewer"]  # the upstream version
+
+    copy = project_dir / ".agentsync" / "merged" / sha(merged)
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(merged)
+    tied = plan(project_dir, team, old, old)
+    assert kinds(tied) == {"reviewer": "keep"}
+    entry = tied.lock.agents["reviewer"]
+    assert (entry.local_edits, entry.sha256) == (True, sha(merged))
+    assert entry.edits is not None and "+Line two, merged." in entry.edits
+
+
+def test_a_local_edit_upstream_made_too_is_a_plain_update(project_dir: Path, team: GitRepo) -> None:
+    v1 = resolve(manifest(project_dir, team, 'reviewer = "team"\n')).lock
+    apply_plan(plan(project_dir, team, v1, NO_LOCK), layout(project_dir))
+    mine = edit(project_dir / TARGET / "reviewer.md", "Line two.", "Line two, agreed.")
+    theirs = mine.replace(b"Line five.", b"Line five, v2.")  # the same edit, and one more
+    team.write("agents/reviewer.md", theirs)
+    team.commit("upstream makes the same edit")
+    v2 = resolve(manifest(project_dir, team, 'reviewer = "team"\n'), v1, update="all").lock
+    (action,) = plan(project_dir, team, v2, v1, merge="auto").actions
+    assert (action.kind, action.data, action.note) == (
+        "update",
+        theirs,
+        "local edits already upstream",
+    )
+
+
+def test_removing_an_agent_whose_file_is_gone_is_quiet_and_a_garbled_journal_is_ignored(
+    project_dir: Path, team: GitRepo
+) -> None:
+    both = resolve(manifest(project_dir, team, 'reviewer = "team"\nwriter = "team"\n')).lock
+    apply_plan(plan(project_dir, team, both, NO_LOCK), layout(project_dir))
+    (project_dir / TARGET / "writer.md").unlink()
+    (project_dir / ".agentsync" / "journal.json").write_text('{"writes": [1, 2')
+    fewer = replace(both, agents={"reviewer": both.agents["reviewer"]})
+    planned = plan(project_dir, team, fewer, both)
+    assert [(a.name, a.kind, a.note) for a in planned.actions] == [
+        ("reviewer", "keep", ""),
+        ("writer", "remove", "already gone"),
+    ]
+    apply_plan(planned, layout(project_dir))
+    assert not (project_dir / ".agentsync" / "journal.json").exists()
+    assert (project_dir / "agentsync.lock").read_bytes() == dump_lock(fewer)
