@@ -108,18 +108,11 @@ def write_agents(
         repo.write(f"{folder}/{name}.md", agent_md(name, description.format(name=name), body=body))
 
 
-def agents_repo(
-    make_repo: MakeRepo,
-    repo_name: str,
-    names: Iterable[str],
-    *,
-    folder: str = "agents",
-    description: str = "The {name} agent.",
-    body: str = "You are a helpful agent.",
-) -> GitRepo:
-    """A source repository holding one committed agent file per name."""
+def agents_repo(make_repo: MakeRepo, repo_name: str, names: Iterable[str], **files: str) -> GitRepo:
+    """A source repository holding one committed agent file per name (`files`: the keyword
+    arguments of write_agents)."""
     repo = make_repo(repo_name)
-    write_agents(repo, names, folder=folder, description=description, body=body)
+    write_agents(repo, names, **files)
     repo.commit(f"{repo_name} agents")
     return repo
 
