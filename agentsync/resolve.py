@@ -73,7 +73,9 @@ class Resolution:
 def resolve_spec_commit(
     mirror: Mirror, ref: str | None, version: str | None, what: str
 ) -> tuple[Commit, str | None]:
-    """The newest commit for a ref or version range, and the tag a range chose."""
+    """The newest commit for a ref or version range, and the tag that chose it (a range's
+    pick, or the ref itself when it names a tag: the lock records it, so that the tag being
+    deleted upstream later can be told apart from a name that never existed)."""
     if version is not None:
         tags = mirror.tags()
         tag = best_tag(parse_range(version), tags)
@@ -84,7 +86,9 @@ def resolve_spec_commit(
                 subject=what,
             )
         return tags[tag], tag
-    return mirror.resolve(ref), None
+    commit = mirror.resolve(ref)
+    named_tag = ref is not None and not is_full_commit(ref) and mirror.tags().get(ref) == commit
+    return commit, (ref if named_tag else None)
 
 
 def detect_drift(
@@ -104,7 +108,10 @@ def detect_drift(
     if ref is not None and is_full_commit(ref):
         return None  # a commit pin cannot move
     tags = mirror.tags()
-    tag = resolved if version is not None else (ref if ref is not None and ref in tags else None)
+    if version is not None:
+        tag = resolved
+    else:  # a ref the lock recorded as a tag, or one that is a tag now
+        tag = resolved if resolved is not None else (ref if ref in tags else None)
     if version is not None and tag is None:
         return None
     if tag is not None:
@@ -276,6 +283,8 @@ class Resolver:
             mirror.ensure_commit(previous.commit)
             return _locked_source(spec, previous.commit, previous.resolved)
         self._fetch(mirror)
+        if previous is not None and _same_origin(previous, spec):
+            _refuse_deleted_tag(mirror, f"source {spec.name}", previous.commit, spec, previous)
         if mirror.location.kind == "path" and uncommitted_agents(self.store, spec, mirror):
             found.warnings.append(
                 f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
@@ -360,8 +369,10 @@ class Resolver:
             mirror.ensure_commit(Commit(spec.ref))
         elif not self.store.offline:
             self._fetch(mirror)
-        commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"agent {spec.key}")
         previous = self.old.agents.get(spec.key)
+        if previous is not None and _same_agent(previous, spec):
+            _refuse_deleted_tag(mirror, f"agent {spec.key}", previous.commit, spec, previous)
+        commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"agent {spec.key}")
         if previous is not None and _same_agent(previous, spec):
             drift = detect_drift(mirror, previous.commit, spec.ref, spec.version, previous.resolved)
             if drift is not None:
@@ -389,6 +400,30 @@ class Resolver:
             raise _unloadable(spec.key, candidate)
         data = self._catalog.mirror(spec.source).read_blob(candidate.blob)
         return _carry_local_edits(previous, _entry(spec, candidate, selected, tag, data, fix))
+
+
+def _refuse_deleted_tag(
+    mirror: Mirror,
+    what: str,
+    locked: Commit,
+    pin: SourceSpec | AgentSpec,
+    previous: LockedSource | LockedAgent,
+) -> None:
+    """A tag the lock was pinned to by name, gone upstream: say so, with the locked commit
+    (a plain "no such ref" would hide that the history was rewritten under the pin)."""
+    if pin.version is not None or previous.resolved is None:
+        return  # a range picks another tag; an old lock recorded no tag for the ref
+    drift = detect_drift(mirror, locked, pin.ref, pin.version, previous.resolved)
+    if drift is not None and drift[0] == "tag-deleted":
+        source = previous.source if isinstance(previous, LockedAgent) else previous.name
+        agent = previous.name if isinstance(previous, LockedAgent) else None
+        message = Drift(source, agent, "tag-deleted", drift[1], locked, None).message
+        raise SourceError(
+            message.split(": ", 1)[1],
+            hint="pin another tag (or a commit) in agentsync.toml; `agentsync install "
+            "--frozen` keeps installing the locked commit",
+            subject=what,
+        )
 
 
 def included_candidates(

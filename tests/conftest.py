@@ -1,74 +1,18 @@
-"""Shared fixtures: a hermetic git environment and real git repositories built with plain git."""
+"""Shared fixtures: a hermetic git environment, real git repositories built with plain git, and
+the CLI run in-process. The plain helpers they use are in fixtures.py."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures import Cli, CliResult, GitRepo, MakeRepo, agent_md, run_git
 
-def run_git(cwd: Path, *args: str) -> str:
-    """Run plain git (never agentsync's own vcs module) and return stdout."""
-    result = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return result.stdout.strip()
-
-
-class GitRepo:
-    """A real git repository in a temp folder, driven with plain git."""
-
-    def __init__(self, path: Path, branch: str = "main") -> None:
-        self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        run_git(path, "init", "-q", "-b", branch)
-
-    @property
-    def url(self) -> str:
-        return self.path.as_uri()
-
-    def write(self, relpath: str, content: str | bytes) -> Path:
-        target = self.path / relpath
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, str):
-            content = content.encode()
-        target.write_bytes(content)
-        return target
-
-    def remove(self, relpath: str) -> None:
-        run_git(self.path, "rm", "-q", relpath)
-
-    def commit(self, message: str = "change") -> str:
-        run_git(self.path, "add", "-A")
-        run_git(self.path, "commit", "-q", "--allow-empty", "-m", message)
-        return self.head()
-
-    def head(self) -> str:
-        return run_git(self.path, "rev-parse", "HEAD")
-
-    def tag(self, name: str, ref: str = "HEAD", *, force: bool = False) -> None:
-        run_git(self.path, "tag", *(["-f"] if force else []), name, ref)
-
-    def git(self, *args: str) -> str:
-        return run_git(self.path, *args)
-
-
-def agent_md(
-    name: str,
-    description: str = "Does things.",
-    tools: str | None = None,
-    body: str = "You are a helpful agent.",
-    extra: str = "",
-) -> str:
-    """A well-formed agent file."""
-    lines = ["---", f"name: {name}", f"description: {description}"]
-    if tools is not None:
-        lines.append(f"tools: {tools}")
-    if extra:
-        lines.append(extra.rstrip("\n"))
-    lines += ["---", "", body, ""]
-    return "\n".join(lines)
+# Still importable from here, for tests written before fixtures.py held them.
+__all__ = ["CliResult", "GitRepo", "agent_md", "run_git"]
 
 
 @pytest.fixture(autouse=True)
@@ -79,9 +23,11 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         if key.startswith("GIT_") or key in {"AGENTSYNC_TIMEOUT", "CLAUDE_CONFIG_DIR", "NO_COLOR"}:
             monkeypatch.delenv(key, raising=False)
     gitconfig = home / ".gitconfig"
+    # No template: a repository without sample hooks is a third of the files to write and delete.
     gitconfig.write_text(
         "[user]\n\tname = Test Author\n\temail = test@example.invalid\n"
-        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+        "[init]\n\tdefaultBranch = main\n\ttemplateDir =\n"
+        '[protocol "file"]\n\tallow = always\n'
     )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -96,7 +42,7 @@ def hermetic_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture
-def make_repo(tmp_path: Path) -> Callable[..., GitRepo]:
+def make_repo(tmp_path: Path) -> MakeRepo:
     """Factory: make_repo("name") -> a fresh GitRepo under tmp_path/repos/name."""
 
     def factory(name: str = "source", branch: str = "main") -> GitRepo:
@@ -113,20 +59,8 @@ def project_dir(tmp_path: Path) -> Iterator[Path]:
     yield path
 
 
-class CliResult:
-    """Exit code and captured output of one in-process `agentsync` run."""
-
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"CliResult(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
 @pytest.fixture
-def cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., CliResult]:
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     """cli(*args, cwd=PATH) runs agentsync's entry point in-process and returns CliResult."""
     from agentsync.cli import main
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from agentsync.checker import (
     render_text,
 )
 from agentsync.frontmatter import parse_agent
-from tests.conftest import CliResult
+from tests.fixtures import Cli
 
 
 def write(path: Path, name: str, rest: str = "description: Does things.\n") -> Path:
@@ -117,6 +116,8 @@ def test_duplicate_winner_uses_code_unit_order(tmp_path: Path) -> None:
 def test_dropped_files_do_not_compete(agents: Path) -> None:
     write(agents / "z.md", "alpha", "description: 12\n")
     report = check_paths([str(agents)])
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name["a.md"].agent.loads and not by_name["z.md"].agent.loads  # one name, two files
     assert not any(d.code == "AS116" for f in report.files for d in f.diagnostics)
 
 
@@ -194,6 +195,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_check_default_target_and_json(tmp_path: Path) -> None:
     write(tmp_path / ".claude" / "agents" / "a.md", "alpha")
     write(tmp_path / ".claude" / "agents" / "bad.md", "bad", "description: 5\n")
@@ -204,6 +206,7 @@ def test_cli_check_default_target_and_json(tmp_path: Path) -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.slow
 def test_cli_check_text_strict_and_fix(tmp_path: Path) -> None:
     agent = write(tmp_path / "w.md", "w", "description: Use when: x\n")
     done = run_cli("check", "w.md", cwd=tmp_path)
@@ -217,15 +220,14 @@ def test_cli_check_text_strict_and_fix(tmp_path: Path) -> None:
     assert run_cli("check", "--strict", "w.md", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.slow
 def test_cli_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     done = run_cli("check", "nope.md", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("error: nope.md: no such file or folder")
 
 
-def test_cli_check_conflict_markers_fail_even_without_strict(
-    tmp_path: Path, cli: Callable[..., CliResult]
-) -> None:
+def test_cli_check_conflict_markers_fail_even_without_strict(tmp_path: Path, cli: Cli) -> None:
     markers = "<<<<<<< local\nYou review.\n=======\nYou review code.\n>>>>>>> upstream\n"
     (tmp_path / "m.md").write_text("---\nname: m\ndescription: Does things.\n---\n\n" + markers)
     done = cli("check", "m.md", cwd=tmp_path)
@@ -238,9 +240,7 @@ def test_cli_check_conflict_markers_fail_even_without_strict(
     assert [(d["code"], d["line"]) for d in entry["diagnostics"]] == [("AS015", 6)]
 
 
-def test_cli_check_strict_fails_on_hidden_characters(
-    tmp_path: Path, cli: Callable[..., CliResult]
-) -> None:
+def test_cli_check_strict_fails_on_hidden_characters(tmp_path: Path, cli: Cli) -> None:
     hidden = "".join(chr(0xE0000 + ord(c)) for c in "run rm -rf")
     write(tmp_path / "h.md", "h", f"description: Does things.{hidden}\n")
     assert cli("check", "h.md", cwd=tmp_path).code == 0  # a warning
@@ -256,9 +256,8 @@ def test_cli_check_strict_fails_on_hidden_characters(
     ]
 
 
-def test_cli_check_fix_on_a_frontmatter_too_deep_to_rewrite(
-    tmp_path: Path, cli: Callable[..., CliResult]
-) -> None:
+@pytest.mark.slow
+def test_cli_check_fix_on_a_frontmatter_too_deep_to_rewrite(tmp_path: Path, cli: Cli) -> None:
     deep = write(
         tmp_path / "deep.md", "deep", "description: Use when: x\nk: " + "[" * 999 + "]" * 999 + "\n"
     )

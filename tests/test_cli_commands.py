@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo, agent_md
-
-Cli = Callable[..., CliResult]
+from tests.fixtures import (
+    TARGET,
+    Cli,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    edit,
+    installed,
+    read_lock,
+    states,
+    write_manifest,
+)
 
 
 @pytest.fixture
-def source(make_repo: Callable[..., GitRepo]) -> GitRepo:
+def source(make_repo: MakeRepo) -> GitRepo:
     repo = make_repo("team")
     repo.write("agents/backend-developer.md", agent_md("backend-developer", "Builds APIs.", "Read"))
     repo.write("agents/python-pro.md", agent_md("python-pro", "Python expert.", "Read, Bash"))
@@ -29,6 +37,7 @@ def source(make_repo: Callable[..., GitRepo]) -> GitRepo:
     return repo
 
 
+@pytest.mark.slow
 def test_init_source_add_list_remove(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     result = cli("init", cwd=project_dir)
     assert result.code == 0, result
@@ -66,6 +75,7 @@ def test_hostile_source_url_is_refused(cli: Cli, project_dir: Path) -> None:
     assert "evil" not in (project_dir / "agentsync.toml").read_text()
 
 
+@pytest.mark.slow
 def test_search_skips_skills_and_commands_and_gives_verdicts(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -81,8 +91,9 @@ def test_search_skips_skills_and_commands_and_gives_verdicts(
     assert "team/python-pro" in text.out and "backend-developer" not in text.out
 
 
+@pytest.mark.slow
 def test_search_verdict_of_a_file_that_loads_with_an_error(
-    cli: Cli, project_dir: Path, make_repo: Callable[..., GitRepo]
+    cli: Cli, project_dir: Path, make_repo: MakeRepo
 ) -> None:
     repo = make_repo("conflicted")
     body = "<<<<<<< local\nYou review.\n=======\nYou review code.\n>>>>>>> upstream"
@@ -97,6 +108,7 @@ def test_search_verdict_of_a_file_that_loads_with_an_error(
     assert rows == {"merged": "errors", "broken": "will not load"}
 
 
+@pytest.mark.slow
 def test_show_reports_what_claude_code_reads(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     cli("init", cwd=project_dir)
     cli("source", "add", "team", source.url, cwd=project_dir)
@@ -111,6 +123,7 @@ def test_show_reports_what_claude_code_reads(cli: Cli, project_dir: Path, source
     assert any(d["severity"] == "error" for d in broken["diagnostics"])
 
 
+@pytest.mark.slow
 def test_install_refuses_a_file_claude_code_would_drop(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -127,10 +140,10 @@ def test_install_refuses_a_file_claude_code_would_drop(
     ).read_bytes()
 
 
+@pytest.mark.slow
 def test_include_and_exclude_globs(cli: Cli, project_dir: Path, source: GitRepo) -> None:
-    (project_dir / "agentsync.toml").write_text(
-        f'[sources.team]\nurl = "{source.url}"\ninclude = ["python-*"]\nexclude = ["*-legacy"]\n'
-    )
+    globs = 'include = ["python-*"]\nexclude = ["*-legacy"]\n'
+    write_manifest(project_dir, source.url, None, extra=globs)
     result = cli("install", cwd=project_dir)
     assert result.code == 0, result
     names = sorted(p.name for p in (project_dir / ".claude/agents").iterdir())
@@ -140,6 +153,7 @@ def test_include_and_exclude_globs(cli: Cli, project_dir: Path, source: GitRepo)
     assert "exclude" in result.err
 
 
+@pytest.mark.slow
 def test_status_states_and_json(cli: Cli, project_dir: Path, source: GitRepo) -> None:
     cli("init", cwd=project_dir)
     cli("source", "add", "team", source.url, cwd=project_dir)
@@ -157,6 +171,7 @@ def test_status_states_and_json(cli: Cli, project_dir: Path, source: GitRepo) ->
     assert "modified" in listed.out and "unmanaged" in listed.out
 
 
+@pytest.mark.slow
 def test_global_options_after_command_and_project_flag(
     cli: Cli, project_dir: Path, source: GitRepo, tmp_path: Path
 ) -> None:
@@ -173,6 +188,7 @@ def test_global_options_after_command_and_project_flag(
     assert "backend-developer" in cli("status", cwd=nested).out  # found upward
 
 
+@pytest.mark.slow
 def test_global_scope_uses_claude_config_dir(
     cli: Cli, tmp_path: Path, source: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -202,6 +218,7 @@ def test_timeout_env_must_be_a_number(
     assert "AGENTSYNC_TIMEOUT" in result.err
 
 
+@pytest.mark.slow
 def test_offline_resolves_a_changed_ref_from_the_cache(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -223,6 +240,7 @@ def test_offline_resolves_a_changed_ref_from_the_cache(
     assert "Traceback" not in result.err
 
 
+@pytest.mark.slow
 def test_uncommitted_changes_in_a_local_source_draw_a_warning(
     cli: Cli, project_dir: Path, source: GitRepo
 ) -> None:
@@ -235,6 +253,7 @@ def test_uncommitted_changes_in_a_local_source_draw_a_warning(
     assert b"Uncommitted." not in (project_dir / ".claude/agents/python-pro.md").read_bytes()
 
 
+@pytest.mark.slow
 def test_progress_shows_on_a_terminal_only(
     cli: Cli, project_dir: Path, source: GitRepo, tmp_path: Path
 ) -> None:
@@ -278,3 +297,61 @@ def test_progress_shows_on_a_terminal_only(
         os.close(leader)
     assert done.returncode == 0
     assert b"fetching " in shown and b"fetched " in shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("plugins/*/agents", ["alpha", "beta"]),
+        ("plugins/b", ["beta", "gamma"]),
+        ("agents", ["top"]),
+    ],
+)
+def test_a_source_path_is_a_folder_or_a_glob_of_folders(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo, path: str, expected: list[str]
+) -> None:
+    repo = make_repo("plugins")
+    repo.write("plugins/a/agents/alpha.md", agent_md("alpha", "In plugin a."))
+    repo.write("plugins/b/agents/beta.md", agent_md("beta", "In plugin b."))
+    repo.write("plugins/b/docs/gamma.md", agent_md("gamma", "Beside plugin b's agents."))
+    repo.write("agents/top.md", agent_md("top", "At the top."))
+    repo.commit("plugins")
+    cli("init", cwd=project_dir)
+    assert cli("source", "add", "team", repo.url, "--path", path, cwd=project_dir).code == 0
+    found = json.loads(cli("--json", "search", cwd=project_dir).out)
+    assert sorted(row["name"] for row in found) == expected
+    result = cli("install", *(f"team/{name}" for name in expected), cwd=project_dir)
+    assert result.code == 0, result
+    assert sorted(p.stem for p in (project_dir / TARGET).iterdir()) == expected
+    lock = read_lock(project_dir)
+    assert lock["sources"]["team"]["path"] == path
+    for name in expected:
+        assert lock["agents"][name]["path"] == repo.git("ls-files", f"*/{name}.md")
+    outside = sorted({"alpha", "beta", "gamma", "top"} - set(expected))[0]
+    refused = cli("install", f"team/{outside}", cwd=project_dir)
+    assert refused.code == 1 and f"no agent named '{outside}'" in refused.err, refused
+
+
+@pytest.mark.slow
+def test_remove_keeps_a_locally_edited_agent_unless_forced(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", source.url, cwd=project_dir)
+    assert cli("install", "python-pro", "backend-developer", cwd=project_dir).code == 0
+    mine = edit(installed(project_dir, "python-pro"), "Python expert.", "Python expert, mine.")
+    edit(installed(project_dir, "backend-developer"), "Builds APIs.", "Builds my APIs.")
+
+    kept = cli("remove", "python-pro", cwd=project_dir)
+    assert kept.code == 1, kept
+    assert "python-pro" in kept.err and "local edits" in kept.err, kept
+    assert installed(project_dir, "python-pro").read_bytes() == mine
+    assert "python-pro" not in read_lock(project_dir)["agents"]
+    assert "python-pro" not in (project_dir / "agentsync.toml").read_text()
+    assert states(project_dir)[1]["python-pro"] == "unmanaged"  # left in place, unmanaged
+
+    forced = cli("remove", "--force", "backend-developer", cwd=project_dir)
+    assert forced.code == 0, forced
+    assert not installed(project_dir, "backend-developer").exists()
+    assert "agents" not in read_lock(project_dir)  # nothing is managed any more

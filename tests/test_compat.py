@@ -104,10 +104,12 @@ def test_rule_fires(data: bytes, path: str, code: str) -> None:
     assert code in codes(data, path)
 
 
-def test_invalid_utf8_case_is_really_invalid() -> None:
+def test_invalid_utf8_loads_with_replacement_characters_and_a_warning() -> None:
     data = next(c[1] for c in CASES if c[0] == "invalid-utf8")
-    with pytest.raises(UnicodeDecodeError):
-        data.decode()
+    agent, found = diagnose(data, "a.md")
+    assert (agent.loads, agent.description) == (True, "caf\ufffd")
+    assert [(d.code, d.severity) for d in found] == [("AS118", "warning")]
+    assert "U+FFFD" in found[0].message
 
 
 def test_every_code_has_a_case() -> None:

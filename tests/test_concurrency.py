@@ -4,20 +4,29 @@ leave mirrors that pass `git fsck`; a run that cannot get the lock says so and g
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo, agent_md
+from tests.fixtures import (
+    TARGET,
+    Cli,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    agents_repo,
+    cache_dir,
+    read_lock,
+    write_manifest,
+)
 from tests.procs import Run, run_many
 
-Cli = Callable[..., CliResult]
-MakeRepo = Callable[..., GitRepo]
+pytestmark = pytest.mark.slow  # every test runs agentsync processes side by side
+
 RUNS = 8
 GIT_LOCK_ERRORS = ("index.lock", "shallow.lock", ".lock': File exists", "Unable to create")
 
@@ -54,7 +63,7 @@ def assert_all_succeeded(results: Sequence[Run]) -> None:
 
 
 def assert_mirrors_sound() -> None:
-    mirrors = list((Path(os.environ["AGENTSYNC_CACHE_DIR"]) / "mirrors").glob("*.git"))
+    mirrors = list((cache_dir() / "mirrors").glob("*.git"))
     assert mirrors
     for mirror in mirrors:
         fsck = subprocess.run(
@@ -65,26 +74,21 @@ def assert_mirrors_sound() -> None:
         )
         assert fsck.returncode == 0, fsck.stderr
         assert not list(mirror.rglob("*.lock")), "git lock files left in the mirror"
-    staging = Path(os.environ["AGENTSYNC_CACHE_DIR"]) / "tmp"
+    staging = cache_dir() / "tmp"
     assert not staging.exists() or not list(staging.iterdir())
 
 
 def files_of(project: Path) -> dict[str, bytes]:
-    target = project / ".claude" / "agents"
+    target = project / TARGET
     return {p.name: p.read_bytes() for p in sorted(target.iterdir())}
 
 
 @pytest.fixture
 def sources(make_repo: MakeRepo) -> list[GitRepo]:
-    made = []
-    for letter in "abc":
-        repo = make_repo(f"source-{letter}")
-        for index in range(4):
-            name = f"{letter}{index}"
-            repo.write(f"agents/{name}.md", agent_md(name, f"Agent {name}."))
-        repo.commit(f"source {letter}")
-        made.append(repo)
-    return made
+    return [
+        agents_repo(make_repo, f"source-{letter}", [f"{letter}{i}" for i in range(4)])
+        for letter in "abc"
+    ]
 
 
 def manifest_for(sources: Sequence[GitRepo]) -> str:
@@ -118,18 +122,14 @@ def test_eight_installs_adding_different_agents_to_one_project(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:
     """Each run edits the manifest: the run lock serialises them, so no edit is lost."""
-    repo = make_repo("many")
     names = [f"agent-{i}" for i in range(RUNS)]
-    for name in names:
-        repo.write(f"agents/{name}.md", agent_md(name, f"The {name}."))
-    repo.commit("agents")
-    (project_dir / "agentsync.toml").write_text(f'[sources.s]\nurl = "{repo.url}"\n\n[agents]\n')
+    repo = agents_repo(make_repo, "many", names)
+    write_manifest(project_dir, repo.url, source="s")
     results = run_together([(project_dir, ["install", f"s/{name}"]) for name in names])
     assert_all_succeeded(results)
     manifest = tomllib.loads((project_dir / "agentsync.toml").read_text())
     assert sorted(manifest["agents"]) == names
-    lock = tomllib.loads((project_dir / "agentsync.lock").read_text())
-    assert sorted(lock["agents"]) == names
+    assert sorted(read_lock(project_dir)["agents"]) == names
     assert sorted(files_of(project_dir)) == [f"{name}.md" for name in names]
     assert cli("install", "--frozen", cwd=project_dir).code == 0
     assert_mirrors_sound()
@@ -204,17 +204,13 @@ def test_readers_survive_a_refresh_rebuilding_their_mirror(
 ) -> None:
     """`install --refresh` replaces the mirror directory; runs reading from it at that moment
     (their `cat-file` holds the old one open) must neither fail nor blame the lock."""
-    repo = make_repo("shared")
-    for index in range(80):
-        repo.write(f"agents/a{index}.md", agent_md(f"a{index}", f"Agent {index}.", body="x" * 2000))
-    repo.commit("agents")
+    names = [f"a{index}" for index in range(80)]
+    repo = agents_repo(make_repo, "shared", names, description="Agent {name}.", body="x" * 2000)
     projects = []
     for index in range(7):
         project = tmp_path / f"project-{index}"
         project.mkdir()
-        (project / "agentsync.toml").write_text(
-            f'[sources.s]\nurl = "{repo.url}"\ninclude = ["*"]\n'
-        )
+        write_manifest(project, repo.url, None, source="s", extra='include = ["*"]\n')
         projects.append(project)
     assert_all_succeeded(run_many([(project, ["install"], None) for project in projects]))
     refreshers, readers = projects[:2], projects[2:]

@@ -22,6 +22,7 @@ from tests.contract_claude import BUILT_INS, ClientRun, find_client, run_client,
 CLIENT = find_client()
 pytestmark = [
     pytest.mark.contract,
+    pytest.mark.slow,  # runs the real client on dozens of files
     pytest.mark.skipif(CLIENT is None, reason="Claude Code client not found (set CLAUDE_BIN)"),
 ]
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo, agent_md
+from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md, edit, installed, read_lock
 
-Cli = Callable[..., CliResult]
+pytestmark = pytest.mark.slow  # end-to-end CLI scenarios over two sources
 
 MANIFEST = """\
 # Team manifest: comments must survive agentsync's edits.
@@ -27,7 +25,7 @@ url = "{beta}"   # a local path works too
 
 
 @pytest.fixture
-def two_sources(make_repo: Callable[..., GitRepo], project_dir: Path) -> tuple[GitRepo, GitRepo]:
+def two_sources(make_repo: MakeRepo, project_dir: Path) -> tuple[GitRepo, GitRepo]:
     alpha = make_repo("alpha")
     alpha.write(
         "agents/backend-developer.md",
@@ -54,14 +52,6 @@ def two_sources(make_repo: Callable[..., GitRepo], project_dir: Path) -> tuple[G
     beta.commit("beta agents")
     (project_dir / "agentsync.toml").write_text(MANIFEST.format(alpha=alpha.url, beta=beta.path))
     return alpha, beta
-
-
-def installed(project: Path, name: str) -> Path:
-    return project / ".claude" / "agents" / f"{name}.md"
-
-
-def lock_of(project: Path) -> dict[str, object]:
-    return tomllib.loads((project / "agentsync.lock").read_text())
 
 
 def test_ambiguous_name_lists_both_candidates(
@@ -91,8 +81,8 @@ def test_install_from_named_source_writes_file_manifest_and_lock(
     assert "# the first collection" in manifest
     assert "# agents go below" in manifest
     assert 'backend-developer = "alpha"' in manifest
-    lock = lock_of(project_dir)
-    agent = lock["agents"]["backend-developer"]  # type: ignore[index]
+    lock = read_lock(project_dir)
+    agent = lock["agents"]["backend-developer"]
     assert agent["commit"] == alpha.head()
     assert agent["blob"] == alpha.git("rev-parse", "HEAD:agents/backend-developer.md")
     import hashlib
@@ -155,18 +145,17 @@ def test_outdated_update_and_local_edits(
     assert new_commit[:7] in result.out
     target = installed(project_dir, "backend-developer")
     assert b"Alpha v2." in target.read_bytes()
-    assert lock_of(project_dir)["agents"]["backend-developer"]["commit"] == new_commit  # type: ignore[index]
+    assert read_lock(project_dir)["agents"]["backend-developer"]["commit"] == new_commit
 
     # the local edit touches the line upstream changes next: a conflict, so the edit is kept
-    edited = target.read_bytes().replace(b"Alpha v2.", b"Alpha v2. My local rule.")
-    target.write_bytes(edited)
+    edited = edit(target, "Alpha v2.", "Alpha v2. My local rule.")
     alpha.write("agents/backend-developer.md", agent_md("backend-developer", "Alpha v3.", "Read"))
     alpha.commit("v3")
     result = cli("update", cwd=project_dir)
     assert result.code == 1, result
     assert "local edits" in result.err
     assert target.read_bytes() == edited
-    assert lock_of(project_dir)["agents"]["backend-developer"]["commit"] == new_commit  # type: ignore[index]
+    assert read_lock(project_dir)["agents"]["backend-developer"]["commit"] == new_commit
     result = cli("update", "--force", cwd=project_dir)
     assert result.code == 0, result
     assert b"Alpha v3." in target.read_bytes()
@@ -224,9 +213,9 @@ def test_glob_install_records_include_and_rename(
     assert renamed.startswith("---\nname: api\n")
     body = installed(project_dir, "api-designer").read_text().split("---", 2)[2]
     assert renamed.split("---", 2)[2] == body
-    agent = lock_of(project_dir)["agents"]["api"]  # type: ignore[index]
+    agent = read_lock(project_dir)["agents"]["api"]
     assert agent["upstream-name"] == "api-designer"
-    assert agent["sha256"] != lock_of(project_dir)["agents"]["api-designer"]["sha256"]  # type: ignore[index]
+    assert agent["sha256"] != read_lock(project_dir)["agents"]["api-designer"]["sha256"]
 
 
 def test_installing_a_listed_agent_again_is_a_no_op(

@@ -10,7 +10,6 @@ exit 0 and no file reported as locally modified.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -18,17 +17,27 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import GitRepo, agent_md
+from tests.fixtures import (
+    TARGET,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    agents_repo,
+    copies,
+    manifest_text,
+    states,
+    write_manifest,
+)
 from tests.procs import FAULT_ENV, agentsync, inproc, run_many
 
-MakeRepo = Callable[..., GitRepo]
-TARGET = Path(".claude") / "agents"
+pytestmark = pytest.mark.slow  # every test forks and kills agentsync processes
+
 KILLED = -signal.SIGKILL
 
 
@@ -61,9 +70,9 @@ def check_torn_state(state: State, old: State, new: State) -> None:
 def check_converged(project: Path, expected: State) -> None:
     """After the rerun: exactly the uninterrupted result, status all ok, no leftovers."""
     assert State.of(project) == expected
-    status = inproc(project, "--json", "status")
-    assert status.code == 0, status
-    assert {entry["state"] for entry in json.loads(status.out)} == {"ok"}
+    code, found = states(project)
+    assert code == 0, found
+    assert set(found.values()) == {"ok"}
     assert not (project / ".agentsync" / "journal.json").exists()
     leftovers = [p.name for p in project.rglob("*agentsync-tmp")]
     assert leftovers == []
@@ -71,12 +80,8 @@ def check_converged(project: Path, expected: State) -> None:
 
 @pytest.fixture
 def upstream(make_repo: MakeRepo) -> GitRepo:
-    repo = make_repo("upstream")
-    for index in range(1, 13):
-        name = f"agent-{index:02d}"
-        repo.write(f"agents/{name}.md", agent_md(name, f"Version one of {name}."))
-    repo.commit("v1")
-    return repo
+    names = [f"agent-{index:02d}" for index in range(1, 13)]
+    return agents_repo(make_repo, "upstream", names, description="Version one of {name}.")
 
 
 def move_upstream(repo: GitRepo) -> None:
@@ -93,21 +98,10 @@ def move_upstream(repo: GitRepo) -> None:
 
 def manifest(url: str, *, explicit: Sequence[str] = ()) -> str:
     if explicit:
-        entries = "\n".join(f'{name} = "up"' for name in explicit)
-        return f'[sources.up]\nurl = "{url}"\n\n[agents]\n{entries}\n'
-    return (
-        f'[sources.up]\nurl = "{url}"\ninclude = ["*"]\n\n'
-        '[agents]\nrenamed = { source = "up", agent = "agent-07" }\n'
-    )
-
-
-def copies(base: Path, count: int, tag: str = "") -> list[Path]:
-    made = []
-    for index in range(count):
-        copy = base.parent / f"{base.name}-{tag}{index}"
-        shutil.copytree(base, copy, symlinks=True)
-        made.append(copy)
-    return made
+        entries = "".join(f'{name} = "up"\n' for name in explicit)
+        return manifest_text(url, entries, source="up")
+    renamed = 'renamed = { source = "up", agent = "agent-07" }\n'
+    return manifest_text(url, renamed, source="up", extra='include = ["*"]\n')
 
 
 def crash_and_rerun(
@@ -180,9 +174,9 @@ def test_install_after_a_killed_update_is_consistent(upstream: GitRepo, tmp_path
         state = State.of(project)
         if state.lock == old.lock:
             assert state == old
-        status = inproc(project, "--json", "status")
-        assert status.code == 0, status
-        assert {entry["state"] for entry in json.loads(status.out)} == {"ok"}
+        code, found = states(project)
+        assert code == 0, found
+        assert set(found.values()) == {"ok"}
         assert not [p for p in (project / TARGET).iterdir() if p.name not in state.agents]
 
 
@@ -232,13 +226,11 @@ def test_random_kills_during_install_leave_every_file_matching_the_lock(
 ) -> None:
     """20 SIGKILLs at random moments (mid-write, mid-rename, mid-git) of an install of 24
     agents, each followed by a rerun: every file matches the lock, status is all ok."""
-    repo = make_repo("many")
-    for index in range(24):
-        repo.write(f"agents/a{index:02d}.md", agent_md(f"a{index:02d}", f"Agent {index}."))
-    repo.commit("many agents")
+    names = [f"a{index:02d}" for index in range(24)]
+    repo = agents_repo(make_repo, "many", names, description="Agent {name}.")
     base = tmp_path / "random"
     base.mkdir()
-    (base / "agentsync.toml").write_text(f'[sources.up]\nurl = "{repo.url}"\ninclude = ["*"]\n')
+    write_manifest(base, repo.url, None, source="up", extra='include = ["*"]\n')
     reference = tmp_path / "reference"
     shutil.copytree(base, reference)
     start = time.monotonic()

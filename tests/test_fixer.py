@@ -194,6 +194,7 @@ def nested(depth: int, *, block: bool) -> str:
     return "deep:\n" + "".join("  " * level + f"k{level}:\n" for level in range(1, depth))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", [False, True])
 @pytest.mark.parametrize("description", ["d", "Use when: x"])  # strict, and needing a fix
 def test_a_frontmatter_too_deep_to_rewrite_is_left_alone_with_a_reason(

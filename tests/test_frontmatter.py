@@ -241,7 +241,7 @@ def test_fallback_line_pattern_uses_javascript_dot() -> None:
 def test_dropped(frontmatter: str, reason: str) -> None:
     parsed = loads(frontmatter)
     assert not parsed.loads
-    assert parsed.drop_reason is not None
+    assert parsed.drop_reason is not None and reason in parsed.drop_reason, parsed.drop_reason
     assert parsed.drop_reason.startswith(reason)
     assert (parsed.name, parsed.description, parsed.tools) == (None, None, None)
 
@@ -364,6 +364,9 @@ def test_memory_adds_write_edit_read_to_an_explicit_tools_list(
 # --- hostile input -----------------------------------------------------------------------
 
 
+NOT_YAML = "the frontmatter is not valid YAML, even after the fallback"
+
+
 def test_alias_bomb_is_bounded() -> None:
     lines = ["name: a", "description: d", "a0: [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
@@ -371,22 +374,30 @@ def test_alias_bomb_is_bounded() -> None:
     started = time.perf_counter()
     parsed = loads("\n".join(lines) + "\n")
     assert time.perf_counter() - started < 2
-    assert parsed.parse != "strict"  # the strict parse refused to expand it
+    # both parses refused to expand it (not parse_agent's catch-all for a crash)
+    assert (parsed.loads, parsed.parse, parsed.drop_reason) == (False, "failed", NOT_YAML)
 
 
 def test_deep_nesting_does_not_crash() -> None:
-    parsed = loads("name: a\ndescription: d\nx: " + "[" * 200_000 + "\n")
-    assert not parsed.loads
-    parsed = loads("name: a\ndescription: d\nx: " + "- " * 5_000 + "y\n")
-    assert parsed.parse == "failed"
+    for extra in ("x: " + "[" * 200_000, "x: " + "- " * 5_000 + "y"):
+        parsed = loads(f"name: a\ndescription: d\n{extra}\n")
+        assert (parsed.loads, parsed.parse, parsed.drop_reason) == (False, "failed", NOT_YAML)
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"\x00\xff\xfe", b"---\n\x00\n---\n", b"---\n: : :\n---\n", b"---\n? [a]\n: b\n---\n"],
+    ("data", "parse", "reason"),
+    [
+        (b"\x00\xff\xfe", "none", "no frontmatter (the file must start with a `---` line)"),
+        (b"---\n\x00\n---\n", "failed", NOT_YAML),
+        (b"---\n: : :\n---\n", "failed", NOT_YAML),
+        (b"---\n? [a]\n: b\n---\n", "strict", "name is missing, empty or not a string"),
+    ],
 )
-def test_never_raises(data: bytes) -> None:
-    assert isinstance(parse_agent(data), AgentFile)
+def test_garbage_is_read_as_the_client_reads_it(data: bytes, parse: str, reason: str) -> None:
+    """parse_agent never raises (it turns any failure into an unreadable file), so each case
+    asserts the reading itself: the parser's own verdict, never that catch-all's."""
+    parsed = parse_agent(data)
+    assert (parsed.loads, parsed.parse, parsed.drop_reason) == (False, parse, reason)
 
 
 # --- evident values and renaming -----------------------------------------------------------

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo
+from tests.fixtures import Cli, GitRepo, MakeRepo, edit, installed, lock_entry, write_manifest
 
-Cli = Callable[..., CliResult]
+pytestmark = pytest.mark.slow  # multi-command update scenarios
 
 BODY = ["Line one.", "Line two.", "Line three.", "Line four.", "Line five."]
 
@@ -23,25 +21,13 @@ def agent_text(lines: list[str], description: str = "Reviews code.") -> str:
 
 
 @pytest.fixture
-def setup(cli: Cli, make_repo: Callable[..., GitRepo], project_dir: Path) -> tuple[GitRepo, Path]:
+def setup(cli: Cli, make_repo: MakeRepo, project_dir: Path) -> tuple[GitRepo, Path]:
     repo = make_repo("team")
     repo.write("reviewer.md", agent_text(BODY))
     repo.commit("v1")
-    (project_dir / "agentsync.toml").write_text(f'[sources.team]\nurl = "{repo.url}"\n\n[agents]\n')
+    write_manifest(project_dir, repo.url)
     assert cli("install", "team/reviewer", cwd=project_dir).code == 0
-    return repo, project_dir / ".claude" / "agents" / "reviewer.md"
-
-
-def locked(project: Path) -> dict[str, object]:
-    agents = tomllib.loads((project / "agentsync.lock").read_text())["agents"]
-    entry: dict[str, object] = agents["reviewer"]
-    return entry
-
-
-def edit(path: Path, old: str, new: str) -> bytes:
-    data = path.read_bytes().replace(old.encode(), new.encode())
-    path.write_bytes(data)
-    return data
+    return repo, installed(project_dir, "reviewer")
 
 
 def test_edit_on_one_line_survives_upstream_change_on_another(
@@ -58,7 +44,7 @@ def test_edit_on_one_line_survives_upstream_change_on_another(
     text = target.read_text()
     assert "Line two, my way." in text and "Line five, improved." in text
     assert "<<<<<<<" not in text
-    entry = locked(project_dir)
+    entry = lock_entry(project_dir, "reviewer")
     assert entry["commit"] == new and entry["local-edits"] is True
     import hashlib
 
@@ -86,7 +72,7 @@ def test_overlapping_changes_leave_local_file_intact_and_exit_1(
     cli: Cli, setup: tuple[GitRepo, Path], project_dir: Path
 ) -> None:
     repo, target = setup
-    before_commit = locked(project_dir)["commit"]
+    before_commit = lock_entry(project_dir, "reviewer")["commit"]
     edited = edit(target, "Line three.", "Line three, mine.")
     repo.write("reviewer.md", agent_text([*BODY[:2], "Line three, theirs.", *BODY[3:]]))
     repo.commit("v2")
@@ -97,7 +83,7 @@ def test_overlapping_changes_leave_local_file_intact_and_exit_1(
     assert "CONFLICT" in result.out
     assert "reviewer" in result.err and "left as it is" in result.err
     assert target.read_bytes() == edited
-    assert locked(project_dir)["commit"] == before_commit  # held at the old pin
+    assert lock_entry(project_dir, "reviewer")["commit"] == before_commit  # held at the old pin
 
     result = cli("--json", "update", "--dry-run", cwd=project_dir)
     assert result.code == 1
@@ -110,8 +96,8 @@ def test_overlapping_changes_leave_local_file_intact_and_exit_1(
     assert "<<<<<<< reviewer.md (local)" in text and ">>>>>>> upstream" in text
     assert "Line three, mine." in text and "Line three, theirs." in text
     # as after `git merge`, the new version is pinned and the file holds the user's work
-    assert locked(project_dir)["commit"] == repo.head()
-    assert locked(project_dir)["local-edits"] is True
+    assert lock_entry(project_dir, "reviewer")["commit"] == repo.head()
+    assert lock_entry(project_dir, "reviewer")["local-edits"] is True
 
     # the hand resolution is a local edit on top of the new version: kept, never lost
     resolved = agent_text([*BODY[:2], "Line three, theirs and mine.", *BODY[3:]])
@@ -131,7 +117,7 @@ def test_force_replaces_edits_with_upstream(
     result = cli("update", "--force", cwd=project_dir)
     assert result.code == 0, result
     assert target.read_bytes() == (repo.path / "reviewer.md").read_bytes()
-    assert "local-edits" not in locked(project_dir)
+    assert "local-edits" not in lock_entry(project_dir, "reviewer")
 
 
 def test_bad_merge_mode_is_a_usage_error(cli: Cli, setup: object, project_dir: Path) -> None:
@@ -172,7 +158,7 @@ def test_lost_merge_is_rebuilt_from_upstream_and_the_recorded_patch(
     repo.write("reviewer.md", agent_text([*BODY[:4], "Line five, improved."]))
     repo.commit("v2")
     assert cli("update", cwd=project_dir).code == 0
-    entry = locked(project_dir)
+    entry = lock_entry(project_dir, "reviewer")
     assert entry["local-edits"] is True
     assert "+Line two, my way." in entry["edits"] and "-Line two." in entry["edits"]
     merged = target.read_bytes()

@@ -11,25 +11,16 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, GitRepo, agent_md
+from tests.fixtures import Cli, MakeRepo, agent_md, cache_dir, installed, write_manifest
 from tests.procs import run_many
 from tests.servers import AuthServer, closed_port, self_signed_cert, tcp_server
 
-Cli = Callable[..., CliResult]
-MakeRepo = Callable[..., GitRepo]
-
-
-def write_manifest(project: Path, url: str) -> None:
-    (project / "agentsync.toml").write_text(f'[sources.remote]\nurl = "{url}"\n\n[agents]\n')
-
-
-def cache_dir() -> Path:
-    return Path(os.environ["AGENTSYNC_CACHE_DIR"])
+pytestmark = pytest.mark.slow  # servers, timeouts and killed fetches
 
 
 def assert_nothing_written(project: Path) -> None:
@@ -56,7 +47,9 @@ def test_a_silent_server_fails_within_the_timeout(
     cli: Cli, project_dir: Path, monkeypatch: pytest.MonkeyPatch, scheme: str, how: str
 ) -> None:
     with tcp_server() as server:
-        write_manifest(project_dir, f"{scheme}://127.0.0.1:{server.port}/agents.git")
+        write_manifest(
+            project_dir, f"{scheme}://127.0.0.1:{server.port}/agents.git", source="remote"
+        )
         args = ["install", "remote/helper"]
         if how == "flag":
             args = ["--timeout", "1", *args]
@@ -79,7 +72,7 @@ def test_a_silent_server_fails_within_the_timeout(
 def test_a_bad_timeout_setting_is_a_usage_error(
     cli: Cli, project_dir: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
-    write_manifest(project_dir, "https://127.0.0.1:9/x")
+    write_manifest(project_dir, "https://127.0.0.1:9/x", source="remote")
     monkeypatch.setenv("AGENTSYNC_TIMEOUT", value)
     result = cli("install", cwd=project_dir)
     assert result.code == 2, result
@@ -93,7 +86,7 @@ def test_a_bad_timeout_setting_is_a_usage_error(
 def test_a_closed_port_fails_fast_without_a_prompt(
     project_dir: Path, no_prompt_env: None, scheme: str
 ) -> None:
-    write_manifest(project_dir, f"{scheme}://127.0.0.1:{closed_port()}/agents.git")
+    write_manifest(project_dir, f"{scheme}://127.0.0.1:{closed_port()}/agents.git", source="remote")
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "agentsync", "--timeout", "60", "install", "remote/helper"],
@@ -171,7 +164,9 @@ def run_on_a_terminal(args: list[str], cwd: Path, timeout: float) -> tuple[int, 
 def test_authentication_failure_never_prompts_even_on_a_terminal(
     project_dir: Path, auth_server: AuthServer, no_prompt_env: None
 ) -> None:
-    write_manifest(project_dir, f"https://127.0.0.1:{auth_server.port}/private/agents.git")
+    write_manifest(
+        project_dir, f"https://127.0.0.1:{auth_server.port}/private/agents.git", source="remote"
+    )
     code, output, elapsed = run_on_a_terminal(["install", "remote/helper"], project_dir, 30)
     assert code == 1, output
     assert elapsed < 15
@@ -200,9 +195,7 @@ def test_a_fetch_killed_midway_leaves_the_cache_usable(make_repo: MakeRepo, tmp_
     repo.commit("agents and bulk")
     project = tmp_path / "heavy-project"
     project.mkdir()
-    (project / "agentsync.toml").write_text(
-        f'[sources.heavy]\nurl = "{repo.url}"\n\n[agents]\nhelper = "heavy"\n'
-    )
+    write_manifest(project, repo.url, 'helper = "heavy"\n', source="heavy")
     started = time.monotonic()
     assert run_many([(project, ["install"], None)])[0].code == 0
     span = time.monotonic() - started
@@ -229,8 +222,7 @@ def test_a_fetch_killed_midway_leaves_the_cache_usable(make_repo: MakeRepo, tmp_
                 check=False,
             )
             assert fsck.returncode == 0, (round_, fsck.stderr)
-    installed = (project / ".claude" / "agents" / "helper.md").read_text()
-    assert "round 6" in installed
+    assert "round 6" in installed(project, "helper").read_text()
 
 
 # -- offline ----------------------------------------------------------------------------------
@@ -238,10 +230,8 @@ def test_a_fetch_killed_midway_leaves_the_cache_usable(make_repo: MakeRepo, tmp_
 
 def test_offline_never_connects(cli: Cli, project_dir: Path) -> None:
     with tcp_server() as server:
-        write_manifest(project_dir, f"https://127.0.0.1:{server.port}/agents.git")
-        (project_dir / "agentsync.toml").write_text(
-            (project_dir / "agentsync.toml").read_text() + 'helper = "remote"\n'
-        )
+        url = f"https://127.0.0.1:{server.port}/agents.git"
+        write_manifest(project_dir, url, 'helper = "remote"\n', source="remote")
         for args in (["install"], ["install", "remote/other"], ["search"], ["update"]):
             result = cli("--offline", "--timeout", "1", *args, cwd=project_dir)
             assert result.code == 1, (args, result)
@@ -258,14 +248,14 @@ def test_offline_install_with_a_warm_cache_works_without_the_source(
     repo = make_repo("away")
     repo.write("agents/helper.md", agent_md("helper", "Helps."))
     repo.commit("helper")
-    write_manifest(project_dir, repo.url)
+    write_manifest(project_dir, repo.url, source="remote")
     assert cli("install", "remote/helper", cwd=project_dir).code == 0
-    installed = project_dir / ".claude" / "agents" / "helper.md"
-    expected = installed.read_bytes()
-    installed.unlink()
+    target = installed(project_dir, "helper")
+    expected = target.read_bytes()
+    target.unlink()
     repo.path.rename(tmp_path / "gone")  # the source is unreachable now
     result = cli("--offline", "install", cwd=project_dir)
     assert result.code == 0, result
-    assert installed.read_bytes() == expected
+    assert target.read_bytes() == expected
     frozen = cli("--offline", "install", "--frozen", cwd=project_dir)
     assert frozen.code == 0, frozen

@@ -8,17 +8,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agentsync.ids import name_problem
-from tests.conftest import CliResult, GitRepo, agent_md
-
-Cli = Callable[..., CliResult]
-MakeRepo = Callable[..., GitRepo]
-TARGET = Path(".claude") / "agents"
+from tests.fixtures import TARGET, Cli, CliResult, GitRepo, MakeRepo, agent_md, write_manifest
 
 
 @pytest.fixture
@@ -27,12 +22,6 @@ def source(make_repo: MakeRepo) -> GitRepo:
     repo.write("agents/helper.md", agent_md("helper", "Helps."))
     repo.commit("v1")
     return repo
-
-
-def write_manifest(project: Path, url: str, agents: str = "") -> bytes:
-    text = f'[sources.team]\nurl = "{url}"\n\n[agents]\n{agents}'
-    (project / "agentsync.toml").write_text(text)
-    return text.encode()
 
 
 def no_traceback(result: CliResult) -> None:
@@ -55,6 +44,7 @@ def test_ordinary_names_are_allowed(name: str) -> None:
     assert name_problem(name) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ['"trailnl\\n"', "nul", "CON", '"Com3.md"'])
 def test_a_manifest_key_that_cannot_be_a_file_everywhere_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path, key: str
@@ -71,6 +61,7 @@ def test_a_manifest_key_that_cannot_be_a_file_everywhere_is_refused(
     assert not (project_dir / "agentsync.lock").exists()
 
 
+@pytest.mark.slow
 def test_upstream_names_that_cannot_be_files_everywhere_are_skipped(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:
@@ -81,9 +72,7 @@ def test_upstream_names_that_cannot_be_files_everywhere_are_skipped(
     )
     repo.write("agents/con.md", agent_md("con", "A Windows device name."))
     repo.commit("names")
-    (project_dir / "agentsync.toml").write_text(
-        f'[sources.team]\nurl = "{repo.url}"\ninclude = ["*"]\n'
-    )
+    write_manifest(project_dir, repo.url, None, extra='include = ["*"]\n')
     result = cli("install", cwd=project_dir)
     assert result.code == 0, result
     assert sorted(p.name for p in (project_dir / TARGET).iterdir()) == ["ok.md"]
@@ -91,6 +80,7 @@ def test_upstream_names_that_cannot_be_files_everywhere_are_skipped(
     assert "device name on Windows" in result.err
 
 
+@pytest.mark.slow
 def test_a_hand_edited_lock_name_with_a_newline_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -102,6 +92,7 @@ def test_a_hand_edited_lock_name_with_a_newline_is_refused(
     assert result.code == 2 and "not a safe name" in result.err, result
 
 
+@pytest.mark.slow
 def test_names_that_differ_only_in_case_are_refused(
     cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:
@@ -123,6 +114,7 @@ def test_names_that_differ_only_in_case_are_refused(
         assert not (project_dir / TARGET).exists() or not list((project_dir / TARGET).iterdir())
 
 
+@pytest.mark.slow
 def test_a_name_beside_a_hand_written_file_of_other_case_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -171,6 +163,7 @@ def run_bounded(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[
     return result, time.monotonic() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code"),
     [(["install"], 0), (["status"], 0), (["check"], 1), (["install", "helper"], 0)],
@@ -188,6 +181,7 @@ def test_fifo_dev_zero_and_huge_files_are_bounded(
         assert "huge.md:1: error AS002" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_special_file_at_an_agents_path_is_refused(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
@@ -237,6 +231,7 @@ def test_a_symlinked_run_lock_is_refused_and_its_target_kept(
     assert victim.read_text() == "precious\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["file", "dangling-symlink"])
 def test_a_state_folder_or_target_that_is_not_a_folder_is_a_clear_error(
     cli: Cli, source: GitRepo, project_dir: Path, kind: str
@@ -287,6 +282,7 @@ def test_check_fix_never_writes_through_a_symlinked_subfolder(
 # -- expected failures: a message, never a traceback ---------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [
@@ -313,24 +309,35 @@ def test_a_deeply_nested_lock_is_an_input_error(
         no_traceback(result)
 
 
+UNPARSEABLE = "sources.team.url: the URL cannot be parsed"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
-    "url",
+    ("url", "install", "listing"),
     [
-        "https://[oops/x",
-        "https://example.invalid:99999/x",
-        "a" * 300 + "@host:" + "p" * 5000,
+        # (url, how `install` fails, exit code of `source list`)
+        ("https://[oops/x", (2, f"{UNPARSEABLE}: Invalid IPv6 URL"), 2),
+        ("https://example.invalid:99999/x", (2, f"{UNPARSEABLE}: Port out of range"), 2),
+        ("a" * 300 + "@host:" + "p" * 5000, (1, "could not fetch"), 0),  # parses: git says no
     ],
 )
 def test_unparseable_or_overlong_urls_are_clear_errors(
-    cli: Cli, project_dir: Path, url: str
+    cli: Cli, project_dir: Path, url: str, install: tuple[int, str], listing: int
 ) -> None:
-    (project_dir / "agentsync.toml").write_text(
-        f'[sources.team]\nurl = "{url}"\n\n[agents]\nhelper = "team"\n'
-    )
-    for args in (["--timeout", "2", "install"], ["source", "list"]):
-        result = cli(*args, cwd=project_dir)
-        assert "Traceback" not in result.err + result.out, (args, result)
-        assert result.code in (0, 1, 2), result
+    write_manifest(project_dir, url, 'helper = "team"\n')
+    installed = cli("--timeout", "2", "install", cwd=project_dir)
+    code, message = install
+    assert installed.code == code, installed
+    no_traceback(installed)
+    assert message in installed.err and "\nhint: " in installed.err, installed
+    listed = cli("source", "list", cwd=project_dir)
+    assert listed.code == listing, listed
+    if listing:
+        no_traceback(listed)
+        assert message in listed.err, listed
+    else:
+        assert listed.out.startswith("team ") and listed.err == "", listed
     assert not (project_dir / "agentsync.lock").exists()
 
 

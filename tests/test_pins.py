@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import json
 import shutil
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agentsync.requests import pin_request
-from tests.conftest import CliResult, GitRepo, agent_md
-
-Cli = Callable[..., CliResult]
-
-
-def manifest(project: Path, url: str, extra: str = "", agents: str = "") -> None:
-    (project / "agentsync.toml").write_text(
-        f'[sources.team]\nurl = "{url}"\n{extra}\n[agents]\n{agents}'
-    )
-
-
-def installed(project: Path, name: str) -> Path:
-    return project / ".claude" / "agents" / f"{name}.md"
-
-
-def lock_of(project: Path) -> dict[str, dict[str, dict[str, object]]]:
-    return tomllib.loads((project / "agentsync.lock").read_text())
+from tests.fixtures import (
+    TARGET,
+    Cli,
+    CliResult,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    installed,
+    read_lock,
+    write_manifest,
+)
 
 
 @pytest.fixture
-def tagged(make_repo: Callable[..., GitRepo]) -> GitRepo:
+def tagged(make_repo: MakeRepo) -> GitRepo:
     """reviewer at v1.0.0, v1.1.0, v2.0.0 (and main one commit beyond)."""
     repo = make_repo("team")
     for version in ("1.0.0", "1.1.0", "2.0.0"):
@@ -65,8 +57,9 @@ def test_pin_request(text: str | None, expected: tuple[str | None, str | None]) 
     assert pin_request(text) == expected
 
 
+@pytest.mark.slow
 def test_install_at_tag_and_range(cli: Cli, tagged: GitRepo, project_dir: Path) -> None:
-    manifest(project_dir, tagged.url)
+    write_manifest(project_dir, tagged.url)
     result = cli("install", "reviewer@v1.0.0", "team/helper@^1.0", cwd=project_dir)
     assert result.code == 0, result
     text = (project_dir / "agentsync.toml").read_text()
@@ -74,7 +67,7 @@ def test_install_at_tag_and_range(cli: Cli, tagged: GitRepo, project_dir: Path) 
     assert 'helper = { source = "team", version = "^1.0" }' in text
     assert b"Version 1.0.0." in installed(project_dir, "reviewer").read_bytes()
     assert b"Helper 1.1.0." in installed(project_dir, "helper").read_bytes()
-    agents = lock_of(project_dir)["agents"]
+    agents = read_lock(project_dir)["agents"]
     assert agents["helper"]["resolved"] == "v1.1.0"
     assert agents["helper"]["commit"] == tagged.git("rev-parse", "v1.1.0^{commit}")
 
@@ -90,10 +83,11 @@ def test_install_at_tag_and_range(cli: Cli, tagged: GitRepo, project_dir: Path) 
     assert b"Version 1.0.0." in installed(project_dir, "reviewer").read_bytes()
 
 
+@pytest.mark.slow
 def test_source_version_range_with_per_agent_override(
     cli: Cli, tagged: GitRepo, project_dir: Path
 ) -> None:
-    manifest(
+    write_manifest(
         project_dir,
         tagged.url,
         extra='version = "^1"\n',
@@ -103,15 +97,18 @@ def test_source_version_range_with_per_agent_override(
     assert result.code == 0, result
     assert b"Helper 1.1.0." in installed(project_dir, "helper").read_bytes()
     assert b"Version 2.0.0." in installed(project_dir, "reviewer").read_bytes()
-    assert lock_of(project_dir)["sources"]["team"]["resolved"] == "v1.1.0"
+    assert read_lock(project_dir)["sources"]["team"]["resolved"] == "v1.1.0"
     assert cli("outdated", cwd=project_dir).code == 0
 
 
+@pytest.mark.slow
 def test_branch_moves_and_commit_pin_never_moves(
     cli: Cli, tagged: GitRepo, project_dir: Path
 ) -> None:
     first = tagged.git("rev-parse", "v1.0.0^{commit}")
-    manifest(project_dir, tagged.url, agents=f'helper = {{ source = "team", ref = "{first}" }}\n')
+    write_manifest(
+        project_dir, tagged.url, agents=f'helper = {{ source = "team", ref = "{first}" }}\n'
+    )
     assert cli("install", "team/reviewer", cwd=project_dir).code == 0
     tagged.write("reviewer.md", agent_md("reviewer", "Newer."))
     tagged.write("helper.md", agent_md("helper", "Helper newer."))
@@ -125,12 +122,13 @@ def test_branch_moves_and_commit_pin_never_moves(
     assert "pinned" in cli("-v", "outdated", cwd=project_dir).out
 
     assert cli("update", cwd=project_dir).code == 0
-    agents = lock_of(project_dir)["agents"]
+    agents = read_lock(project_dir)["agents"]
     assert agents["reviewer"]["commit"] == tip
     assert agents["helper"]["commit"] == first
     assert b"Helper 1.0.0." in installed(project_dir, "helper").read_bytes()
 
 
+@pytest.mark.slow
 def test_moved_tag_is_reported_and_frozen_keeps_locked_bytes(
     cli: Cli,
     tagged: GitRepo,
@@ -138,7 +136,7 @@ def test_moved_tag_is_reported_and_frozen_keeps_locked_bytes(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    manifest(project_dir, tagged.url, extra='ref = "v1.1.0"\n', agents='reviewer = "team"\n')
+    write_manifest(project_dir, tagged.url, extra='ref = "v1.1.0"\n', agents='reviewer = "team"\n')
     assert cli("install", cwd=project_dir).code == 0
     locked_commit = tagged.git("rev-parse", "v1.1.0^{commit}")
     original = installed(project_dir, "reviewer").read_bytes()
@@ -155,7 +153,7 @@ def test_moved_tag_is_reported_and_frozen_keeps_locked_bytes(
     assert result.code == 0, result
     assert "tag v1.1.0 moved" in result.err  # the cache already knows: said, and kept
     assert installed(project_dir, "reviewer").read_bytes() == original
-    assert lock_of(project_dir)["sources"]["team"]["commit"] == locked_commit
+    assert read_lock(project_dir)["sources"]["team"]["commit"] == locked_commit
 
     # a fresh checkout with an empty cache: the locked commit is fetched by id
     copy = tmp_path / "copy"
@@ -171,18 +169,19 @@ def test_moved_tag_is_reported_and_frozen_keeps_locked_bytes(
     result = cli("-C", str(project_dir), "update", cwd=tmp_path)
     assert result.code == 0, result
     assert f"locked {locked_commit}, now {moved_to}" in result.out
-    assert lock_of(project_dir)["sources"]["team"]["commit"] == moved_to
+    assert read_lock(project_dir)["sources"]["team"]["commit"] == moved_to
 
 
+@pytest.mark.slow
 def test_rewritten_branch_history_is_reported(
-    cli: Cli, make_repo: Callable[..., GitRepo], project_dir: Path
+    cli: Cli, make_repo: MakeRepo, project_dir: Path
 ) -> None:
     repo = make_repo("team")
     repo.write("reviewer.md", agent_md("reviewer", "One."))
     repo.commit("one")
     repo.write("reviewer.md", agent_md("reviewer", "Two."))
     locked_commit = repo.commit("two")
-    manifest(project_dir, repo.url, agents='reviewer = "team"\n')
+    write_manifest(project_dir, repo.url, agents='reviewer = "team"\n')
     assert cli("install", cwd=project_dir).code == 0
     repo.git("reset", "-q", "--hard", "HEAD~1")
     repo.write("reviewer.md", agent_md("reviewer", "Two, rewritten."))
@@ -196,3 +195,92 @@ def test_rewritten_branch_history_is_reported(
     ]
     result = cli("update", "--dry-run", cwd=project_dir)
     assert f"locked commit {locked_commit} is no longer on it (tip {tip})" in result.out
+
+
+def restore_with_frozen(cli: Cli, project: Path) -> CliResult:
+    """Delete the installed files and run `install --frozen`, which must bring them back."""
+    files = {p.name: p.read_bytes() for p in (project / TARGET).iterdir()}
+    for name in files:
+        (project / TARGET / name).unlink()
+    result = cli("install", "--frozen", cwd=project)
+    assert result.code == 0, result
+    assert {p.name: p.read_bytes() for p in (project / TARGET).iterdir()} == files
+    return result
+
+
+@pytest.mark.slow
+def test_a_deleted_tag_a_range_chose_is_reported_and_frozen_keeps_its_commit(
+    cli: Cli, tagged: GitRepo, project_dir: Path
+) -> None:
+    write_manifest(project_dir, tagged.url, 'helper = "team"\n', extra='version = "^1"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    locked = tagged.git("rev-parse", "v1.1.0^{commit}")
+    tagged.git("tag", "-d", "v1.1.0")
+    deleted = f"source team: tag v1.1.0 was deleted upstream (locked {locked})"
+    outdated = cli("outdated", cwd=project_dir)
+    assert outdated.code == 1, outdated
+    assert deleted in outdated.out and deleted in outdated.err
+    (row,) = json.loads(cli("--json", "outdated", cwd=project_dir).out)
+    assert row["drift"] == [
+        {"kind": "tag-deleted", "ref": "v1.1.0", "locked": locked, "current": None}
+    ]
+    assert deleted in cli("update", "--dry-run", cwd=project_dir).out
+    frozen = restore_with_frozen(cli, project_dir)
+    assert f"{deleted} (kept)" in frozen.err
+    assert read_lock(project_dir)["sources"]["team"]["commit"] == locked
+
+
+@pytest.fixture
+def deleted_by_name(cli: Cli, tagged: GitRepo, project_dir: Path) -> str:
+    """An installed project whose source is pinned to tag v1.1.0, deleted upstream since;
+    returns the commit it locked."""
+    write_manifest(project_dir, tagged.url, 'reviewer = "team"\n', extra='ref = "v1.1.0"\n')
+    assert cli("install", cwd=project_dir).code == 0
+    locked = tagged.git("rev-parse", "v1.1.0^{commit}")
+    tagged.git("tag", "-d", "v1.1.0")
+    return locked
+
+
+@pytest.mark.slow
+def test_a_deleted_tag_pinned_by_name_keeps_the_lock_and_frozen_keeps_its_commit(
+    cli: Cli, deleted_by_name: str, project_dir: Path
+) -> None:
+    lock = (project_dir / "agentsync.lock").read_bytes()
+    for command in ("outdated", "update"):
+        result = cli(command, cwd=project_dir)
+        assert result.code == 1, (command, result)
+        assert (project_dir / "agentsync.lock").read_bytes() == lock
+    restore_with_frozen(cli, project_dir)
+    assert (project_dir / "agentsync.lock").read_bytes() == lock
+
+
+@pytest.mark.slow
+def test_a_deleted_tag_pinned_by_name_is_reported_as_deleted_with_its_commit(
+    cli: Cli, deleted_by_name: str, project_dir: Path
+) -> None:
+    deleted = f"source team: tag v1.1.0 was deleted upstream (locked {deleted_by_name})"
+    for command in ("outdated", "update"):
+        result = cli(command, cwd=project_dir)
+        assert result.code == 1, (command, result)
+        assert deleted in result.out + result.err, (command, result)
+    assert f"{deleted} (kept)" in restore_with_frozen(cli, project_dir).err
+
+
+@pytest.mark.slow
+def test_a_range_no_tag_matches_is_a_clear_error_that_writes_nothing(
+    cli: Cli, tagged: GitRepo, project_dir: Path
+) -> None:
+    before = write_manifest(project_dir, tagged.url)
+    result = cli("install", "team/reviewer@^9", cwd=project_dir)
+    assert result.code == 1, result
+    assert result.err == (
+        "error: agent reviewer: no tag matches version range '^9'\n"
+        "hint: list the tags with `git ls-remote --tags URL`, or relax the range\n"
+    )
+    assert (project_dir / "agentsync.toml").read_bytes() == before
+    assert not (project_dir / "agentsync.lock").exists()
+    assert not (project_dir / TARGET).exists()
+    write_manifest(project_dir, tagged.url, 'reviewer = "team"\n', extra='version = ">=3, <4"\n')
+    result = cli("install", cwd=project_dir)
+    assert result.code == 1, result
+    assert result.err.startswith("error: source team: no tag matches version range '>=3, <4'\n")

@@ -104,6 +104,7 @@ def test_run_lock_keeps_a_user_gitignore(project_dir: Path) -> None:
     assert (project.state_dir / ".gitignore").read_text() == "*\n!keep\n"
 
 
+@pytest.mark.slow
 def test_run_lock_excludes_a_second_run(project_dir: Path) -> None:
     project = find_project(project_dir)
     with project.run_lock(timeout=1):

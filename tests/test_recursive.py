@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,13 +10,22 @@ import pytest
 from agentsync import vcs
 from agentsync.session import Options
 from agentsync.updater import find_projects, update_recursive
-from tests.conftest import CliResult, GitRepo, agent_md
+from tests.fixtures import (
+    Cli,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    edit,
+    installed,
+    lock_entry,
+    write_manifest,
+)
 
-Cli = Callable[..., CliResult]
+pytestmark = pytest.mark.slow  # several installed projects per test
 
 
 @pytest.fixture
-def fleet(cli: Cli, make_repo: Callable[..., GitRepo], tmp_path: Path) -> tuple[GitRepo, Path]:
+def fleet(cli: Cli, make_repo: MakeRepo, tmp_path: Path) -> tuple[GitRepo, Path]:
     """Three installed projects under repos-root/, all using one source, plus decoys."""
     repo = make_repo("team")
     repo.write("reviewer.md", agent_md("reviewer", "Reviews v1.", "Read"))
@@ -28,25 +35,13 @@ def fleet(cli: Cli, make_repo: Callable[..., GitRepo], tmp_path: Path) -> tuple[
     for name in ("api", "web", "tools/cli"):
         project = root / name
         project.mkdir(parents=True)
-        (project / "agentsync.toml").write_text(
-            f'[sources.team]\nurl = "{repo.url}"\n\n[agents]\nreviewer = "team"\nwriter = "team"\n'
-        )
+        write_manifest(project, repo.url, 'reviewer = "team"\nwriter = "team"\n')
         assert cli("install", cwd=project).code == 0
     for decoy in ("web/node_modules/pkg", ".hidden/p", "api/.venv/x", "env2/lib"):
         (root / decoy).mkdir(parents=True)
         (root / decoy / "agentsync.toml").write_text("this is not toml [")
     (root / "env2" / "pyvenv.cfg").write_text("home = /usr\n")
     return repo, root
-
-
-def agent(project: Path, name: str) -> Path:
-    return project / ".claude" / "agents" / f"{name}.md"
-
-
-def commit_of(project: Path, name: str) -> str:
-    lock = tomllib.loads((project / "agentsync.lock").read_text())
-    value: str = lock["agents"][name]["commit"]
-    return value
 
 
 def test_find_projects_skips_hidden_vendor_and_venv(fleet: tuple[GitRepo, Path]) -> None:
@@ -70,8 +65,8 @@ def test_update_recursive_updates_all_three_and_names_each(
     for name in ("api", "web", "tools/cli"):
         project = root / name
         assert f"== {project}: 1 updated" in result.out
-        assert b"Reviews v2." in agent(project, "reviewer").read_bytes()
-        assert commit_of(project, "reviewer") == new
+        assert b"Reviews v2." in installed(project, "reviewer").read_bytes()
+        assert lock_entry(project, "reviewer")["commit"] == new
     assert "widens tools: +Bash" in result.out
     assert "total: 3 projects, 3 agents updated, 0 need attention, 0 failed" in result.out
     assert "node_modules" not in result.out and ".hidden" not in result.out
@@ -92,10 +87,9 @@ def test_conflicting_project_is_left_untouched(
 ) -> None:
     repo, root = fleet
     web = root / "web"
-    edited = agent(web, "reviewer")
-    edited.write_bytes(edited.read_bytes().replace(b"Reviews v1.", b"Reviews v1, our way."))
-    mine = edited.read_bytes()
-    writer_before = agent(web, "writer").read_bytes()
+    edited = installed(web, "reviewer")
+    mine = edit(edited, "Reviews v1.", "Reviews v1, our way.")
+    writer_before = installed(web, "writer").read_bytes()
     lock_before = (web / "agentsync.lock").read_bytes()
     repo.write("reviewer.md", agent_md("reviewer", "Reviews v2.", "Read"))
     repo.write("writer.md", agent_md("writer", "Writes v2.", "Read"))
@@ -109,9 +103,9 @@ def test_conflicting_project_is_left_untouched(
     assert by_path[str(root / "api")]["applied"] is True
     # nothing at all changed in the conflicting project, not even the agent that merged cleanly
     assert edited.read_bytes() == mine
-    assert agent(web, "writer").read_bytes() == writer_before
+    assert installed(web, "writer").read_bytes() == writer_before
     assert (web / "agentsync.lock").read_bytes() == lock_before
-    assert b"Writes v2." in agent(root / "api", "writer").read_bytes()
+    assert b"Writes v2." in installed(root / "api", "writer").read_bytes()
 
     result = cli("update", "--recursive", str(root), "--merge=markers", cwd=tmp_path)
     assert result.code == 2
@@ -149,5 +143,5 @@ def test_broken_project_is_reported_and_others_proceed(
     assert result.code == 1, result
     assert f"== {root / 'broken'}: failed" in result.out
     assert "1 failed" in result.out
-    assert b"Writes v2." in agent(root / "api", "writer").read_bytes()
+    assert b"Writes v2." in installed(root / "api", "writer").read_bytes()
     assert cli("update", "--recursive", str(tmp_path / "nope"), cwd=tmp_path).code == 2

@@ -16,9 +16,7 @@ from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.ids import Commit, blob_id
 from agentsync.store import Mirror, Store, mirror_key
 from agentsync.urls import Location, parse_location
-from tests.conftest import GitRepo, agent_md
-
-MakeRepo = Callable[..., GitRepo]
+from tests.fixtures import GitRepo, MakeRepo, agent_md
 
 
 def loc(text: str, base: Path | None = None) -> Location:
@@ -78,6 +76,7 @@ def test_local_path_and_its_url_are_both_supported(
     assert by_path.resolve("main") == source.head()
 
 
+@pytest.mark.slow
 def test_resolve_branch_tag_short_and_full_commit(
     store: Store, source: GitRepo, make_repo: MakeRepo
 ) -> None:
@@ -126,6 +125,7 @@ def test_unknown_ref_lists_what_exists(store: Store, source: GitRepo) -> None:
         mirror.resolve("abcdef1")  # hex-looking but not a commit here
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ref", ["-v", "--upload-pack=touch x", "a b", "", "x\ny"])
 def test_hostile_refs_are_refused(store: Store, source: GitRepo, ref: str) -> None:
     mirror = mirror_of(store, source)
@@ -133,6 +133,7 @@ def test_hostile_refs_are_refused(store: Store, source: GitRepo, ref: str) -> No
         mirror.resolve(ref)
 
 
+@pytest.mark.slow
 def test_new_commits_moved_tags_and_deleted_branches_seen_after_fetch(
     store: Store, source: GitRepo
 ) -> None:
@@ -193,6 +194,7 @@ def test_ensure_commit_unknown_to_the_server(store: Store, source: GitRepo) -> N
         mirror.ensure_commit(Commit("0123456"))
 
 
+@pytest.mark.slow
 def test_empty_repository_has_no_default_branch(store: Store, make_repo: MakeRepo) -> None:
     mirror = mirror_of(store, make_repo("empty"))
     mirror.fetch()
@@ -345,6 +347,7 @@ def _garbage_objects(mirror: Mirror) -> None:
         item.write_bytes(b"garbage")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage",
     [
@@ -399,6 +402,7 @@ with Store(timeout=60) as store:
 """
 
 
+@pytest.mark.slow
 def test_concurrent_fetches_of_one_mirror_all_succeed(store: Store, source: GitRepo) -> None:
     for index in range(30):
         source.write(f"agents/a{index}.md", agent_md(f"a{index}"))
@@ -477,6 +481,7 @@ def silent_server() -> Iterator[int]:
     server.close()
 
 
+@pytest.mark.slow
 def test_fetch_gives_up_after_the_timeout(silent_server: int) -> None:
     url = f"git://127.0.0.1:{silent_server}/agents"
     with Store(timeout=2) as store:
@@ -564,6 +569,7 @@ def test_busy_lock_reports_the_source(store: Store, source: GitRepo) -> None:
 # --- readers and rebuilds --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_rebuild_waits_for_readers_and_gives_up_clearly(source: GitRepo) -> None:
     from agentsync.errors import BusyError
 

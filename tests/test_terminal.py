@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agentsync.textsafe import inline, json_text, printable
-from tests.conftest import CliResult, GitRepo
-
-Cli = Callable[..., CliResult]
+from tests.fixtures import Cli, CliResult, GitRepo, MakeRepo
 
 # Window title, clipboard write (OSC 52), erase line + carriage return, C1 CSI, RLO.
 SEQUENCES = "\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2K\r\x9b2K\u202e"
@@ -82,7 +79,7 @@ def assert_safe(result: CliResult) -> None:
 
 
 @pytest.fixture
-def hostile(make_repo: Callable[..., GitRepo], project_dir: Path) -> GitRepo:
+def hostile(make_repo: MakeRepo, project_dir: Path) -> GitRepo:
     evil = make_repo("evil")
     evil.write("agents/reviewed.md", REVIEWED)
     evil.write(HOSTILE_PATH, agent_file("tooly", DESCRIPTION, ["Read", TOOL], BODY))
@@ -103,6 +100,7 @@ def hostile(make_repo: Callable[..., GitRepo], project_dir: Path) -> GitRepo:
     return evil
 
 
+@pytest.mark.slow
 def test_every_text_command_escapes_source_text(
     cli: Cli, project_dir: Path, hostile: GitRepo
 ) -> None:
@@ -169,6 +167,7 @@ def test_every_text_command_escapes_source_text(
     assert "\n+description: 'Use when: x'\n" in fixed.out  # the diff, escaped, still readable
 
 
+@pytest.mark.slow
 def test_json_keeps_the_exact_strings(cli: Cli, project_dir: Path, hostile: GitRepo) -> None:
     def run_json(*args: str) -> object:
         result = cli("--json", *args, cwd=project_dir)

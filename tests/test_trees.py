@@ -4,9 +4,8 @@ defensive about malformed trees and unsafe names; work-tree comparison of a loca
 from __future__ import annotations
 
 import os
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,7 @@ from agentsync.errors import SourceError
 from agentsync.ids import Commit
 from agentsync.store import Store
 from agentsync.urls import parse_location
-from tests.conftest import GitRepo, agent_md
-
-MakeRepo = Callable[..., GitRepo]
-
-
-def git_in(git_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    done = subprocess.run(
-        ["git", f"--git-dir={git_dir}", *args], input=stdin, capture_output=True, check=True
-    )
-    return done.stdout
+from tests.fixtures import GitRepo, MakeRepo, agent_md, git_at, tree_bomb
 
 
 def plain_objects(git_dir: Path, size: int | None = None) -> tuple[trees.ObjectCache, list[str]]:
@@ -37,35 +27,16 @@ def plain_objects(git_dir: Path, size: int | None = None) -> tuple[trees.ObjectC
 
     def read_object(oid: str) -> tuple[str, bytes] | None:
         read.append(oid)
-        kind = git_in(git_dir, "cat-file", "-t", oid).decode().strip()
-        return kind, git_in(git_dir, "cat-file", kind, oid)
+        kind = git_at(git_dir, "cat-file", "-t", oid).decode().strip()
+        return kind, git_at(git_dir, "cat-file", kind, oid)
 
     def header(oid: str) -> tuple[str, int] | None:
-        kind = git_in(git_dir, "cat-file", "-t", oid).decode().strip()
+        kind = git_at(git_dir, "cat-file", "-t", oid).decode().strip()
         if size is not None and kind == "blob":
             return kind, size
-        return kind, int(git_in(git_dir, "cat-file", "-s", oid))
+        return kind, int(git_at(git_dir, "cat-file", "-s", oid))
 
     return trees.ObjectCache(read_object, header), read
-
-
-def build_bomb(repo: GitRepo, levels: int = 7) -> str:
-    """A commit with agents/helper.md beside bomb/: 10**levels copies of f.md in a dozen
-    objects (each tree names the one below it ten times)."""
-    git_dir = repo.path / ".git"
-    blob = git_in(git_dir, "hash-object", "-w", "--stdin", stdin=b"x\n").decode().strip()
-    tree = git_in(git_dir, "mktree", stdin=f"100644 blob {blob}\tf.md\n".encode()).decode().strip()
-    for _ in range(levels):
-        listing = "".join(f"040000 tree {tree}\td{i}\n" for i in range(10))
-        tree = git_in(git_dir, "mktree", stdin=listing.encode()).decode().strip()
-    agent = agent_md("helper", "Helps.").encode()
-    agent_blob = git_in(git_dir, "hash-object", "-w", "--stdin", stdin=agent).decode().strip()
-    agents = git_in(git_dir, "mktree", stdin=f"100644 blob {agent_blob}\thelper.md\n".encode())
-    root_listing = f"040000 tree {agents.decode().strip()}\tagents\n040000 tree {tree}\tbomb\n"
-    root = git_in(git_dir, "mktree", stdin=root_listing.encode()).decode().strip()
-    commit = git_in(git_dir, "commit-tree", "-m", "bomb", root).decode().strip()
-    repo.git("update-ref", "refs/heads/main", commit)
-    return commit
 
 
 @pytest.fixture
@@ -83,7 +54,7 @@ def test_parse_tree_reads_what_git_wrote(make_repo: MakeRepo) -> None:
     repo.write("dir/c.md", "y")
     (repo.path / "link.md").symlink_to("a b.md")
     repo.commit()
-    raw = git_in(repo.path / ".git", "cat-file", "tree", "HEAD^{tree}")
+    raw = git_at(repo.path / ".git", "cat-file", "tree", "HEAD^{tree}")
     entries = trees.parse_tree(raw)
     listed = repo.git("ls-tree", "HEAD").splitlines()
     assert [
@@ -123,6 +94,7 @@ LAYOUT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "base", [None, "agents", "agents/", "plugins/*/agents", "agents/a.md", "*"]
 )
@@ -148,7 +120,7 @@ def test_listing_below_a_path_matches_git_ls_tree(
 
 def test_a_tree_bomb_beside_the_path_is_never_read(make_repo: MakeRepo) -> None:
     repo = make_repo("bomb")
-    commit = build_bomb(repo)
+    commit = tree_bomb(repo)
     objects, read = plain_objects(repo.path / ".git")
     root = repo.git("rev-parse", f"{commit}^{{tree}}")
     found = trees.list_below(objects, root, "agents", skip_folders=_SKIPPED_FOLDERS)
@@ -156,9 +128,10 @@ def test_a_tree_bomb_beside_the_path_is_never_read(make_repo: MakeRepo) -> None:
     assert read == [root, repo.git("rev-parse", f"{commit}:agents")]
 
 
+@pytest.mark.slow
 def test_a_tree_bomb_stops_at_the_entry_limit(make_repo: MakeRepo) -> None:
     repo = make_repo("bomb")
-    commit = build_bomb(repo)
+    commit = tree_bomb(repo)
     objects, _ = plain_objects(repo.path / ".git", size=2)
     root = repo.git("rev-parse", f"{commit}^{{tree}}")
     started = time.monotonic()
@@ -168,9 +141,10 @@ def test_a_tree_bomb_stops_at_the_entry_limit(make_repo: MakeRepo) -> None:
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.slow
 def test_a_tree_bomb_stops_at_the_deadline(make_repo: MakeRepo) -> None:
     repo = make_repo("bomb")
-    commit = build_bomb(repo)
+    commit = tree_bomb(repo)
     objects, _ = plain_objects(repo.path / ".git", size=2)
     root = repo.git("rev-parse", f"{commit}^{{tree}}")
     started = time.monotonic()
@@ -180,9 +154,10 @@ def test_a_tree_bomb_stops_at_the_deadline(make_repo: MakeRepo) -> None:
     assert time.monotonic() - started < 3
 
 
+@pytest.mark.slow
 def test_the_store_turns_the_limit_into_a_clear_error(store: Store, make_repo: MakeRepo) -> None:
     repo = make_repo("bomb")
-    commit = Commit(build_bomb(repo))
+    commit = Commit(tree_bomb(repo))
     mirror = store.mirror(parse_location(repo.url, Path.cwd()))
     mirror.fetch()
     assert [e.path for e in mirror.list_files(commit, "agents")] == ["agents/helper.md"]
@@ -199,7 +174,7 @@ def raw_tree(git_dir: Path, entries: list[tuple[str, bytes, str]]) -> str:
         mode.encode() + b" " + name + b"\0" + bytes.fromhex(oid) for mode, name, oid in entries
     )
     return (
-        git_in(git_dir, "hash-object", "-t", "tree", "--literally", "-w", "--stdin", stdin=data)
+        git_at(git_dir, "hash-object", "-t", "tree", "--literally", "-w", "--stdin", stdin=data)
         .decode()
         .strip()
     )
@@ -208,7 +183,7 @@ def raw_tree(git_dir: Path, entries: list[tuple[str, bytes, str]]) -> str:
 def test_unsafe_names_come_back_marked_and_are_not_entered(make_repo: MakeRepo) -> None:
     repo = make_repo("unsafe")
     git_dir = repo.path / ".git"
-    blob = git_in(git_dir, "hash-object", "-w", "--stdin", stdin=b"x").decode().strip()
+    blob = git_at(git_dir, "hash-object", "-w", "--stdin", stdin=b"x").decode().strip()
     inner = raw_tree(git_dir, [("100644", b"in.md", blob)])
     names = [b"", b".", b"..", b"a/b.md", b"new\nline.md", b"tab\t.md", b"ok.md"]
     folder = raw_tree(
@@ -266,6 +241,7 @@ def differs(store: Store, repo: GitRepo, base: str | None = None) -> bool | None
     )
 
 
+@pytest.mark.slow
 def test_worktree_changes_to_agent_files_are_found(store: Store, make_repo: MakeRepo) -> None:
     repo = make_repo("local")
     repo.write("agents/a.md", agent_md("a"))
@@ -324,7 +300,7 @@ def test_object_cache_checks_ids_and_shapes(make_repo: MakeRepo) -> None:
     repo = make_repo("shapes")
     git_dir = repo.path / ".git"
     garbage = (
-        git_in(git_dir, "hash-object", "-t", "tree", "--literally", "-w", "--stdin", stdin=b"junk")
+        git_at(git_dir, "hash-object", "-t", "tree", "--literally", "-w", "--stdin", stdin=b"junk")
         .decode()
         .strip()
     )

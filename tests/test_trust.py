@@ -10,19 +10,28 @@ import resource
 import shutil
 import subprocess
 import sys
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agentsync.ids import sha256
-from tests.conftest import CliResult, GitRepo, agent_md
+from tests.fixtures import (
+    TARGET,
+    Cli,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    agents_repo,
+    edit,
+    lock_entry,
+    states,
+    write_agents,
+    write_manifest,
+)
 from tests.procs import agentsync, inproc
 
-Cli = Callable[..., CliResult]
-MakeRepo = Callable[..., GitRepo]
-TARGET = Path(".claude") / "agents"
+pytestmark = pytest.mark.slow  # promise tests: CLI scenarios, kills and file-size limits
+
 HAND = "---\nname: helper\ndescription: My own helper.\n---\nHand-written.\n"
 
 
@@ -35,22 +44,6 @@ def source(make_repo: MakeRepo) -> GitRepo:
     return repo
 
 
-def manifest(project: Path, url: str, agents: str = "") -> None:
-    (project / "agentsync.toml").write_text(f'[sources.team]\nurl = "{url}"\n\n[agents]\n{agents}')
-
-
-def lock_entry(project: Path, name: str) -> dict[str, object]:
-    entry: dict[str, object] = tomllib.loads((project / "agentsync.lock").read_text())["agents"][
-        name
-    ]
-    return entry
-
-
-def states(cli: Cli, project: Path) -> tuple[int, dict[str, str]]:
-    result = cli("--json", "status", cwd=project)
-    return result.code, {e["agent"]: e["state"] for e in json.loads(result.out)}
-
-
 # -- --force and files agentsync did not install -----------------------------------------------
 
 
@@ -60,7 +53,7 @@ def test_force_never_touches_a_hand_written_file(
 ) -> None:
     """The same file name, or the same `name:` under another file name: refused with or
     without --force, the file byte for byte as it was, and nothing recorded."""
-    manifest(project_dir, source.url)
+    write_manifest(project_dir, source.url)
     mine = project_dir / TARGET / where
     mine.parent.mkdir(parents=True)
     mine.write_text(HAND)
@@ -78,7 +71,7 @@ def test_force_never_touches_a_hand_written_file(
 def test_force_still_replaces_a_locally_edited_managed_file(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
-    manifest(project_dir, source.url, 'helper = "team"\n')
+    write_manifest(project_dir, source.url, 'helper = "team"\n')
     assert cli("install", cwd=project_dir).code == 0
     installed = project_dir / TARGET / "helper.md"
     pristine = installed.read_bytes()
@@ -104,7 +97,7 @@ def tamper(path: Path) -> bytes:
 
 @pytest.fixture
 def installed(cli: Cli, source: GitRepo, project_dir: Path) -> Path:
-    manifest(project_dir, source.url, 'helper = "team"\nother = "team"\n')
+    write_manifest(project_dir, source.url, 'helper = "team"\nother = "team"\n')
     assert cli("install", cwd=project_dir).code == 0
     return project_dir / TARGET / "helper.md"
 
@@ -122,7 +115,7 @@ def test_frozen_fails_on_a_tampered_file_and_leaves_it(
     # --force makes the folder match the lock again
     assert cli("install", "--frozen", "--force", cwd=project_dir).code == 0
     assert b"bypassPermissions" not in installed.read_bytes()
-    assert states(cli, project_dir) == (0, {"helper": "ok", "other": "ok"})
+    assert states(project_dir) == (0, {"helper": "ok", "other": "ok"})
 
 
 def test_frozen_still_restores_a_deleted_file(cli: Cli, installed: Path, project_dir: Path) -> None:
@@ -130,6 +123,35 @@ def test_frozen_still_restores_a_deleted_file(cli: Cli, installed: Path, project
     installed.unlink()
     assert cli("install", "--frozen", cwd=project_dir).code == 0
     assert installed.read_bytes() == pristine
+
+
+def test_frozen_fails_on_a_stale_or_missing_lock_and_changes_nothing(
+    cli: Cli, installed: Path, project_dir: Path
+) -> None:
+    """The manifest no longer matches the lock, or there is no lock: `--frozen` resolves
+    nothing, writes nothing and says what to run instead."""
+    lock = project_dir / "agentsync.lock"
+    locked = lock.read_bytes()
+    edit(project_dir / "agentsync.toml", 'other = "team"\n', "")
+    files = {p.name: p.read_bytes() for p in (project_dir / TARGET).iterdir()}
+    stale = cli("install", "--frozen", cwd=project_dir)
+    assert stale.code == 1, stale
+    assert stale.err == (
+        f"error: {lock}: agentsync.lock is out of date with agentsync.toml: agent 'other' was "
+        "removed from the manifest\n"
+        "hint: run `agentsync install` and commit the updated agentsync.lock\n"
+    )
+    assert lock.read_bytes() == locked
+    assert {p.name: p.read_bytes() for p in (project_dir / TARGET).iterdir()} == files
+    lock.unlink()
+    installed.unlink()
+    missing = cli("install", "--frozen", cwd=project_dir)
+    assert missing.code == 1, missing
+    assert missing.err.startswith(
+        f"error: {lock}: agentsync.lock is out of date with agentsync.toml: agentsync.lock "
+        "does not exist\n"
+    )
+    assert not lock.exists() and not installed.exists()
 
 
 def rewrite_lock(project: Path, name: str, **changes: object) -> None:
@@ -152,7 +174,7 @@ def test_a_lock_that_blesses_a_tampered_file_is_detected(
     the lock cannot tie those bytes to the upstream file, so nothing calls them healthy."""
     tampered = tamper(installed)
     rewrite_lock(project_dir, "helper", **{"local-edits": True, "sha256": sha256(tampered)})
-    code, found = states(cli, project_dir)
+    code, found = states(project_dir)
     assert code == 1 and found["helper"] == "unverified", found
     text = cli("status", cwd=project_dir)
     assert "unverified" in text.out and "no patch" in text.out
@@ -166,7 +188,7 @@ def test_a_lock_that_blesses_a_tampered_file_is_detected(
     assert "cannot tie to the upstream file" in plain.err
     assert installed.read_bytes() == tampered
     assert "local-edits" not in lock_entry(project_dir, "helper")
-    assert states(cli, project_dir) == (1, {"helper": "modified", "other": "ok"})
+    assert states(project_dir) == (1, {"helper": "modified", "other": "ok"})
 
 
 def test_a_hand_written_patch_that_does_not_rebuild_the_bytes_is_refused(
@@ -182,7 +204,7 @@ def test_a_hand_written_patch_that_does_not_rebuild_the_bytes_is_refused(
         assert result.code == 1, (args, result)
         assert "helper" in result.err and "restore it from version control" in result.err
     assert installed.read_bytes() == tampered
-    assert states(cli, project_dir)[1]["helper"] == "unverified"
+    assert states(project_dir)[1]["helper"] == "unverified"
 
 
 # -- conflict markers ---------------------------------------------------------------------------
@@ -190,10 +212,10 @@ def test_a_hand_written_patch_that_does_not_rebuild_the_bytes_is_refused(
 
 @pytest.fixture
 def conflicted(cli: Cli, source: GitRepo, project_dir: Path) -> Path:
-    manifest(project_dir, source.url, 'helper = "team"\n')
+    write_manifest(project_dir, source.url, 'helper = "team"\n')
     assert cli("install", cwd=project_dir).code == 0
     path = project_dir / TARGET / "helper.md"
-    path.write_text(path.read_text().replace("You are a helpful agent.", "Mine, in the body."))
+    edit(path, "You are a helpful agent.", "Mine, in the body.")
     source.write("agents/helper.md", agent_md("helper", "Helps.", body="Theirs, in the body."))
     source.commit("v2")
     result = cli("update", "--merge=markers", cwd=project_dir)
@@ -205,7 +227,7 @@ def conflicted(cli: Cli, source: GitRepo, project_dir: Path) -> Path:
 def test_conflict_markers_are_a_conflict_until_resolved(
     cli: Cli, conflicted: Path, project_dir: Path
 ) -> None:
-    code, found = states(cli, project_dir)
+    code, found = states(project_dir)
     assert (code, found) == (1, {"helper": "conflict"})
     assert "conflict markers" in cli("status", cwd=project_dir).out
     frozen = cli("install", "--frozen", cwd=project_dir)
@@ -219,7 +241,7 @@ def test_conflict_markers_are_a_conflict_until_resolved(
     text = conflicted.read_text()
     start, end = text.index("<<<<<<<"), text.index(">>>>>>>")
     conflicted.write_text(text[:start] + "Both, resolved.\n" + text[text.index("\n", end) + 1 :])
-    assert states(cli, project_dir) == (1, {"helper": "modified"})
+    assert states(project_dir) == (1, {"helper": "modified"})
     assert cli("install", cwd=project_dir).code == 0
 
 
@@ -237,22 +259,18 @@ def test_a_conflict_restored_from_the_lock_still_fails_frozen(
 def edited_project(make_repo: MakeRepo, tmp_path: Path, count: int) -> tuple[Path, GitRepo]:
     """A project with `count` installed agents, each edited locally, and an upstream commit
     that changes every one of them elsewhere in the file: `update` merges them all."""
-    repo = make_repo("many")
-    for index in range(count):
-        name = f"a{index:02d}"
-        body = "\n".join(["Intro.", "Keep me.", "Middle.", "Tail.", "End."])
-        repo.write(f"agents/{name}.md", agent_md(name, f"Agent {index}.", body=body))
-    repo.commit("v1")
+    names = [f"a{index:02d}" for index in range(count)]
+    v1 = "\n".join(["Intro.", "Keep me.", "Middle.", "Tail.", "End."])
+    repo = agents_repo(make_repo, "many", names, description="Agent {name}.", body=v1)
     project = tmp_path / "edited"
     project.mkdir()
-    (project / "agentsync.toml").write_text(f'[sources.up]\nurl = "{repo.url}"\ninclude = ["*"]\n')
+    write_manifest(project, repo.url, None, source="up", extra='include = ["*"]\n')
     assert inproc(project, "install").code == 0
     for path in (project / TARGET).iterdir():
-        path.write_text(path.read_text().replace("Keep me.", f"MY EDIT of {path.stem}."))
-    for index in range(count):
-        name = f"a{index:02d}"
-        body = "\n".join(["Intro.", "Keep me.", "Middle.", "Tail.", "End, improved."])
-        repo.write(f"agents/{name}.md", agent_md(name, f"Agent {index}.", body=body))
+        edit(path, "Keep me.", f"MY EDIT of {path.stem}.")
+    write_agents(
+        repo, names, description="Agent {name}.", body=v1.replace("End.", "End, improved.")
+    )
     repo.commit("v2")
     return project, repo
 
@@ -296,17 +314,12 @@ def test_update_killed_while_writing_merges_keeps_every_edit(
             assert (project / "agentsync.lock").read_bytes() == expected_lock, fault
             files = {p.name: p.read_bytes() for p in (project / TARGET).iterdir()}
             assert files == expected_files, fault
-            assert states_inproc(project) == {"ok"}, fault
+            assert set(states(project)[1].values()) == {"ok"}, fault
         else:
-            assert states_inproc(project) <= {"ok", "modified"}, fault
+            assert set(states(project)[1].values()) <= {"ok", "modified"}, fault
             assert agentsync(project, "update").code == 0
             assert edits_kept(project, count) == [], fault
             assert (project / "agentsync.lock").read_bytes() == expected_lock, fault
-
-
-def states_inproc(project: Path) -> set[str]:
-    status = inproc(project, "--json", "status")
-    return {entry["state"] for entry in json.loads(status.out)}
 
 
 def test_a_failed_lock_write_keeps_the_merges(make_repo: MakeRepo, tmp_path: Path) -> None:
@@ -336,7 +349,7 @@ def test_a_failed_lock_write_keeps_the_merges(make_repo: MakeRepo, tmp_path: Pat
     assert b"local-edits" not in (project / "agentsync.lock").read_bytes()
     assert inproc(project, "update").code == 0
     assert edits_kept(project, count) == []
-    assert states_inproc(project) == {"ok"}
+    assert set(states(project)[1].values()) == {"ok"}
     assert (project / "agentsync.lock").read_bytes() == (reference / "agentsync.lock").read_bytes()
 
 
@@ -348,17 +361,17 @@ def test_markers_inside_a_code_fence_still_count_for_an_installed_agent(
     fenced = "Run this:\n```sh\nmake test\n```\n"
     source.write("agents/helper.md", agent_md("helper", "Helps.", body=fenced))
     source.commit("fenced")
-    manifest(project_dir, source.url, 'helper = "team"\n')
+    write_manifest(project_dir, source.url, 'helper = "team"\n')
     assert cli("install", cwd=project_dir).code == 0
     path = project_dir / TARGET / "helper.md"
-    path.write_text(path.read_text().replace("make test", "make check"))
+    edit(path, "make test", "make check")
     source.write(
         "agents/helper.md", agent_md("helper", "Helps.", body=fenced.replace("test", "all"))
     )
     source.commit("v2")
     assert cli("update", "--merge=markers", cwd=project_dir).code == 1
     assert "<<<<<<<" in path.read_text()
-    assert states(cli, project_dir) == (1, {"helper": "conflict"})
+    assert states(project_dir) == (1, {"helper": "conflict"})
     assert cli("install", "--frozen", cwd=project_dir).code == 1
 
 
@@ -369,7 +382,7 @@ def test_status_never_calls_a_hand_blessed_file_ok(
     checks the lock against the upstream file in the cache, so it is not fooled either."""
     tampered = tamper(installed)
     rewrite_lock(project_dir, "helper", sha256=sha256(tampered))
-    code, found = states(cli, project_dir)
+    code, found = states(project_dir)
     assert (code, found["helper"], found["other"]) == (1, "unverified", "ok")
     assert cli("install", "--frozen", cwd=project_dir).code == 1
     assert installed.read_bytes() == tampered
@@ -383,7 +396,7 @@ def test_a_base64_patch_cannot_bless_text(cli: Cli, installed: Path, project_dir
     rewrite_lock(
         project_dir, "helper", **{"local-edits": True, "sha256": sha256(tampered), "edits": forged}
     )
-    assert states(cli, project_dir)[1]["helper"] == "unverified"
+    assert states(project_dir)[1]["helper"] == "unverified"
     frozen = cli("install", "--frozen", cwd=project_dir)
     assert frozen.code == 1 and "not UTF-8" in frozen.err, frozen
 
@@ -396,14 +409,14 @@ def test_force_takes_upstream_over_conflict_markers(
     assert "<<<<<<<" not in conflicted.read_text()
     assert "Theirs, in the body." in conflicted.read_text()
     assert "local-edits" not in lock_entry(project_dir, "helper")
-    assert states(cli, project_dir) == (0, {"helper": "ok"})
+    assert states(project_dir) == (0, {"helper": "ok"})
 
 
 def test_a_failed_install_name_leaves_the_manifest_as_it_was(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
     """A failed command writes nothing: the manifest edit goes with the failed write."""
-    manifest(project_dir, source.url)
+    write_manifest(project_dir, source.url)
     before = (project_dir / "agentsync.toml").read_bytes()
     (project_dir / ".claude").symlink_to(project_dir / "nowhere")  # no folder can be made there
     result = cli("install", "helper", cwd=project_dir)
@@ -415,7 +428,7 @@ def test_a_failed_install_name_leaves_the_manifest_as_it_was(
 def test_a_dangling_symlink_at_an_agents_path_is_not_replaced(
     cli: Cli, source: GitRepo, project_dir: Path
 ) -> None:
-    manifest(project_dir, source.url)
+    write_manifest(project_dir, source.url)
     target = project_dir / TARGET
     target.mkdir(parents=True)
     (target / "helper.md").symlink_to(project_dir / "mine-elsewhere.md")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,8 @@ from agentsync import vcs
 from agentsync.errors import NetworkError, SourceError
 from agentsync.store import Store
 from agentsync.urls import Location, UrlRejected, parse_location
-from tests.conftest import GitRepo
+from tests.fixtures import MakeRepo
 from tests.servers import AuthServer, closed_port, self_signed_cert, tcp_server
-
-MakeRepo = Callable[..., GitRepo]
-
 
 # --- environment ---------------------------------------------------------------------------
 
@@ -77,6 +73,7 @@ def test_ssh_runs_in_batch_mode_unless_the_user_chose_a_command() -> None:
     assert "GIT_SSH_COMMAND" not in vcs.git_env({"GIT_SSH": "/usr/bin/plink"})
 
 
+@pytest.mark.slow
 def test_a_run_inside_a_git_hook_does_not_touch_the_outer_repository(
     make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -133,6 +130,7 @@ def test_option_like_url_is_never_read_as_an_option(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_run_git_kills_the_whole_process_group_on_timeout(tmp_path: Path) -> None:
     # An alias running a shell that spawns a grandchild: all must be gone after the timeout.
     marker = tmp_path / "survivor"
