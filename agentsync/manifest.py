@@ -363,10 +363,12 @@ def _parse_agent(
 class ManifestEditor:
     """Comment- and layout-preserving edits through tomlkit; nothing is written until save()."""
 
-    def __init__(self, path: Path, text: str) -> None:
-        _syntax_check(text, path)
+    def __init__(self, path: Path, text: str, *, checked: bool = False) -> None:
+        if not checked:  # text a run already parsed needs no second syntax check
+            _syntax_check(text, path)
         self.path = path
         self.original = text  # as read: restored if the command that edits it fails
+        self._parsed: tuple[str, Manifest] | None = None
         try:
             self._doc = tomlkit.parse(text)
             self._leading_blank = text.startswith("\n")
@@ -393,8 +395,11 @@ class ManifestEditor:
         return text if not text or text.endswith("\n") else text + "\n"
 
     def manifest(self) -> Manifest:
-        """The current (edited) text, validated."""
-        return parse_manifest(self.text(), self.path)
+        """The current (edited) text, validated (once per text)."""
+        text = self.text()
+        if self._parsed is None or self._parsed[0] != text:
+            self._parsed = (text, parse_manifest(text, self.path))
+        return self._parsed[1]
 
     def _plain(self) -> dict[str, Any]:
         return self._doc.unwrap()
@@ -533,10 +538,14 @@ class ManifestEditor:
     # -- writing
 
     def save(self) -> bool:
-        """Validate the edited text as `load_manifest` would, then write it if it changed."""
+        """Validate the edited text as `load_manifest` would, then write it if it changed
+        (from what was read: the run lock keeps others from writing it meanwhile)."""
         text = self.text()
-        parse_manifest(text, self.path)
-        return _fs.write_if_changed(self.path, text.encode("utf-8"))
+        self.manifest()
+        if text == self.original and self.path.exists():
+            return False
+        _fs.atomic_write(self.path, text.encode("utf-8"))
+        return True
 
 
 def _insert_table(doc: tomlkit.TOMLDocument, key: str, item: Table, *, before: str) -> None:

@@ -13,7 +13,7 @@ from agentsync.catalog import Catalog
 from agentsync.errors import IntegrityError, ManifestError, SourceError
 from agentsync.installer import Layout
 from agentsync.lockfile import Lock, LockedAgent, load_lock
-from agentsync.manifest import Manifest, ManifestEditor, load_manifest
+from agentsync.manifest import Manifest, ManifestEditor, parse_manifest, read_manifest_text
 from agentsync.project import Project, find_project
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class Session:
     project: Project
     _store: Store | None = None
     _manifest: Manifest | None = None
+    _manifest_text: str | None = None
     _lock: Lock | None = None
     _catalog: Catalog | None = field(default=None, repr=False)
 
@@ -73,16 +74,22 @@ class Session:
                     hint="create one with `agentsync init`, then `agentsync source add NAME URL`",
                     subject=str(self.project.manifest_path),
                 )
-            self._manifest = load_manifest(self.project.manifest_path)
+            path = self.project.manifest_path
+            self._manifest_text = read_manifest_text(path)
+            self._manifest = parse_manifest(self._manifest_text, path)
         return self._manifest
 
     def editor(self) -> ManifestEditor:
         """An editor of the manifest, keeping its comments and layout."""
-        return ManifestEditor.open(self.manifest().path)
+        manifest = self.manifest()
+        if self._manifest_text is None:  # given by use_manifest, never read
+            return ManifestEditor.open(manifest.path)
+        return ManifestEditor(manifest.path, self._manifest_text, checked=True)
 
     def use_manifest(self, manifest: Manifest) -> Manifest:
         """Go on with an edited manifest (not yet saved)."""
         self._manifest = manifest
+        self._manifest_text = None
         return manifest
 
     @property

@@ -55,6 +55,36 @@ def test_install_name_parses_each_source_file_once(
     assert set(parsed.values()) == {1}, parsed
 
 
+def test_install_name_reads_the_manifest_once_and_parses_each_text_once(
+    cli: Cli, two_sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentsync import _fs, manifest
+
+    reads: list[str] = []
+    parsed: Counter[str] = Counter()
+    real_read, real_parse = _fs.read_small, manifest.parse_manifest
+
+    def counting_read(path: Path, limit: int) -> bytes | None:
+        if path.name == "agentsync.toml":
+            reads.append(str(path))
+        return real_read(path, limit)
+
+    def counting_parse(text: str, path: Path) -> manifest.Manifest:
+        parsed[text] += 1
+        return real_parse(text, path)
+
+    monkeypatch.setattr(_fs, "read_small", counting_read)
+    monkeypatch.setattr(manifest, "parse_manifest", counting_parse)
+    import agentsync.session
+
+    monkeypatch.setattr(agentsync.session, "parse_manifest", counting_parse)
+    result = cli("install", "beta-2", cwd=two_sources)
+    assert result.code == 0, result
+    assert len(reads) == 1, reads
+    assert len(parsed) == 2 and set(parsed.values()) == {1}, parsed  # as read, as edited
+    assert 'beta-2 = "beta"' in (two_sources / "agentsync.toml").read_text()
+
+
 def test_the_plan_of_a_fresh_install_and_of_a_rerun(cli: Cli, two_sources: Path) -> None:
     text = (two_sources / "agentsync.toml").read_text()
     (two_sources / "agentsync.toml").write_text(
