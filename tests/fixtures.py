@@ -239,3 +239,28 @@ class CliResult:
 
 
 Cli = Callable[..., CliResult]
+
+
+def run_bounded(
+    project: Path, *args: str, memory: int = 1 << 30
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`python -m agentsync ARGS` in its own process, under a memory limit (address space)
+    and a 60 s wall clock; returns the result and the seconds it took."""
+    import resource
+    import sys
+    import time
+
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "agentsync", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=limits,
+        check=False,
+    )
+    return result, time.monotonic() - started

@@ -8,10 +8,8 @@ command-injection cases, that the marker file a payload would create never appea
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +27,7 @@ from tests.fixtures import (
     loose_object,
     only_mirror,
     read_lock,
+    run_bounded,
     run_git,
     tree_bomb,
     write_manifest,
@@ -423,23 +422,10 @@ def test_a_tree_bomb_is_bounded_in_time_and_memory(make_repo: MakeRepo, project_
     tree_bomb(repo)
     limit = 1024**3  # 1 GiB of address space: listing 10**7 paths would need several
 
-    def bounded() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
     def install(manifest: str) -> tuple[subprocess.CompletedProcess[str], float]:
         (project_dir / "agentsync.toml").write_text(manifest)
         (project_dir / "agentsync.lock").unlink(missing_ok=True)
-        start = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, "-m", "agentsync", "--timeout", "20", "install"],
-            cwd=project_dir,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            preexec_fn=bounded,
-            check=False,
-        )
-        return done, time.monotonic() - start
+        return run_bounded(project_dir, "--timeout", "20", "install", memory=limit)
 
     source = f'[sources.b]\nurl = "{repo.url}"\n'
     done, elapsed = install(source + 'path = "agents"\n\n[agents]\nhelper = "b"\n')
@@ -587,9 +573,6 @@ def test_yaml_bombs_and_deep_nesting_stay_bounded(
     write_manifest(project_dir, repo.url, None, source="b", extra='include = ["*"]\n')
     limit = 2 * 1024**3  # 2 GiB of address space: an expanded bomb would need far more
 
-    def bounded() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
     reasons = {
         "bomb": "the frontmatter expands too many aliases",
         "deep": "the frontmatter nests too deeply",
@@ -597,17 +580,7 @@ def test_yaml_bombs_and_deep_nesting_stay_bounded(
     }
     runs = {}
     for args, code in ((("install",), 1), (("install", "--force"), 0), (("check",), 1)):
-        start = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, "-m", "agentsync", *args],
-            cwd=project_dir,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            preexec_fn=bounded,
-            check=False,
-        )
-        elapsed = time.monotonic() - start
+        done, elapsed = run_bounded(project_dir, *args, memory=limit)
         assert elapsed < 10, (args, elapsed)
         assert "Traceback" not in done.stderr, (args, done.stderr)
         assert done.returncode == code, (args, done)

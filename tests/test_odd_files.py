@@ -7,13 +7,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from agentsync.ids import name_problem
-from tests.fixtures import TARGET, Cli, CliResult, GitRepo, MakeRepo, agent_md, write_manifest
+from tests.fixtures import (
+    TARGET,
+    Cli,
+    CliResult,
+    GitRepo,
+    MakeRepo,
+    agent_md,
+    run_bounded,
+    write_manifest,
+)
 
 
 @pytest.fixture
@@ -141,26 +149,6 @@ def planted(cli: Cli, source: GitRepo, project_dir: Path) -> Path:
     with (target / "huge.md").open("wb") as handle:
         handle.truncate(4 << 30)
     return target
-
-
-def run_bounded(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """The real entry point in its own process, with a wall-clock and a memory limit."""
-    import resource
-
-    def limits() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "agentsync", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=limits,
-        check=False,
-    )
-    return result, time.monotonic() - started
 
 
 @pytest.mark.slow
