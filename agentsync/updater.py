@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentsync.errors import AgentsyncError, ResolveError, UsageError
+from agentsync.frontmatter import MAX_FILE_BYTES
 from agentsync.installer import MergeMode, read_installed, upstream_bytes
 from agentsync.lockfile import Lock, LockedAgent
 from agentsync.manifest import MANIFEST_NAME, Manifest
@@ -151,6 +152,9 @@ def diff(options: Options, name: str, *, upstream: bool = False) -> DiffReport:
         local = read_installed(path, locked.name)  # never a FIFO, a device or past 1 MiB
         if local is None:
             return DiffReport(locked.name, label, "local", "", note=f"{path} is missing")
+        if len(local) > MAX_FILE_BYTES:  # read cut one byte past the limit: not the file
+            note = f"{path} is larger than 1 MiB (Claude Code skips it); not compared"
+            return DiffReport(locked.name, label, "local", "", note=note)
         text = unified(pinned, local, f"{locked.name}.md ({label})", f"{locked.name}.md (local)")
         return DiffReport(locked.name, label, "local", text)
 

@@ -364,6 +364,8 @@ def test_diff_of_a_special_file_is_bounded(
     assert "Traceback" not in result.stderr, result
     assert seconds < 20
     assert result.returncode == (0 if kind == "huge" else 1), result
+    if kind == "huge":
+        assert "larger than 1 MiB" in result.stderr and len(result.stdout) < 1000, result
 
 
 def test_an_agent_reference_with_control_characters_is_refused(
