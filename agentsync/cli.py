@@ -12,15 +12,31 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
-from agentsync import operations as ops
-from agentsync import render
 from agentsync.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AgentsyncError, UsageError
-from agentsync.session import DEFAULT_TIMEOUT, Options
 from agentsync.textsafe import inline, json_text, printable
 
 if TYPE_CHECKING:
+    from agentsync import operations as ops
+    from agentsync import render
     from agentsync import updater as updater_types
+    from agentsync.session import Options
     from agentsync.sync import SyncReport
+else:
+
+    class _OnFirstUse:
+        """A module imported when a command first uses it: `--help`, a usage error and a
+        command that needs no git or YAML never pay for loading the whole pipeline."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attr: str) -> Any:
+            import importlib
+
+            return getattr(importlib.import_module(self._name), attr)
+
+    ops = _OnFirstUse("agentsync.operations")
+    render = _OnFirstUse("agentsync.render")
 
 app = typer.Typer(
     name="agentsync",
@@ -93,6 +109,8 @@ MAX_TIMEOUT = 86_400.0  # a day: past that a timeout protects nothing (and inf b
 def _timeout_default() -> float:
     raw = os.environ.get("AGENTSYNC_TIMEOUT")
     if not raw:
+        from agentsync.session import DEFAULT_TIMEOUT
+
         return DEFAULT_TIMEOUT
     try:
         value = float(raw)
@@ -145,6 +163,14 @@ def _globals(
         raise UsageError(
             "--refresh rebuilds the cache from the network; it cannot go with --offline"
         )
+    if timeout is not None and not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
+        # the range check of the flag parser lets nan through (every comparison with it fails)
+        raise UsageError(
+            f"--timeout must be between {MIN_TIMEOUT:g} and {MAX_TIMEOUT:g} seconds",
+            hint="e.g. --timeout 60",
+        )
+    from agentsync.session import Options
+
     options = Options(
         cwd=_cwd(),
         project=project,

@@ -27,9 +27,12 @@ def sha256(data: bytes) -> Sha256:
     return Sha256(hashlib.sha256(data).hexdigest())
 
 
+_HEX = re.compile(r"[0-9a-f]+")
+
+
 def is_hex_id(text: str, size: int) -> bool:
     """True for exactly `size` lowercase hex characters (40: a git id, 64: a sha256)."""
-    return len(text) == size and all(c in "0123456789abcdef" for c in text)
+    return len(text) == size and _HEX.fullmatch(text) is not None
 
 
 def is_object_id(text: str) -> bool:

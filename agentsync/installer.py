@@ -12,7 +12,7 @@ from typing import Literal
 from agentsync._fs import (
     NotRegularFile,
     atomic_delete,
-    atomic_write,
+    atomic_write_many,
     clean_stale_temps,
     read_regular,
     real_dir,
@@ -26,9 +26,16 @@ from agentsync.frontmatter import (
 )
 from agentsync.ids import Sha256, blob_id, is_safe_name, name_problem, sha256
 from agentsync.journal import Journal
-from agentsync.lockfile import Lock, LockedAgent, write_lock
+from agentsync.lockfile import (
+    Lock,
+    LockedAgent,
+    entry_fingerprint,
+    remember_parsed,
+    write_lock,
+)
 from agentsync.patch import PatchError, apply_patch, make_patch
 from agentsync.resolve import installed_bytes
+from agentsync.state import InstalledState
 from agentsync.textscan import conflict_marker_line
 
 ActionKind = Literal[
@@ -84,6 +91,7 @@ class InstallPlan:
 
     actions: tuple[FileAction, ...]
     lock: Lock  # what the lock will say afterwards (held-back entries included)
+    lock_unchanged: bool = False  # the lock says exactly what it said before the run
 
     @property
     def changes(self) -> tuple[FileAction, ...]:
@@ -179,8 +187,12 @@ def plan_install(
     *,
     force: bool = False,
     merge: MergeMode = "keep",
+    verified: frozenset[str] = frozenset(),
 ) -> InstallPlan:
-    """Compare the new lock with the files on disk and the old lock; decide every action."""
+    """Compare the new lock with the files on disk and the old lock; decide every action.
+
+    The agents in `verified` (see `still_verified`) are kept without reading upstream.
+    """
     layout.check()
     _check_case_clashes(layout, new)
     journal = Journal.load(layout.state_dir)
@@ -189,6 +201,9 @@ def plan_install(
     agents = dict(new.agents)
     for name, wanted in sorted(new.agents.items()):
         previous = old_agents.get(name)
+        if name in verified and not force and previous == wanted and not journal.marks:
+            actions.append(FileAction("keep", name, layout.agent_path(name)))
+            continue
         # --force takes upstream as it is, local edits (or conflict markers) and all
         entry = _pristine(wanted, read_upstream) if force and wanted.local_edits else wanted
         locked, expected, note = _locked_bytes(layout, entry, read_upstream)
@@ -213,7 +228,32 @@ def plan_install(
             actions.append(_plan_removal(layout, previous, journal, force=force))
     actions.extend(_plan_leftovers(layout, journal, set(new.agents) | set(old_agents)))
     _check_name_clashes(layout, actions)
-    return InstallPlan(tuple(actions), replace(new, agents=agents))
+    lock = replace(new, agents=agents)
+    return InstallPlan(tuple(actions), lock, lock_unchanged=lock == old)
+
+
+def still_verified(layout: Layout, lock: Lock, old: Lock) -> frozenset[str]:
+    """The agents whose file the last run verified against this very lock entry and that
+    have not changed since (same stat, same entry): their bytes are known without reading
+    upstream, as git's index knows a clean file. None after an interrupted run."""
+    if not layout.state_dir.is_dir() or Journal.load(layout.state_dir).marks:
+        return frozenset()
+    state = InstalledState.load(layout.state_dir)
+    found = set()
+    for name, locked in lock.agents.items():
+        if old.agents.get(name) != locked or (locked.local_edits and locked.edits is None):
+            continue  # a changed entry, or one to tie to upstream again: the full path
+        if old.sources.get(locked.source) != lock.sources.get(locked.source):
+            continue  # its source moved: the source commit is checked again
+        if name_problem(name) is None and state.confirms(
+            layout.agent_path(name), entry_fingerprint(lock, name), locked.sha256
+        ):
+            found.add(name)
+    return frozenset(found)
+
+
+# Actions after which the file holds exactly the bytes its lock entry was verified by.
+_VERIFIED = frozenset({"keep", "adopt", "create", "restore", "update", "merged"})
 
 
 def upstream_bytes(locked: LockedAgent, read_upstream: Callable[[LockedAgent], bytes]) -> bytes:
@@ -419,6 +459,8 @@ def unresolved_markers(data: bytes, name: str) -> int | None:
     Conflict markers agentsync's own merges wrote count anywhere, even inside a fenced code
     block (the conflict may fall in one); other markers count as `check` counts them.
     """
+    if b"<<<<<<< " not in data:
+        return conflict_marker_line(data)
     own = re.compile(
         rb"^<{7} " + re.escape(f"{name}.md {LOCAL_LABEL}".encode()) + rb"\r?\n"
         rb"(?:.*\n)*?={7}\r?\n(?:.*\n)*?>{7} " + re.escape(UPSTREAM_LABEL.encode()) + rb"\r?$",
@@ -535,16 +577,36 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
     journal = Journal.load(layout.state_dir)
     if changes:
         journal.record(((a.name, a.data, a.kind) for a in changes if a.data), plan.lock)
+    # All new bytes reach the disk in one sync, then each file is renamed into place.
+    atomic_write_many(
+        [(a.path, a.data) for a in changes if a.kind != "remove" and a.data is not None],
+        staging=layout.staging,
+    )
     for action in changes:
         if action.kind == "remove":
             atomic_delete(action.path)
-        else:
-            assert action.data is not None  # noqa: S101 - WRITES always carry data
-            atomic_write(action.path, action.data, staging=layout.staging)
-    lock_changed = write_lock(layout.lock_path, plan.lock)
+    # A lock that says what it said needs no new bytes (nor a comparison of serialised ones).
+    lock_changed = False if plan.lock_unchanged else write_lock(layout.lock_path, plan.lock)
     # Always: a journal left by a killed run is settled once the lock matches the files.
     journal.clear()
+    _remember_verified(plan, layout)
+    remember_parsed(layout.lock_path, layout.state_dir, plan.lock)
     return ApplyResult(lock_changed)
+
+
+def _remember_verified(plan: InstallPlan, layout: Layout) -> None:
+    """Record the files this run left holding verified bytes, for the next run's stat."""
+    verified = []
+    for action in plan.actions:
+        entry = plan.lock.agents.get(action.name)
+        if entry is None or action.kind not in _VERIFIED:
+            continue
+        if action.data is not None and sha256(action.data) != entry.sha256:
+            continue
+        if entry.local_edits and entry.edits is None:
+            continue
+        verified.append((action.path, entry_fingerprint(plan.lock, action.name), entry.sha256))
+    InstalledState.load(layout.state_dir).save(verified)
 
 
 def disk_sha(path: Path) -> Sha256 | None:

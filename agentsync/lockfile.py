@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -109,19 +110,44 @@ def _agent_table(a: LockedAgent) -> dict[str, Any]:
     return table
 
 
-def dump_lock(lock: Lock) -> bytes:
-    """The lock as TOML: fixed key order, tables sorted by name; equal locks give equal bytes."""
+def lock_table(lock: Lock) -> dict[str, Any]:
+    """The lock as the tables its TOML holds (what parsing it gives back)."""
     data: dict[str, Any] = {"version": lock.version}
     if lock.sources:
         data["sources"] = {n: _source_table(lock.sources[n]) for n in sorted(lock.sources)}
     if lock.agents:
         data["agents"] = {n: _agent_table(lock.agents[n]) for n in sorted(lock.agents)}
-    return (HEADER + tomli_w.dumps(data)).encode("utf-8")
+    return data
+
+
+def dump_lock(lock: Lock) -> bytes:
+    """The lock as TOML: fixed key order, tables sorted by name; equal locks give equal bytes."""
+    return (HEADER + tomli_w.dumps(lock_table(lock))).encode("utf-8")
+
+
+def remember_parsed(lock_path: Path, state_dir: Path, lock: Lock) -> None:
+    """Keep the parse of the lock file as it now is, for the next run's `load_lock`."""
+    from agentsync import state
+
+    try:
+        data = _fs.read_small(lock_path, MAX_LOCK_BYTES)
+    except OSError:
+        return
+    if data is not None and state.cached_lock_data(state_dir, lock_path, data) is None:
+        state.remember_lock_data(state_dir, lock_path, data, lock_table(lock))
 
 
 def write_lock(path: Path, lock: Lock) -> bool:
     """Atomically write the lock unless the file already holds these bytes; True if written."""
     return _fs.write_if_changed(path, dump_lock(lock))
+
+
+def entry_fingerprint(lock: Lock, name: str) -> str:
+    """A digest of everything the lock records for agent `name` and its source (what its
+    bytes were checked by): any change of either asks for the check again."""
+    agent = lock.agents[name]
+    both = (agent, lock.sources.get(agent.source))
+    return hashlib.sha256(repr(both).encode()).hexdigest()  # every field, in a fixed order
 
 
 # --------------------------------------------------------------------------- reading
@@ -191,8 +217,12 @@ _AGENT_KEYS = {
 }  # fmt: skip
 
 
-def load_lock(path: Path) -> Lock | None:
-    """Read and check the lock; None when there is none, LockfileError when it is malformed."""
+def load_lock(path: Path, state_dir: Path | None = None) -> Lock | None:
+    """Read and check the lock; None when there is none, LockfileError when it is malformed.
+
+    With `state_dir`, the parsed form the last run kept for these very bytes stands in for
+    the TOML parse (every entry is still checked).
+    """
     try:
         data = _fs.read_small(path, MAX_LOCK_BYTES)  # never a FIFO, never /dev/zero
         if data is None:
@@ -202,26 +232,43 @@ def load_lock(path: Path) -> Lock | None:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         message = f"{display_path(path)}: cannot read as UTF-8 text: {reason}"
         raise LockfileError(message, _HINT) from None
+    if state_dir is None:
+        return parse_lock(text, path)
+    from agentsync import state
+
+    parsed = state.cached_lock_data(state_dir, path, data)
+    if parsed is not None:
+        try:
+            return _checked_lock(parsed, text, path)
+        except (LockfileError, RecursionError):
+            pass  # not what this version would have kept: parse the file itself
     return parse_lock(text, path)
 
 
-def parse_lock(text: str, path: Path) -> Lock:
+def parse_lock(text: str, path: Path, parsed: dict[str, Any] | None = None) -> Lock:
     """Check lock `text` (as read from `path`, which only names it in errors)."""
     try:
-        return _parse_lock(text, path)
+        return _checked_lock(parsed if parsed is not None else _toml(text, path), text, path)
     except RecursionError:
         raise LockfileError(
             f"{display_path(path)}: values are nested too deeply to read", _HINT
         ) from None
 
 
-def _parse_lock(text: str, path: Path) -> Lock:
+def _toml(text: str, path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
+    except RecursionError:
+        raise LockfileError(
+            f"{display_path(path)}: values are nested too deeply to read", _HINT
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
         where = f"{display_path(path)}:{match.group(1)}" if match else display_path(path)
         raise LockfileError(f"{where}: not valid TOML: {exc}", _HINT) from exc
+
+
+def _checked_lock(data: dict[str, Any], text: str, path: Path) -> Lock:
     reader = _Reader(path, text)
     reader.keys_within((), data, {"version", "sources", "agents"})
     version = data.get("version")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agentsync import trees, vcs
 from agentsync._fs import ReadersLock
-from agentsync.errors import SourceError
+from agentsync.errors import AgentsyncError, SourceError
 from agentsync.ids import BlobId, Commit, full_commit, is_full_commit
 from agentsync.trees import TreeEntry
 from agentsync.urls import Location, redact_text
@@ -135,6 +135,23 @@ class MirrorReader:
         if entry is None or entry.is_tree or entry.kind != "blob":
             return None
         return BlobId(entry.oid)
+
+    def preload_blobs(self, blobs: Iterable[BlobId]) -> None:
+        """Read many blobs in one request, for `read_blob` to answer from memory (each is
+        still checked against its id by whoever installs it)."""
+        wanted = [b for b in blobs if b not in self._blobs]
+        if len(wanted) < 2:
+            return
+        budget = _BLOB_CACHE_BYTES - self._blob_bytes
+        try:
+            self._reading.objects()  # takes the readers lock, as every read does
+            found = vcs.read_objects(self.path, wanted, budget=budget, timeout=self.walk_timeout)
+        except (OSError, AgentsyncError):
+            return  # the one-by-one reads say what is wrong
+        for oid, (kind, data) in found.items():
+            if kind == "blob":
+                self._blobs[BlobId(oid)] = data
+                self._blob_bytes += len(data)
 
     def read_blob(self, blob: BlobId) -> bytes:
         """The content of a blob. Its content never changes under its id, so one run reads

@@ -99,7 +99,7 @@ class Session:
     def lock(self) -> Lock:
         """The lock as it is on disk; an empty lock when there is none yet."""
         if self._lock is None:
-            self._lock = load_lock(self.project.lock_path) or Lock()
+            self._lock = load_lock(self.project.lock_path, self.project.state_dir) or Lock()
         return self._lock
 
     def layout(self, manifest: Manifest | None) -> Layout:

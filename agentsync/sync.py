@@ -11,12 +11,12 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentsync._fs import atomic_write, batched_dir_sync
 from agentsync.errors import AgentsyncError, FrozenLockError, SourceError
 from agentsync.grants import Grant, line_counts, widened
-from agentsync.ids import Commit, is_full_commit, short
+from agentsync.ids import BlobId, Commit, is_full_commit, short
 from agentsync.installer import (
     DIFFERS,
     ActionKind,
@@ -26,10 +26,11 @@ from agentsync.installer import (
     MergeMode,
     apply_plan,
     plan_install,
+    still_verified,
     unresolved_markers,
     upstream_bytes,
 )
-from agentsync.lockfile import Lock, LockedAgent, dump_lock, stale_reasons
+from agentsync.lockfile import Lock, LockedAgent, stale_reasons
 from agentsync.manifest import Manifest
 from agentsync.resolve import Drift, Policy, Resolution, Resolver, UpdateScope, detect_drift
 
@@ -184,14 +185,27 @@ def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
     files = None
     if request.mode != "outdated":
         read = run.reader(manifest)
-        _verify_source_commits(run, manifest, resolution.lock)
+        # --frozen proves every file against the cache; other runs trust the last run's
+        # record of a file that has not changed since
+        known = frozenset() if request.frozen else still_verified(layout, resolution.lock, old)
+        _verify_source_commits(run, manifest, resolution.lock, known)
+        _preload(run, manifest, resolution.lock, known)
         files = plan_install(
-            layout, resolution.lock, old, read, force=request.force, merge=request.merge
+            layout,
+            resolution.lock,
+            old,
+            read,
+            force=request.force,
+            merge=request.merge,
+            verified=known,
         )
         if request.frozen and run.has_lock:
             _check_frozen(run, files, old)
     rows = _Rows(run, manifest, old, resolution, request.mode).all(files)
-    warnings = resolution.warnings + (install_diagnostics(files.changes) if files else ())
+    cache_root = run.store.root if files and files.changes else None
+    warnings = resolution.warnings + (
+        install_diagnostics(files.changes, cache_root) if files else ()
+    )
     return SyncPlan(request.mode, run.project.root, layout, resolution, files, rows, warnings)
 
 
@@ -253,38 +267,60 @@ def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple
 
     `install --frozen` keeps the locked commits regardless: this only says so loudly.
     """
-    found: list[str] = []
-    for name, locked in sorted(lock.sources.items()):
-        spec = manifest.sources.get(name)
+
+    def drift_of(name: str) -> str | None:
+        locked, spec = lock.sources[name], manifest.sources.get(name)
         if spec is None:
-            continue
+            return None
         mirror = run.mirror(manifest, name)
         try:
             if not mirror.has_commit(locked.commit):
-                continue  # nothing cached to compare with; the commit is fetched by id
+                return None  # nothing cached to compare with; the commit is fetched by id
             drift = detect_drift(
                 mirror, locked.commit, spec.ref, spec.version, locked.resolved, branches=False
             )
         except AgentsyncError:
-            continue
-        if drift is not None:
-            kind, ref, now = drift
-            found.append(Drift(name, None, kind, ref, locked.commit, now).message + " (kept)")
-    return tuple(found)
+            return None
+        if drift is None:
+            return None
+        kind, ref, now = drift
+        return Drift(name, None, kind, ref, locked.commit, now).message + " (kept)"
+
+    # one git process per source: run them side by side (each mirror has its own reader)
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = sorted(lock.sources)
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
+        found = list(pool.map(drift_of, names))
+    return tuple(message for message in found if message is not None)
 
 
-def _verify_source_commits(run: Session, manifest: Manifest, lock: Lock) -> None:
-    """Every source commit the lock records must exist (in the cache, or fetched by id)."""
+def _verify_source_commits(
+    run: Session, manifest: Manifest, lock: Lock, known: frozenset[str]
+) -> None:
+    """Every source commit the lock records must exist (in the cache, or fetched by id),
+    unless no agent of the source needs reading from it."""
     for name, source in sorted(lock.sources.items()):
         users = sorted(a.name for a in lock.agents.values() if a.source == name)
-        if not users:
-            continue  # a source no agent uses is never fetched
+        if not users or known.issuperset(users):
+            continue  # a source no agent uses (or needs to read from) is never fetched
         try:
             run.mirror(manifest, name).ensure_commit(source.commit)
         except SourceError as error:
             raise type(error)(
                 f"source {name}: {error.message}", hint=error.hint, subject=", ".join(users)
             ) from None
+
+
+def _preload(run: Session, manifest: Manifest, lock: Lock, known: frozenset[str]) -> None:
+    """Read the upstream files the plan will need in one request per source."""
+    wanted: dict[str, list[BlobId]] = {}
+    for name, locked in lock.agents.items():
+        if name not in known and locked.source in manifest.sources:
+            wanted.setdefault(locked.source, []).append(locked.blob)
+    for source, blobs in wanted.items():
+        with contextlib.suppress(AgentsyncError):
+            run.mirror(manifest, source).reader.preload_blobs(blobs)
 
 
 def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:
@@ -305,7 +341,7 @@ def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:
             "version with `agentsync install --force`",
             subject=str(run.project.lock_path),
         )
-    if dump_lock(plan.lock) != dump_lock(old):
+    if plan.lock != old:
         changed = sorted(n for n in plan.lock.agents if plan.lock.agents[n] != old.agents.get(n))
         raise FrozenLockError(
             "installing would change agentsync.lock for: " + ", ".join(changed or ["(sources)"]),
@@ -318,19 +354,56 @@ def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:
 _REVIEW_CODES = frozenset({"AS203", "AS204", "AS205"})
 
 
-def install_diagnostics(actions: Sequence[FileAction]) -> tuple[str, ...]:
-    """Warnings (and review flags) about the agent files a run writes."""
+def install_diagnostics(
+    actions: Sequence[FileAction], cache_root: Path | None = None
+) -> tuple[str, ...]:
+    """Warnings (and review flags) about the agent files a run writes; the same finding in
+    many files is listed for a few of them and then counted."""
+    written = [a for a in actions if a.data is not None]
+    if not written:
+        return ()
+    from agentsync import state
+    from agentsync.ids import sha256
+
+    index = (
+        state.FindingsIndex(cache_root, state.code_key(Path(__file__).parent))
+        if cache_root is not None
+        else None
+    )
+    by_code: dict[tuple[str, str], list[str]] = {}
+    for action in written:
+        assert action.data is not None  # noqa: S101 - filtered above
+        key = f"{sha256(action.data)}:{action.path.name}"
+        findings = index.get(key) if index is not None else None
+        if findings is None:
+            findings = _findings(action.data, action.path)
+            if index is not None:
+                index.put(key, findings)
+        for line, severity, code, message in findings:
+            text = f"{action.path.name}:{line}: {severity} {code} {message}"
+            by_code.setdefault((str(severity), str(code)), []).append(text)
+    if index is not None:
+        index.save()
+    lines: list[str] = []
+    for (severity, code), texts in by_code.items():
+        lines.extend(texts[:_LISTED])
+        if len(texts) > _LISTED:
+            lines.append(f"... and {len(texts) - _LISTED} more files with {severity} {code}")
+    return tuple(lines)
+
+
+_LISTED = 5  # files listed per finding before the rest are counted
+
+
+def _findings(data: bytes, path: Path) -> list[list[Any]]:
     from agentsync.compat import diagnose
 
-    lines: list[str] = []
-    for action in actions:
-        if action.data is None:
-            continue
-        _agent, diagnostics = diagnose(action.data, str(action.path))
-        for d in diagnostics:
-            if d.severity != "info" or d.code in _REVIEW_CODES:
-                lines.append(f"{action.path.name}:{d.line}: {d.severity} {d.code} {d.message}")
-    return tuple(lines)
+    _agent, diagnostics = diagnose(data, str(path))
+    return [
+        [d.line, d.severity, d.code, d.message]
+        for d in diagnostics
+        if d.severity != "info" or d.code in _REVIEW_CODES
+    ]
 
 
 # -- the rows ---------------------------------------------------------------------------------

@@ -304,6 +304,52 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
+def read_objects(
+    git_dir: Path, oids: Sequence[str], *, budget: int, timeout: float | None = None
+) -> dict[str, tuple[str, bytes]]:
+    """Many objects by id through one `git cat-file --batch` (one process, no round trip per
+    object), keeping at most `budget` bytes of content; a missing id is left out."""
+    ids = list(dict.fromkeys(oid for oid in oids if re.fullmatch(r"[0-9a-f]{40}", oid)))
+    found: dict[str, tuple[str, bytes]] = {}
+    if not ids:
+        return found
+    argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", "--batch"]
+    proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - both are pipes
+    request = ("\n".join(ids) + "\n").encode()
+
+    def feed() -> None:
+        with contextlib.suppress(OSError):
+            proc.stdin.write(request)  # type: ignore[union-attr]
+            proc.stdin.close()  # type: ignore[union-attr]
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    timer = threading.Timer(timeout, _kill_group, (proc,)) if timeout else None
+    if timer is not None:
+        timer.start()
+    try:
+        for _ in ids:
+            header = proc.stdout.readline().split()
+            if len(header) != 3:
+                continue  # "<id> missing" (or the process died: nothing more to read)
+            oid, kind, size = header[0].decode(), header[1].decode(), int(header[2])
+            if size <= budget:
+                found[oid] = (kind, proc.stdout.read(size))
+                budget -= size
+            else:
+                while size > 0:  # too much to keep: left for the one-by-one reader
+                    size -= len(proc.stdout.read(min(size, 1 << 20)) or b"\0" * size)
+            proc.stdout.read(1)  # the newline after each object
+    finally:
+        if timer is not None:
+            timer.cancel()
+        _kill_group(proc)
+        proc.wait()
+        writer.join()
+    return found
+
+
 # --- repositories -------------------------------------------------------------------------
 
 
