@@ -133,6 +133,23 @@ def maxrss_mb(value: int) -> float:
     return value / (1024 * 1024) if sys.platform == "darwin" else value / 1024
 
 
+# A forked child's peak memory starts at its parent's: the kernel keeps the high-water mark
+# across exec. So each timed command is started by this small launcher, whose own size
+# (about 10 MB) is the floor of every peak figure, instead of by the benchmark itself, which
+# holds the generated files in memory. It reports exit code, wall, CPU and peak on the pipe
+# whose fd is its first argument.
+LAUNCHER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - start
+cpu = usage.ru_utime + usage.ru_stime
+code = os.waitstatus_to_exitcode(status)
+os.write(int(sys.argv[1]), f"{code} {wall} {cpu} {usage.ru_maxrss}".encode())
+"""
+
+
 def run_child(
     args: Sequence[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)
 ) -> tuple[Sample, str]:
@@ -140,23 +157,32 @@ def run_child(
 
     Output goes to files rather than pipes so that a long listing cannot block the child.
     """
+    read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
         proc = subprocess.Popen(
-            args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(write_end), *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            pass_fds=(write_end,),
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as report:
+            fields = report.read().decode().split()
+        proc.wait()
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode(errors="replace")
-        if proc.returncode not in ok:
+        code = int(fields[0]) if fields else proc.returncode
+        if proc.returncode != 0 or code not in ok:
             raise SystemExit(
-                f"{shlex.join(args)} (in {cwd}) exited {proc.returncode}, expected {ok}:\n"
+                f"{shlex.join(args)} (in {cwd}) exited {code}, expected {ok}:\n"
                 f"{err.read().decode(errors='replace')}{stdout[-2000:]}"
             )
-    return Sample(wall, usage.ru_utime + usage.ru_stime, maxrss_mb(usage.ru_maxrss)), stdout
+    wall, cpu, rss = float(fields[1]), float(fields[2]), int(fields[3])
+    return Sample(wall, cpu, maxrss_mb(rss)), stdout
 
 
 def timed_here(action: Callable[[], object]) -> Sample:
@@ -673,7 +699,8 @@ def agentsync_version(agentsync: list[str]) -> str:
         "import importlib.metadata as m, os, agentsync;"
         "print(m.version('agentsync')); print(os.path.dirname(agentsync.__file__))"
     )
-    result = subprocess.run([python, "-c", probe], capture_output=True, check=False)
+    # -I keeps the current folder off sys.path, so the probe sees what the executable imports.
+    result = subprocess.run([python, "-I", "-c", probe], capture_output=True, check=False)
     if result.returncode != 0:
         return "unknown"
     version, folder = result.stdout.decode().split("\n")[:2]
