@@ -245,10 +245,10 @@ def load_lock(path: Path, state_dir: Path | None = None) -> Lock | None:
     return parse_lock(text, path)
 
 
-def parse_lock(text: str, path: Path, parsed: dict[str, Any] | None = None) -> Lock:
+def parse_lock(text: str, path: Path) -> Lock:
     """Check lock `text` (as read from `path`, which only names it in errors)."""
     try:
-        return _checked_lock(parsed if parsed is not None else _toml(text, path), text, path)
+        return _checked_lock(_toml(text, path), text, path)
     except RecursionError:
         raise LockfileError(
             f"{display_path(path)}: values are nested too deeply to read", _HINT
@@ -257,11 +257,7 @@ def parse_lock(text: str, path: Path, parsed: dict[str, Any] | None = None) -> L
 
 def _toml(text: str, path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
-    except RecursionError:
-        raise LockfileError(
-            f"{display_path(path)}: values are nested too deeply to read", _HINT
-        ) from None
+        return tomllib.loads(text)  # too deep a nesting: parse_lock turns it into an error
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
         where = f"{display_path(path)}:{match.group(1)}" if match else display_path(path)
