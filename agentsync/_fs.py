@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import signal
 import stat
@@ -81,16 +82,23 @@ def atomic_write_many(writes: Sequence[tuple[Path, bytes]], *, staging: Path | N
     leaves each path with its old or its new bytes, never a part, exactly as one by one."""
     temps: list[tuple[Path, Path]] = []
     current = writes[0][0] if writes else Path()
+    folders: dict[Path, Path] = {}  # each target folder, made once, and where its temps go
     try:
         for path, data in writes:
             current = path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            folder = _staging_folder(staging, path.parent)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)
-            temps.append((Path(tmp_name), path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            Path(tmp_name).chmod(0o644)
+            folder = folders.get(path.parent)
+            if folder is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folder = folders[path.parent] = _staging_folder(staging, path.parent)
+            tmp, fd = _new_temp(folder, path.name)
+            temps.append((tmp, path))
+            try:
+                os.fchmod(fd, 0o644)  # exactly this mode, whatever the umask
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
         _sync_all([tmp for tmp, _path in temps])
         while temps:
             tmp, current = temps[0]
@@ -105,6 +113,23 @@ def atomic_write_many(writes: Sequence[tuple[Path, bytes]], *, staging: Path | N
         if isinstance(error, OSError):
             raise storage_error("write", current, error) from None
         raise
+
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_temp_serial = itertools.count()
+
+
+def _new_temp(folder: Path, name: str) -> tuple[Path, int]:
+    """A new temp file for `name` in `folder` that no one else has (O_EXCL), open for
+    writing, named so that `clean_stale_temps` finds it after a crash."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
+    while True:
+        tmp = folder / f".{name}.{os.getpid()}-{next(_temp_serial)}{TEMP_SUFFIX}"
+        try:
+            return tmp, os.open(tmp, flags, 0o600)
+        except FileExistsError:
+            continue  # left by a killed run that had this process id
 
 
 def _sync_all(files: Sequence[Path]) -> None:
@@ -332,8 +357,6 @@ def clean_stale_temps(folder: Path) -> None:
 @contextlib.contextmanager
 def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
     """Hold an exclusive lock on `path` (created if needed), waiting up to `timeout` seconds."""
-    import filelock  # local import: keeps `--help` fast
-
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_symlink() or (path.exists() and not path.is_file()):
         # filelock opens with O_TRUNC: through a symlink it would empty the file it names.
@@ -342,6 +365,44 @@ def file_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
             hint=f"remove {path}; agentsync creates it as a plain file",
             subject=str(path),
         )
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        with _portable_lock(path, timeout=timeout, what=what):
+            yield
+        return
+    # flock, as filelock takes it on this system (so both exclude each other), without
+    # loading filelock: its import costs more than a whole no-op install.
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o644)
+    except OSError as error:
+        raise storage_error("lock", path, error) from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BusyError(
+                        f"another agentsync run has held the lock on {what} for over {timeout:g}s",
+                        hint=f"wait for it to finish, or remove {path} if no agentsync "
+                        "process is running",
+                        subject=what,
+                    ) from None
+                time.sleep(0.02)
+            except OSError as error:
+                raise storage_error("lock", path, error) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor drops the lock
+
+
+@contextlib.contextmanager
+def _portable_lock(path: Path, *, timeout: float, what: str) -> Iterator[None]:
+    import filelock
+
     lock = filelock.FileLock(str(path))
     try:
         lock.acquire(timeout=timeout)

@@ -22,18 +22,7 @@ if TYPE_CHECKING:
     from agentsync.session import Options
     from agentsync.sync import SyncReport
 else:
-
-    class _OnFirstUse:
-        """A module imported when a command first uses it: `--help`, a usage error and a
-        command that needs no git or YAML never pay for loading the whole pipeline."""
-
-        def __init__(self, name: str) -> None:
-            self._name = name
-
-        def __getattr__(self, attr: str) -> Any:
-            import importlib
-
-            return getattr(importlib.import_module(self._name), attr)
+    from agentsync.lazy import OnFirstUse as _OnFirstUse
 
     ops = _OnFirstUse("agentsync.operations")
     render = _OnFirstUse("agentsync.render")

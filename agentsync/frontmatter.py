@@ -8,19 +8,19 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentsync.agenttools import MEMORY_SCOPES, MEMORY_TOOLS, split_tools
 from agentsync.errors import ResolveError, StorageError
 from agentsync.hookrules import hooks_problem
 from agentsync.js import JS_LINE_END, JS_WS, js_key, utf16_len
-from agentsync.yaml12 import (
-    MAX_REWRITE_DEPTH,
-    dump_yaml_mapping,
-    dump_yaml_value,
-    load_yaml,
-    nesting_depth,
-)
+
+if TYPE_CHECKING:
+    from agentsync import yaml12
+else:
+    from agentsync.lazy import OnFirstUse
+
+    yaml12 = OnFirstUse("agentsync.yaml12")  # PyYAML: only for files that are parsed
 
 CLIENT_VERSION = "2.1.330"
 MAX_FILE_BYTES = 1_048_576  # the client skips larger files
@@ -142,7 +142,7 @@ def _is_flow_list(value: str) -> bool:
     if not (value.startswith("[") and value.endswith("]")):
         return False
     try:
-        return isinstance(load_yaml(value), list)
+        return isinstance(yaml12.load_yaml(value), list)
     except Exception:  # any parse failure means "not a list"
         return False
 
@@ -209,11 +209,11 @@ def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None]
         # followed (observed: `|` then `  before --- after` reads "before \n").
         text += "\n"
     try:
-        return _as_fields(load_yaml(text)), "strict", None
+        return _as_fields(yaml12.load_yaml(text)), "strict", None
     except Exception as first:  # every failure leads to the fallback
         strict_error = _error_text(first)
     try:
-        return _as_fields(load_yaml(quote_for_fallback(text))), "fallback", strict_error
+        return _as_fields(yaml12.load_yaml(quote_for_fallback(text))), "fallback", strict_error
     except Exception:  # a second failure means {}
         return {}, "failed", strict_error
 
@@ -388,7 +388,7 @@ def _unquote(value: str) -> str:
         if value[0] == "'":
             return inner.replace("''", "'")
         try:
-            loaded = load_yaml(value)
+            loaded = yaml12.load_yaml(value)
         except Exception:  # keep the text between the quotes
             return inner
         return loaded if isinstance(loaded, str) else inner
@@ -406,8 +406,8 @@ def rename_agent(data: bytes, new_name: str) -> bytes:
         return data if edited is None else edited
     # A name the line edit cannot reach (a flow mapping, a merge): rewrite the whole block.
     fields = dict(before.fields)
-    depth = nesting_depth(fields)
-    if depth > MAX_REWRITE_DEPTH:
+    depth = yaml12.nesting_depth(fields)
+    if depth > yaml12.MAX_REWRITE_DEPTH:
         raise ResolveError(
             f"cannot rename the agent {before.name} to {new_name}: its name sits in a "
             f"frontmatter nested {depth} levels deep, too deep to rewrite",
@@ -415,7 +415,7 @@ def rename_agent(data: bytes, new_name: str) -> bytes:
             subject=new_name,
         )
     fields["name"] = new_name
-    rebuilt = replace_frontmatter(data, dump_yaml_mapping(fields))
+    rebuilt = replace_frontmatter(data, yaml12.dump_yaml_mapping(fields))
     return rebuilt if rebuilt is not None and _reads_name(rebuilt, new_name) else edited
 
 
@@ -451,7 +451,7 @@ def _edit_name_line(data: bytes, new_name: str) -> bytes | None:
     if parts is None:
         return None
     head, frontmatter, rest = parts
-    scalar = dump_yaml_value(new_name)
+    scalar = yaml12.dump_yaml_value(new_name)
     hits = list(_NAME_LINE.finditer(frontmatter))
     if hits:
         last = hits[-1]  # the last duplicate key wins, so rewrite that one

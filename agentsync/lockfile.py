@@ -9,9 +9,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NoReturn
-
-import tomli_w
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from agentsync import _fs
 from agentsync.errors import LockfileError
@@ -19,6 +17,13 @@ from agentsync.ids import BlobId, Commit, Sha256, is_hex_id, name_problem
 from agentsync.manifest import Manifest, SourceSpec
 from agentsync.tomlpos import KeyedErrors, display_path
 from agentsync.urls import redact
+
+if TYPE_CHECKING:
+    import tomli_w
+else:
+    from agentsync.lazy import OnFirstUse
+
+    tomli_w = OnFirstUse("tomli_w")  # only runs that write a lock
 
 LOCK_NAME = "agentsync.lock"
 MAX_LOCK_BYTES = 256 * 1024 * 1024  # 10,000 agents take a few MB
@@ -223,26 +228,46 @@ def load_lock(path: Path, state_dir: Path | None = None) -> Lock | None:
     With `state_dir`, the parsed form the last run kept for these very bytes stands in for
     the TOML parse (every entry is still checked).
     """
+    return load_lock_bytes(path, state_dir)[0]
+
+
+def load_lock_bytes(
+    path: Path, state_dir: Path | None = None, cache_dir: Path | None = None
+) -> tuple[Lock | None, bytes | None]:
+    """`load_lock`, and the very bytes the lock was read from (None when there is none).
+
+    With `cache_dir`, the parse of the same bytes in any project of this machine (a new
+    clone, a CI job with a warm cache) stands in for the TOML parse too."""
     try:
         data = _fs.read_small(path, MAX_LOCK_BYTES)  # never a FIFO, never /dev/zero
         if data is None:
-            return None
+            return None, None
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         message = f"{display_path(path)}: cannot read as UTF-8 text: {reason}"
         raise LockfileError(message, _HINT) from None
     if state_dir is None:
-        return parse_lock(text, path)
+        return parse_lock(text, path), data
     from agentsync import state
 
     parsed = state.cached_lock_data(state_dir, path, data)
+    if parsed is None and cache_dir is not None:
+        parsed = state.shared_lock_data(cache_dir, data)
     if parsed is not None:
         try:
-            return _checked_lock(parsed, text, path)
+            return _checked_lock(parsed, text, path), data
         except (LockfileError, RecursionError):
             pass  # not what this version would have kept: parse the file itself
-    return parse_lock(text, path)
+    if cache_dir is None:
+        return parse_lock(text, path), data
+    try:
+        raw = _toml(text, path)
+        lock = _checked_lock(raw, text, path)
+    except RecursionError:
+        return parse_lock(text, path), data  # says so as an error
+    state.share_lock_data(cache_dir, data, raw)
+    return lock, data
 
 
 def parse_lock(text: str, path: Path) -> Lock:

@@ -8,11 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn
-
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import Table
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agentsync import _fs
 from agentsync.errors import ManifestError
@@ -20,6 +16,15 @@ from agentsync.ids import name_problem
 from agentsync.tomlpos import KeyedErrors, display_path
 from agentsync.urls import Location, UrlRejected, parse_location
 from agentsync.versions import parse_range
+
+if TYPE_CHECKING:
+    import tomlkit
+    import tomlkit.exceptions
+    import tomlkit.items
+else:
+    from agentsync.lazy import OnFirstUse
+
+    tomlkit = OnFirstUse("tomlkit")  # only edits need it: reading uses tomllib
 
 MANIFEST_NAME = "agentsync.toml"
 DEFAULT_TARGET = ".claude/agents"
@@ -548,12 +553,14 @@ class ManifestEditor:
         return True
 
 
-def _insert_table(doc: tomlkit.TOMLDocument, key: str, item: Table, *, before: str) -> None:
+def _insert_table(
+    doc: tomlkit.TOMLDocument, key: str, item: tomlkit.items.Table, *, before: str
+) -> None:
     """Add a top-level table before `before` (and the tables after it), or at the end."""
     keys = list(doc.keys())
     tail = keys[keys.index(before) :] if before in keys else []
     moved = [(k, doc.item(k)) for k in tail]
-    if not all(isinstance(v, Table) for _, v in moved):
+    if not all(isinstance(v, tomlkit.items.Table) for _, v in moved):
         tail, moved = [], []  # a split table cannot be moved whole; append instead
     for k in tail:
         doc.remove(k)
@@ -563,7 +570,7 @@ def _insert_table(doc: tomlkit.TOMLDocument, key: str, item: Table, *, before: s
 
 
 def _ends_with_blank_line(sources: Any) -> bool:
-    tables = [v for v in sources.values() if isinstance(v, Table)]
+    tables = [v for v in sources.values() if isinstance(v, tomlkit.items.Table)]
     return bool(tables) and tables[-1].as_string().endswith("\n\n")
 
 

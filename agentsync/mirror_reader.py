@@ -136,22 +136,44 @@ class MirrorReader:
             return None
         return BlobId(entry.oid)
 
-    def preload_blobs(self, blobs: Iterable[BlobId]) -> None:
-        """Read many blobs in one request, for `read_blob` to answer from memory (each is
-        still checked against its id by whoever installs it)."""
-        wanted = [b for b in blobs if b not in self._blobs]
-        if len(wanted) < 2:
-            return
+    def preload(self, files: Iterable[tuple[Commit, str, BlobId]]) -> None:
+        """Read in one request what `blob_at` and `read_blob` will need for many files (each
+        commit, the trees on each path, each blob), so that they answer from memory. Only
+        a cache: every object is checked against its id, and each path is still walked
+        through the trees, now from memory."""
+        wanted = list(files)
+        names: list[str] = []
+        for commit in dict.fromkeys(c for c, _path, _blob in wanted):
+            check_full_commit(commit)
+            if commit not in self._known_commits:
+                names.append(commit)
+            names.append(f"{commit}^{{tree}}")
+        folders = {
+            f"{commit}:{'/'.join(parts[:depth])}"
+            for commit, path, _blob in wanted
+            for parts in [path.split("/")]
+            for depth in range(1, len(parts))
+        }
+        names.extend(sorted(folders))
+        names.extend(dict.fromkeys(b for _c, _p, b in wanted if b not in self._blobs))
+        if len(names) < 2 or not vcs.looks_like_git_dir(self.path):
+            return  # nothing to batch, or not fetched yet
         budget = _BLOB_CACHE_BYTES - self._blob_bytes
         try:
             self._reading.objects()  # takes the readers lock, as every read does
-            found = vcs.read_objects(self.path, wanted, budget=budget, timeout=self.walk_timeout)
+            found = vcs.read_batch(self.path, names, budget=budget, timeout=self.walk_timeout)
         except (OSError, AgentsyncError):
             return  # the one-by-one reads say what is wrong
-        for oid, (kind, data) in found.items():
+        for answer in found:
+            if answer is None:
+                continue
+            oid, kind, data = answer
             if kind == "blob":
-                self._blobs[BlobId(oid)] = data
-                self._blob_bytes += len(data)
+                if oid not in self._blobs:
+                    self._blobs[BlobId(oid)] = data
+                    self._blob_bytes += len(data)
+            elif self._tree_objects.prime(oid, kind, data) and kind == "commit":
+                self._known_commits.add(oid)
 
     def read_blob(self, blob: BlobId) -> bytes:
         """The content of a blob. Its content never changes under its id, so one run reads

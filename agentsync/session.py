@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentsync.catalog import Catalog
 from agentsync.errors import IntegrityError, ManifestError, SourceError
 from agentsync.installer import Layout
-from agentsync.lockfile import Lock, LockedAgent, load_lock
+from agentsync.lockfile import Lock, LockedAgent, load_lock_bytes
 from agentsync.manifest import Manifest, ManifestEditor, parse_manifest, read_manifest_text
 from agentsync.project import Project, find_project
 
 if TYPE_CHECKING:
+    from agentsync.catalog import Catalog
     from agentsync.store import Mirror, Store
 
 DEFAULT_TIMEOUT = 60.0
@@ -46,7 +46,9 @@ class Session:
     _manifest: Manifest | None = None
     _manifest_text: str | None = None
     _lock: Lock | None = None
+    lock_bytes: bytes | None = None  # what the lock held when this run read it
     _catalog: Catalog | None = field(default=None, repr=False)
+    _mirrors: dict[tuple[str, str, Path], Mirror] = field(default_factory=dict, repr=False)
 
     @property
     def store(self) -> Store:
@@ -99,8 +101,18 @@ class Session:
     def lock(self) -> Lock:
         """The lock as it is on disk; an empty lock when there is none yet."""
         if self._lock is None:
-            self._lock = load_lock(self.project.lock_path, self.project.state_dir) or Lock()
+            from agentsync.store import default_cache_dir
+
+            found, self.lock_bytes = load_lock_bytes(
+                self.project.lock_path, self.project.state_dir, default_cache_dir()
+            )
+            self._lock = found or Lock()
         return self._lock
+
+    @property
+    def manifest_bytes(self) -> bytes | None:
+        """What the manifest held when this run read it (None: not read, or edited since)."""
+        return self._manifest_text.encode("utf-8") if self._manifest_text is not None else None
 
     def layout(self, manifest: Manifest | None) -> Layout:
         return Layout(
@@ -112,13 +124,21 @@ class Session:
     def catalog(self, manifest: Manifest) -> Catalog:
         """Discoveries shared by the whole run: each source's files at a commit parsed once."""
         if self._catalog is None:
+            from agentsync.catalog import Catalog  # parses frontmatter: YAML, the checker
+
             self._catalog = Catalog(self.store, manifest)
         elif self._catalog.manifest is not manifest:
             self._catalog = self._catalog.with_manifest(manifest)
         return self._catalog
 
     def mirror(self, manifest: Manifest, source: str) -> Mirror:
-        return self.store.mirror(manifest.sources[source].location(manifest.dir))
+        spec = manifest.sources[source]
+        # asked once per agent file: parse each source's URL once
+        key = (source, spec.url, manifest.dir)
+        found = self._mirrors.get(key)
+        if found is None:
+            found = self._mirrors[key] = self.store.mirror(spec.location(manifest.dir))
+        return found
 
     def reader(self, manifest: Manifest) -> Callable[[LockedAgent], bytes]:
         """Reads a locked agent's upstream file as installing it does."""

@@ -144,6 +144,32 @@ def remember_lock_data(
         pass
 
 
+_SHARED_LOCKS = "parsed-locks"
+_SHARED_LOCKS_KEPT = 32  # locks of the projects in use; older parses are dropped
+
+
+def shared_lock_data(cache_root: Path, data: bytes) -> dict[str, Any] | None:
+    """The TOML parse of lock bytes `data` as any project on this machine last kept it."""
+    raw = _load(cache_root / _SHARED_LOCKS / f"{sha256(data)}.json")
+    parsed = raw.get("lock")
+    return parsed if isinstance(parsed, dict) else None
+
+
+def share_lock_data(cache_root: Path, data: bytes, parsed: Mapping[str, Any]) -> None:
+    """Keep the TOML parse of `data` in the shared cache, keyed by the bytes' sha256 (best
+    effort, and only a parse: every entry is still checked when it is read back)."""
+    folder = cache_root / _SHARED_LOCKS
+    try:
+        text = json.dumps({"version": _VERSION, "lock": dict(parsed)})
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / f"{sha256(data)}.json", text.encode(), durable=False)
+        kept = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in kept[_SHARED_LOCKS_KEPT:]:
+            old.unlink()
+    except (OSError, AgentsyncError, TypeError, ValueError):
+        pass
+
+
 class FindingsIndex:
     """Findings of the checker per content, kept in the shared cache: the same bytes under the
     same file name always give the same findings, so they are computed once per machine.

@@ -188,8 +188,9 @@ def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
         # --frozen proves every file against the cache; other runs trust the last run's
         # record of a file that has not changed since
         known = frozenset() if request.frozen else still_verified(layout, resolution.lock, old)
-        _verify_source_commits(run, manifest, resolution.lock, known)
+        # the batch read also answers the commit checks, when the cache holds the commits
         _preload(run, manifest, resolution.lock, known)
+        _verify_source_commits(run, manifest, resolution.lock, known)
         files = plan_install(
             layout,
             resolution.lock,
@@ -270,7 +271,7 @@ def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple
 
     def drift_of(name: str) -> str | None:
         locked, spec = lock.sources[name], manifest.sources.get(name)
-        if spec is None:
+        if spec is None or not _can_drift(spec.ref, spec.version, locked.resolved):
             return None
         mirror = run.mirror(manifest, name)
         try:
@@ -295,6 +296,15 @@ def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple
     return tuple(message for message in found if message is not None)
 
 
+def _can_drift(ref: str | None, version: str | None, resolved: str | None) -> bool:
+    """Whether a tag chose this pin (the only thing --frozen compares with the cache): no
+    ref, no version and no recorded tag follow the default branch, which is never judged
+    from a cache that was not fetched just now."""
+    if ref is not None and is_full_commit(ref):
+        return False
+    return ref is not None or version is not None or resolved is not None
+
+
 def _verify_source_commits(
     run: Session, manifest: Manifest, lock: Lock, known: frozenset[str]
 ) -> None:
@@ -314,13 +324,13 @@ def _verify_source_commits(
 
 def _preload(run: Session, manifest: Manifest, lock: Lock, known: frozenset[str]) -> None:
     """Read the upstream files the plan will need in one request per source."""
-    wanted: dict[str, list[BlobId]] = {}
+    wanted: dict[str, list[tuple[Commit, str, BlobId]]] = {}
     for name, locked in lock.agents.items():
         if name not in known and locked.source in manifest.sources:
-            wanted.setdefault(locked.source, []).append(locked.blob)
-    for source, blobs in wanted.items():
+            wanted.setdefault(locked.source, []).append((locked.commit, locked.path, locked.blob))
+    for source, files in wanted.items():
         with contextlib.suppress(AgentsyncError):
-            run.mirror(manifest, source).reader.preload_blobs(blobs)
+            run.mirror(manifest, source).reader.preload(files)
 
 
 def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:

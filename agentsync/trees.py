@@ -174,6 +174,25 @@ class ObjectCache:
             size = self._sizes[oid] = header[1]
         return size
 
+    def prime(self, oid: str, kind: str, data: bytes) -> bool:
+        """Keep a commit or tree read elsewhere (a batch read), checked against its id as
+        every read is; True when it was kept."""
+        if kind not in ("commit", "tree") or object_id(kind, data) != oid:
+            return False
+        try:
+            if kind == "commit":
+                self._roots[oid] = commit_tree(data)
+            elif len(data) <= MAX_TREE_BYTES and oid not in self._trees:
+                entries = tuple(parse_tree(data))
+                if self._cached_entries + len(entries) > _CACHED_ENTRIES:
+                    return False
+                self._trees[oid] = entries
+                self._cached_entries += len(entries)
+        except MalformedObject:
+            return False  # the walk reads it again and says what is wrong
+        self._sizes[oid] = len(data)
+        return True
+
     def clear(self) -> None:
         self._trees.clear()
         self._cached_entries = 0

@@ -310,13 +310,37 @@ def read_objects(
     """Many objects by id through one `git cat-file --batch` (one process, no round trip per
     object), keeping at most `budget` bytes of content; a missing id is left out."""
     ids = list(dict.fromkeys(oid for oid in oids if re.fullmatch(r"[0-9a-f]{40}", oid)))
-    found: dict[str, tuple[str, bytes]] = {}
-    if not ids:
-        return found
+    answers = read_batch(git_dir, ids, budget=budget, timeout=timeout)
+    return {found[0]: (found[1], found[2]) for found in answers if found is not None}
+
+
+_BATCH_HEADER = re.compile(rb"([0-9a-f]{40}) (blob|tree|commit|tag) ([0-9]+)")
+
+
+def read_batch(
+    git_dir: Path, names: Sequence[str], *, budget: int, timeout: float | None = None
+) -> list[tuple[str, str, bytes] | None]:
+    """Objects by name (an id, `<commit>^{tree}`, `<commit>:<path>`) through one
+    `git cat-file --batch`: for each name, in order, (id, type, content), or None when it is
+    missing or past the `budget` of content bytes. Names holding a line break or a space
+    are never sent (git's answer to them could not be told apart); they come back None."""
+    sendable = [bool(n) and not any(c in n for c in "\n\r ") for n in names]
+    asked = [n for n, ok in zip(names, sendable, strict=True) if ok]
+    answers: list[tuple[str, str, bytes] | None] = []
+    if asked:
+        answers = _cat_file_batch(git_dir, asked, budget, timeout)
+    replies = iter(answers)
+    return [next(replies, None) if ok else None for ok in sendable]
+
+
+def _cat_file_batch(
+    git_dir: Path, names: list[str], budget: int, timeout: float | None
+) -> list[tuple[str, str, bytes] | None]:
+    found: list[tuple[str, str, bytes] | None] = []
     argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", "--batch"]
     proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - both are pipes
-    request = ("\n".join(ids) + "\n").encode()
+    request = ("\n".join(names) + "\n").encode("utf-8", "surrogateescape")
 
     def feed() -> None:
         with contextlib.suppress(OSError):
@@ -329,15 +353,21 @@ def read_objects(
     if timer is not None:
         timer.start()
     try:
-        for _ in ids:
-            header = proc.stdout.readline().split()
-            if len(header) != 3:
-                continue  # "<id> missing" (or the process died: nothing more to read)
-            oid, kind, size = header[0].decode(), header[1].decode(), int(header[2])
+        for _ in names:
+            line = proc.stdout.readline()
+            if not line:
+                break  # the process died: nothing more to read
+            header = _BATCH_HEADER.fullmatch(line.rstrip(b"\n"))
+            if header is None:
+                found.append(None)  # "<name> missing" (or ambiguous)
+                continue
+            oid, kind, size = header[1].decode(), header[2].decode(), int(header[3])
             if size <= budget:
-                found[oid] = (kind, proc.stdout.read(size))
+                data = proc.stdout.read(size)
+                found.append((oid, kind, data) if len(data) == size else None)
                 budget -= size
             else:
+                found.append(None)
                 while size > 0:  # too much to keep: left for the one-by-one reader
                     size -= len(proc.stdout.read(min(size, 1 << 20)) or b"\0" * size)
             proc.stdout.read(1)  # the newline after each object

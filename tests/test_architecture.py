@@ -14,7 +14,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(
         [
             *("errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe"),
-            *("requests", "js", "yaml12", "tomlpos", "state"),
+            *("requests", "js", "yaml12", "tomlpos", "state", "fastpath", "lazy"),
         ],
         0,
     ),

@@ -242,16 +242,24 @@ def test_no_temp_file_is_ever_created_in_the_target_folder(
 ) -> None:
     import tempfile
 
+    from agentsync import _fs
+
     folders: list[str] = []
     real = tempfile.mkstemp
+    real_batch = _fs._new_temp
 
     def spy(*args: object, **kwargs: object) -> tuple[int, str]:
         folders.append(str(kwargs.get("dir")))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
+    def spy_batch(folder: Path, name: str) -> tuple[Path, int]:
+        folders.append(str(folder))
+        return real_batch(folder, name)
+
     monkeypatch.setattr(tempfile, "mkstemp", spy)
+    monkeypatch.setattr(_fs, "_new_temp", spy_batch)
     assert cli("install", "alpha/backend-developer", "beta/reviewer", cwd=project_dir).code == 0
     target = str(project_dir / ".claude" / "agents")
-    assert folders, "atomic writes go through mkstemp"
+    assert folders, "atomic writes go through mkstemp or _new_temp"
     assert target not in folders
     assert str(project_dir / ".agentsync" / "tmp") in folders

@@ -10,14 +10,12 @@ import yaml
 from agentsync.errors import ResolveError
 from agentsync.frontmatter import (
     AgentFile,
-    dump_yaml_value,
-    load_yaml,
-    nesting_depth,
     parse_agent,
     quote_for_fallback,
     rename_agent,
     split_tools,
 )
+from agentsync.yaml12 import dump_yaml_value, load_yaml, nesting_depth
 
 
 def agent(frontmatter: str, body: str = "You are helpful.\n") -> bytes:
