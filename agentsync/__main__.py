@@ -1,16 +1,28 @@
 """Entry point of the `agentsync` command and of `python -m agentsync`."""
 
 import sys
+from collections.abc import Sequence
+
+
+def entry(argv: Sequence[str]) -> None:
+    """Answer from agentsync.fastpath when it can, else run the full command line; exits."""
+    from agentsync.fastpath import keep_help, run_fast
+
+    code = run_fast(argv)
+    if code is not None:
+        sys.exit(code)
+    from agentsync.cli import main
+
+    keep_help(argv, lambda: main(argv))
 
 
 def run() -> None:
-    """Load the CLI and run it; Ctrl-C while it loads ends as quietly as Ctrl-C later."""
+    """Run the command; Ctrl-C while it loads ends as quietly as Ctrl-C later."""
     try:
-        from agentsync.cli import main
+        entry(sys.argv[1:])
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         sys.exit(130)
-    main()
 
 
 if __name__ == "__main__":

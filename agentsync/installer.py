@@ -19,6 +19,7 @@ from agentsync._fs import (
     storage_error,
 )
 from agentsync.errors import ConflictError, IntegrityError, ResolveError, StorageError
+from agentsync.fastpath import forget_clean_state
 from agentsync.frontmatter import (
     MAX_FILE_BYTES,
     parse_agent,
@@ -571,6 +572,8 @@ def apply_plan(plan: InstallPlan, layout: Layout) -> ApplyResult:
     """Write agent files atomically, then the lock; a crash leaves the old or new state, and
     the journal lets the rerun tell agentsync's own bytes from merges holding local edits."""
     layout.check()
+    # The record of a clean project vouches for the files as they are: not while they change.
+    forget_clean_state(layout.state_dir)
     for folder in (layout.target, layout.lock_path.parent, layout.state_dir, layout.staging):
         clean_stale_temps(folder)  # left by a killed run (we hold the project's run lock)
     changes = plan.changes

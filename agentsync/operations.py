@@ -18,7 +18,7 @@ from agentsync.manifest import Manifest, ManifestEditor
 from agentsync.requests import AgentRequest, pin_request
 from agentsync.resolve import Policy, Resolver
 from agentsync.session import Options, Session, open_session
-from agentsync.sync import Request, SyncReport, apply_sync, plan_sync
+from agentsync.sync import Request, SyncPlan, SyncReport, apply_sync, plan_sync
 from agentsync.textsafe import inline
 
 if TYPE_CHECKING:
@@ -48,7 +48,33 @@ def install(
             _record_requests(run, manifest, editor, parsed)
             manifest = run.use_manifest(editor.manifest())
         request = Request(policy=Policy(fix, force), force=force, frozen=frozen)
-        return apply_sync(plan_sync(run, manifest, request), editor)
+        plan = plan_sync(run, manifest, request)
+        report = apply_sync(plan, editor)
+        if not parsed and not frozen:
+            _remember_if_clean(run, plan, report)
+        return report
+
+
+def _remember_if_clean(run: Session, plan: SyncPlan, report: SyncReport) -> None:
+    """A plain `install` that found nothing to do records so, for the next one to see
+    without loading the pipeline (agentsync.fastpath); anything else leaves no record."""
+    manifest, lock = run.manifest_bytes, run.lock_bytes
+    files = plan.files
+    if manifest is None or lock is None or files is None or not files.lock_unchanged:
+        return
+    if not report.ok or report.warnings or report.lock_changed or report.manifest_changed:
+        return
+    if any(a.kind != "keep" for a in files.actions):
+        return
+    if any(r.status not in {"unchanged", "pinned"} or r.drift for r in report.rows):
+        return
+    entries = files.lock.agents
+    confirmed = [(a.path, entries[a.name].sha256) for a in files.actions if a.name in entries]
+    if len(confirmed) != len(entries) or len(files.actions) != len(entries):
+        return
+    from agentsync.fastpath import remember_clean_state
+
+    remember_clean_state(run.project.root, run.project.state_dir, manifest, lock, confirmed)
 
 
 def _record_requests(

@@ -61,15 +61,18 @@ def project_dir(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """cli(*args, cwd=PATH) runs agentsync's entry point in-process and returns CliResult."""
-    from agentsync.cli import main
+    """cli(*args, cwd=PATH) runs agentsync's entry point in-process and returns CliResult.
+
+    As the `agentsync` command does: the answers kept by agentsync.fastpath first, then the
+    full command line; every test of a no-op install or of help holds both to one output."""
+    from agentsync.__main__ import entry
 
     def run(*args: str, cwd: Path) -> CliResult:
         monkeypatch.chdir(cwd)
         capsys.readouterr()
         code: int | str | None = 0
         try:
-            main(list(args))
+            entry(list(args))
         except SystemExit as done:
             code = done.code
         out, err = capsys.readouterr()

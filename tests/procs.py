@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentsync.cli import main as agentsync_main
+from agentsync.__main__ import entry as agentsync_main
 
 FAULT_ENV = "AGENTSYNC_FAULT_AFTER_WRITES"
 
