@@ -87,8 +87,12 @@ class Catalog:
                 f"source {source}: {error.message}", hint=error.hint, subject=error.subject
             ) from None
         found: list[Candidate] = []
-        for entry in entries:
-            skipped = _skip_reason(entry.kind, entry.path, entry.size, spec)
+        reasons = [_skip_reason(e.kind, e.path, e.size, spec) for e in entries]
+        # every candidate's content in one request, not one round trip each
+        mirror.reader.preload_blobs(
+            e.blob for e, why in zip(entries, reasons, strict=True) if not why
+        )
+        for entry, skipped in zip(entries, reasons, strict=True):
             if skipped:
                 if skipped != "not an agent path":
                     warnings.append(f"{source}: skipped {inline(entry.path)}: {skipped}")

@@ -223,8 +223,31 @@ def _error_text(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+# The files a run parsed last, by content: discovery parses every candidate, then the
+# checker parses the same bytes again when they are installed. Bounded by their size.
+_RECENT: dict[bytes, AgentFile] = {}
+_RECENT_BYTES = 8 * 1024 * 1024
+_recent_size = 0
+
+
 def parse_agent(data: bytes) -> AgentFile:
     """Read `data` as Claude Code 2.1.330 reads an agent file; never raises."""
+    global _recent_size  # noqa: PLW0603 - one memo per process
+    if type(data) is not bytes:
+        return _parse_or_unreadable(data)
+    found = _RECENT.get(data)
+    if found is None:
+        found = _parse_or_unreadable(data)
+        if _recent_size + len(data) > _RECENT_BYTES:
+            _RECENT.clear()
+            _recent_size = 0
+        if len(data) <= _RECENT_BYTES:
+            _RECENT[data] = found
+            _recent_size += len(data)
+    return found
+
+
+def _parse_or_unreadable(data: bytes) -> AgentFile:
     try:
         return _parse_agent(data)
     except Exception as exc:  # a checker must survive any input

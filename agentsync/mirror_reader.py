@@ -136,7 +136,9 @@ class MirrorReader:
             return None
         return BlobId(entry.oid)
 
-    def preload(self, files: Iterable[tuple[Commit, str, BlobId]]) -> None:
+    def preload(
+        self, files: Iterable[tuple[Commit, str, BlobId]], blobs: Iterable[BlobId] = ()
+    ) -> None:
         """Read in one request what `blob_at` and `read_blob` will need for many files (each
         commit, the trees on each path, each blob), so that they answer from memory. Only
         a cache: every object is checked against its id, and each path is still walked
@@ -155,7 +157,8 @@ class MirrorReader:
             for depth in range(1, len(parts))
         }
         names.extend(sorted(folders))
-        names.extend(dict.fromkeys(b for _c, _p, b in wanted if b not in self._blobs))
+        more = [b for _c, _p, b in wanted] + list(blobs)
+        names.extend(dict.fromkeys(b for b in more if b not in self._blobs))
         if len(names) < 2 or not vcs.looks_like_git_dir(self.path):
             return  # nothing to batch, or not fetched yet
         budget = _BLOB_CACHE_BYTES - self._blob_bytes
@@ -174,6 +177,11 @@ class MirrorReader:
                     self._blob_bytes += len(data)
             elif self._tree_objects.prime(oid, kind, data) and kind == "commit":
                 self._known_commits.add(oid)
+
+    def preload_blobs(self, blobs: Iterable[BlobId]) -> None:
+        """Read many blobs in one request, for `read_blob` to answer from memory (each is
+        still checked against its id by whoever installs it)."""
+        self.preload((), blobs)
 
     def read_blob(self, blob: BlobId) -> bytes:
         """The content of a blob. Its content never changes under its id, so one run reads

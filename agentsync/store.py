@@ -361,7 +361,7 @@ class MirrorFetcher:
         staging = Path(tempfile.mkdtemp(prefix=f"{self.key}.", dir=tmp_root))
         try:
             vcs.init_bare(staging)
-            self._fetch_all(staging)
+            self._fetch_all(staging, first=True)
             self.reader.close()  # a reader on the old (corrupt) mirror must not outlive it
             with self._replacing():
                 trash = _discard_existing(self.path, tmp_root, self.key)
@@ -383,19 +383,21 @@ class MirrorFetcher:
         with self._readers.exclusive(self.store.lock_timeout):
             yield
 
-    def _fetch_all(self, git_dir: Path) -> None:
+    def _fetch_all(self, git_dir: Path, *, first: bool = False) -> None:
         try:
-            self._git_fetch(git_dir, [*FETCH_REFSPECS, HEAD_REFSPEC], prune=True)
+            self._git_fetch(git_dir, [*FETCH_REFSPECS, HEAD_REFSPEC], prune=True, first=first)
         except vcs.GitUnknownRef as error:
             if error.ref != "HEAD":
                 raise
             # An empty remote or one with a dangling HEAD: branches and tags still count.
-            self._git_fetch(git_dir, list(FETCH_REFSPECS), prune=True)
+            self._git_fetch(git_dir, list(FETCH_REFSPECS), prune=True, first=first)
             vcs.run_git(["update-ref", "-d", REMOTE_HEAD], git_dir=git_dir, check=False)
 
-    def _git_fetch(self, git_dir: Path, refspecs: list[str], *, prune: bool) -> None:
+    def _git_fetch(
+        self, git_dir: Path, refspecs: list[str], *, prune: bool, first: bool = False
+    ) -> None:
         url, timeout = self.location.git_url, self.store.timeout
-        vcs.fetch(git_dir, url, refspecs, timeout=timeout, prune=prune)
+        vcs.fetch(git_dir, url, refspecs, timeout=timeout, prune=prune, keep_pack=first)
 
     def _require_online(self, message: str) -> None:
         if self.store.offline:

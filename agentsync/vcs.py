@@ -222,14 +222,18 @@ def run_git(
     timeout: float | None = None,
     cwd: Path | None = None,
     check: bool = True,
+    config: Sequence[str] = (),
 ) -> GitResult:
-    """Run `git <hardening> [--git-dir=...] <args>`; kill its process group after `timeout`."""
+    """Run `git <hardening> [-c config...] [--git-dir=...] <args>`; kill its process group
+    after `timeout`."""
     argv = ["git", *_HARDENING]
+    for setting in config:
+        argv += ["-c", setting]
     if git_dir is not None:
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
     command = next((arg for arg in args if not arg.startswith("-")), "git")
-    proc = _spawn(argv, stdin=subprocess.DEVNULL, cwd=cwd)
+    proc = _spawn(argv, stdin=subprocess.DEVNULL, cwd=cwd, outlives=command in _LONG_COMMANDS)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -276,9 +280,22 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return die_with_parent
 
 
+# Commands that may run on for long once agentsync is gone (a slow server, a big pack):
+# only they get the death signal. It costs a pre-exec hook, which makes Python fork the whole
+# process instead of vfork (about three times the cost of a spawn); every other git command
+# agentsync runs is short, or reads its stdin and ends when agentsync's end of it closes.
+_LONG_COMMANDS = frozenset({"fetch", "ls-remote", "clone", "gc", "repack"})
+
+
 def _spawn(
-    argv: list[str], *, stdin: int, stderr: int = subprocess.PIPE, cwd: Path | None = None
+    argv: list[str],
+    *,
+    stdin: int,
+    stderr: int = subprocess.PIPE,
+    cwd: Path | None = None,
+    outlives: bool = False,
 ) -> subprocess.Popen[bytes]:
+    hook = _parent_death_signal() if outlives else None
     try:
         return subprocess.Popen(
             argv,
@@ -289,7 +306,7 @@ def _spawn(
             cwd=cwd,
             # Own process group (killable as a whole) and no controlling terminal to prompt on.
             start_new_session=True,
-            preexec_fn=_parent_death_signal(),  # noqa: PLW1509 - prctl is bound before the fork
+            preexec_fn=hook,  # noqa: PLW1509 - prctl is bound before the fork
         )
     except FileNotFoundError:
         raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT) from None
@@ -424,14 +441,30 @@ def _first_line(text: str) -> str:
 
 
 def fetch(
-    git_dir: Path, url: str, refspecs: Sequence[str], *, timeout: float | None, prune: bool = True
+    git_dir: Path,
+    url: str,
+    refspecs: Sequence[str],
+    *,
+    timeout: float | None,
+    prune: bool = True,
+    keep_pack: bool = False,
 ) -> None:
-    """Fetch `refspecs` from `url` into `git_dir`; the URL (credentials too) never reaches disk."""
+    """Fetch `refspecs` from `url` into `git_dir`; the URL (credentials too) never reaches disk.
+
+    `keep_pack` (a first fetch into an empty repository) keeps what arrives as one pack,
+    however few objects it holds, as a clone does: unpacked, an agent repository of 50 files
+    costs 50 object files and as many folders."""
     args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules"]
     if prune:
         args.append("--prune")
+    config = ["fetch.unpackLimit=1"] if keep_pack else []
     # --end-of-options: a URL or refspec can never be read as an option.
-    run_git([*args, "--end-of-options", url, *refspecs], git_dir=git_dir, timeout=timeout)
+    run_git(
+        [*args, "--end-of-options", url, *refspecs],
+        git_dir=git_dir,
+        timeout=timeout,
+        config=config,
+    )
 
 
 def list_refs(git_dir: Path, patterns: Sequence[str]) -> list[RefRecord]:
