@@ -23,6 +23,11 @@ PATH_HINT = (
 )
 _SHORT_COMMIT = re.compile(r"^[0-9a-fA-F]{4,39}$")
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024  # per mirror and run
+# What a listing reads ahead in batches: agent repositories are shallow and small; deeper or
+# larger ones are walked one object at a time, under the walk's own limits.
+_PRIME_DEPTH = 6
+_PRIME_ENTRIES = 20_000
+_PRIME_BYTES = 32 * 1024 * 1024
 
 
 class MirrorReader:
@@ -106,6 +111,8 @@ class MirrorReader:
         """
         check_full_commit(commit)
         objects = self._tree_objects
+        skip_folders = frozenset(skip_folders)
+        self._prime_listing(commit, skip_folders)
         try:
             return trees.list_below(
                 objects,
@@ -119,6 +126,43 @@ class MirrorReader:
             raise _too_large(commit, error, self.name) from None
         except trees.DamagedObject as error:
             raise _damaged(str(error), self.name) from None
+
+    def _prime_listing(self, commit: Commit, skip: frozenset[str]) -> None:
+        """Read the trees a listing will walk, level by level (one request per level), and
+        the sizes of its `.md` files in one more, so the walk runs from memory. Only a
+        cache, bounded by _PRIME_ENTRIES: a deep or huge tree is left to the walk itself,
+        with its own limits."""
+        if not vcs.looks_like_git_dir(self.path):
+            return
+        objects = self._tree_objects
+        try:
+            self._reading.objects()  # takes the readers lock, as every read does
+            first = vcs.read_batch(self.path, [commit, f"{commit}^{{tree}}"], budget=_PRIME_BYTES)
+            for answer in first:
+                if answer is not None and objects.prime(*answer) and answer[1] == "commit":
+                    self._known_commits.add(answer[0])
+            frontier = [answer[0] for answer in first[1:] if answer is not None]
+            seen, blobs = 0, []
+            for _depth in range(_PRIME_DEPTH):
+                subtrees = []
+                for oid in frontier:
+                    for entry in objects.cached(oid) or ():
+                        seen += 1
+                        if entry.is_tree and entry.name not in skip:
+                            subtrees.append(entry.oid)
+                        elif entry.kind == "blob" and entry.name.endswith(".md"):
+                            blobs.append(entry.oid)
+                subtrees = list(dict.fromkeys(subtrees))  # a tree bomb names one many times
+                if not subtrees or seen > _PRIME_ENTRIES:
+                    break
+                for answer in vcs.read_batch(self.path, subtrees, budget=_PRIME_BYTES):
+                    if answer is not None:
+                        objects.prime(*answer)
+                frontier = subtrees
+            for oid, (kind, size) in vcs.read_headers(self.path, blobs[:_PRIME_ENTRIES]).items():
+                objects.prime_size(oid, kind, size)
+        except (OSError, AgentsyncError):
+            return  # the walk reads one by one and says what is wrong
 
     def blob_at(self, commit: Commit, path: str) -> BlobId | None:
         """The blob of the regular file at `path` in `commit` (None when its tree has no such

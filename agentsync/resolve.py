@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from agentsync.catalog import (
     has_match,
     uncommitted_agents,
 )
-from agentsync.errors import ResolveError, SourceError
+from agentsync.errors import AgentsyncError, ResolveError, SourceError
 from agentsync.frontmatter import rename_agent
 from agentsync.ids import Commit, is_full_commit, name_problem, sha256
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
@@ -231,6 +232,7 @@ class Resolver:
         sources = {
             name: self._lock_source(found, spec) for name, spec in self.manifest.sources.items()
         }
+        self._discover_ahead(sources)
         agents = self._lock_agents(found, sources)
         return Resolution(
             Lock(sources=sources, agents=agents),
@@ -252,6 +254,27 @@ class Resolver:
             found.seen.add((source, commit))
             found.warnings.extend(self._catalog.warnings(source, commit))
         return self._catalog.candidates(source, commit)
+
+    def _discover_ahead(self, sources: Mapping[str, LockedSource]) -> None:
+        """List and parse the sources whose globs pick agents side by side, so that one
+        source's git reads overlap another's parsing; the locking that follows reads the
+        catalog in the manifest's order (and reports any failure there)."""
+        jobs = [
+            (name, locked.commit)
+            for name, locked in sources.items()
+            if self.manifest.sources[name].include
+        ]
+        if len(jobs) < 2:
+            return
+
+        def discover(job: tuple[str, Commit]) -> None:
+            with contextlib.suppress(AgentsyncError):
+                self._catalog.candidates(*job)
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
+            list(pool.map(discover, jobs))
 
     def _fetch(self, mirror: Mirror) -> None:
         if mirror.key in self.fetched:

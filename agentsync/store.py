@@ -265,6 +265,7 @@ class MirrorFetcher:
         self._readers = readers
         self._lock_path = store.root / "locks" / f"{mirror.key}.lock"
         self.fetched = False  # fetched (or created) during this Store's lifetime
+        self.present = False  # seen on disk during this Store's lifetime
 
     def fetch(self, *, again: bool = False) -> None:
         """Create the mirror if missing, else update it: all branches, tags and the remote HEAD.
@@ -299,7 +300,10 @@ class MirrorFetcher:
 
     def ensure(self) -> None:
         """Fetch only when the mirror does not exist yet."""
-        if vcs.looks_like_git_dir(self.path):
+        if self.present or vcs.looks_like_git_dir(self.path):
+            # asked before every file read: once seen, a mirror stays for the run (a
+            # rebuild renames a new one into place)
+            self.present = True
             return
         self._require_online("not in the cache, and --offline forbids fetching it")
         with self._locked():

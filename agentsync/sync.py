@@ -36,6 +36,7 @@ from agentsync.resolve import Drift, Policy, Resolution, Resolver, UpdateScope, 
 
 if TYPE_CHECKING:
     from agentsync.manifest import ManifestEditor
+    from agentsync.mirror_reader import MirrorReader
     from agentsync.session import Session
 
 # What happened (or, previewed, would happen) to one agent: the one vocabulary of every
@@ -328,9 +329,21 @@ def _preload(run: Session, manifest: Manifest, lock: Lock, known: frozenset[str]
     for name, locked in lock.agents.items():
         if name not in known and locked.source in manifest.sources:
             wanted.setdefault(locked.source, []).append((locked.commit, locked.path, locked.blob))
-    for source, files in wanted.items():
+    mirrors = [(run.mirror(manifest, source).reader, files) for source, files in wanted.items()]
+
+    def read(job: tuple[MirrorReader, list[tuple[Commit, str, BlobId]]]) -> None:
         with contextlib.suppress(AgentsyncError):
-            run.mirror(manifest, source).reader.preload(files)
+            job[0].preload(job[1])
+
+    if len(mirrors) < 2:
+        for job in mirrors:
+            read(job)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    # one git process per source, side by side (each mirror has its own reader)
+    with ThreadPoolExecutor(max_workers=min(8, len(mirrors))) as pool:
+        list(pool.map(read, mirrors))
 
 
 def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:

@@ -193,6 +193,15 @@ class ObjectCache:
         self._sizes[oid] = len(data)
         return True
 
+    def cached(self, oid: str) -> tuple[RawTreeEntry, ...] | None:
+        """The entries of tree `oid` when they are in memory (never reads)."""
+        return self._trees.get(oid)
+
+    def prime_size(self, oid: str, kind: str, size: int) -> None:
+        """Keep the size of an object a batch header gave (its type is checked on use)."""
+        if kind == "blob":
+            self._sizes[oid] = size
+
     def clear(self) -> None:
         self._trees.clear()
         self._cached_entries = 0

@@ -350,11 +350,29 @@ def read_batch(
     return [next(replies, None) if ok else None for ok in sendable]
 
 
+def read_headers(
+    git_dir: Path, oids: Sequence[str], *, timeout: float | None = None
+) -> dict[str, tuple[str, int]]:
+    """The type and size of many objects by id through one `git cat-file --batch-check`."""
+    ids = list(dict.fromkeys(oid for oid in oids if re.fullmatch(r"[0-9a-f]{40}", oid)))
+    if not ids:
+        return {}
+    answers = _cat_file_batch(git_dir, ids, 0, timeout, headers_only=True)
+    return {a[0]: (a[1], int(a[2])) for a in answers if a is not None}
+
+
 def _cat_file_batch(
-    git_dir: Path, names: list[str], budget: int, timeout: float | None
+    git_dir: Path,
+    names: list[str],
+    budget: int,
+    timeout: float | None,
+    *,
+    headers_only: bool = False,
 ) -> list[tuple[str, str, bytes] | None]:
+    """Each answer is (id, type, content), or with `headers_only` (id, type, size as text)."""
     found: list[tuple[str, str, bytes] | None] = []
-    argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", "--batch"]
+    mode = "--batch-check" if headers_only else "--batch"
+    argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", mode]
     proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - both are pipes
     request = ("\n".join(names) + "\n").encode("utf-8", "surrogateescape")
@@ -379,6 +397,9 @@ def _cat_file_batch(
                 found.append(None)  # "<name> missing" (or ambiguous)
                 continue
             oid, kind, size = header[1].decode(), header[2].decode(), int(header[3])
+            if headers_only:
+                found.append((oid, kind, header[3]))
+                continue
             if size <= budget:
                 data = proc.stdout.read(size)
                 found.append((oid, kind, data) if len(data) == size else None)
