@@ -250,7 +250,11 @@ def _cached_help(argv: list[str]) -> int | None:
     text = _read_small(path) if path is not None else None
     if text is None:
         return None
-    sys.stdout.buffer.write(text)
+    out = getattr(sys.stdout, "buffer", None)
+    if out is not None:
+        out.write(text)
+    else:  # a text-only stream (redirected in-process)
+        sys.stdout.write(text.decode(sys.stdout.encoding or "utf-8", "replace"))
     sys.stdout.flush()
     return 0
 

@@ -149,9 +149,10 @@ class Runner:
 
     def __init__(self, real: bool) -> None:
         self.real = real
-        from agentsync.cli import main
+        # the entry point of the command: the shortcuts of agentsync.fastpath first
+        from agentsync.__main__ import entry
 
-        self.main = main
+        self.main = entry
 
     def inproc(self, cwd: Path, *args: str) -> Run:
         out, err = io.StringIO(), io.StringIO()
