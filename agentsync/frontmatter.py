@@ -226,7 +226,7 @@ def _error_text(exc: BaseException) -> str:
 # The files a run parsed last, by content: discovery parses every candidate, then the
 # checker parses the same bytes again when they are installed. Bounded by their size.
 _RECENT: dict[bytes, AgentFile] = {}
-_RECENT_BYTES = 8 * 1024 * 1024
+_RECENT_BYTES = 4 * 1024 * 1024
 _recent_size = 0
 
 
