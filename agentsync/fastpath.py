@@ -165,13 +165,13 @@ def _tree_matches(record: dict[str, Any], recorded: int) -> bool:
     if not isinstance(folders, dict) or not isinstance(files, dict):
         return False
     for path, seen in folders.items():
-        if _stat_key(os.lstat(path)) != seen:
+        if stat_key(os.lstat(path)) != seen:
             return False
     for path, seen in files.items():
         if not isinstance(seen, list) or len(seen) != 2:
             return False
         info = os.lstat(path)
-        if _stat_key(info) != seen[0]:
+        if stat_key(info) != seen[0]:
             return False
         if info.st_mtime_ns + _RACY_NS >= recorded:
             data = _read_small(path)
@@ -204,10 +204,10 @@ def remember_clean_state(
         recorded: dict[str, list[Any]] = {}
         folders: dict[str, list[int]] = {}
         for path, digest in files:
-            recorded[str(path)] = [_stat_key(os.lstat(path)), digest]
+            recorded[str(path)] = [stat_key(os.lstat(path)), digest]
             for folder in _folders_between(str(root), os.path.dirname(path)):
                 if folder not in folders:
-                    folders[folder] = _stat_key(os.lstat(folder))
+                    folders[folder] = stat_key(os.lstat(folder))
         target_folders = sorted(folders)
         record = {
             "version": _VERSION,
@@ -306,7 +306,7 @@ def _help_path(argv: list[str]) -> str | None:
     parts: list[object] = [
         argv,
         code_key(),
-        _stat_key(os.stat(typer_init)),
+        stat_key(os.stat(typer_init)),
         sys.version,
         out.isatty(),
         err.isatty(),
@@ -367,7 +367,8 @@ def code_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _stat_key(info: os.stat_result) -> list[int]:
+def stat_key(info: os.stat_result) -> list[int]:
+    """What the record keeps of a file's or folder's stat: any rewrite or swap changes it."""
     return [
         info.st_mode,
         info.st_size,

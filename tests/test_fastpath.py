@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agentsync.fastpath import CLEAN, UP_TO_DATE, run_fast
+from agentsync.fastpath import CLEAN, UP_TO_DATE, run_fast, stat_key
 from tests.fixtures import (
     TARGET,
     Cli,
@@ -64,15 +64,7 @@ def _age(project: Path) -> None:
 
 
 def _stat(path: Path) -> list[int]:
-    info = path.lstat()
-    return [
-        info.st_mode,
-        info.st_size,
-        info.st_mtime_ns,
-        info.st_ctime_ns,
-        info.st_ino,
-        info.st_dev,
-    ]
+    return stat_key(path.lstat())
 
 
 def fast(project: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> int | None:
