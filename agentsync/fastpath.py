@@ -299,6 +299,15 @@ class _Capture:
 
 
 def _help_path(argv: list[str]) -> str | None:
+    """Where the help for argv is kept; None when it cannot be told (no stdout, no Typer, a
+    terminal that will not say its size): the help is then rendered and not kept."""
+    try:
+        return _help_key_path(argv)
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _help_key_path(argv: list[str]) -> str | None:
     typer_init = _module_file("typer")
     if typer_init is None:
         return None
