@@ -42,6 +42,7 @@ MANIFEST_NAME = "agentsync.toml"
 LOCK_NAME = "agentsync.lock"
 STATE_DIR = ".agentsync"
 UP_TO_DATE = "all agents are up to date"
+TEMP_SUFFIX = ".agentsync-tmp"  # as agentsync._fs names its temp files
 _VERSION = 1
 _RACY_NS = 2_000_000_000  # as the installed-files record: coarse clocks hide a change
 _MAX_RECORD = 64 * 1024 * 1024
@@ -58,6 +59,8 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 def run_fast(argv: Sequence[str]) -> int | None:
     """The exit code when this command was answered here, None to run it in full."""
+    if sys.stdout is None:  # no stdout at all: the full run copes with that
+        return None
     try:
         if argv and argv[-1] in _HELP and _help_request(argv):
             return _cached_help(list(argv))
@@ -142,14 +145,33 @@ def _holds_clean_state(root: str, state: str) -> bool:
     except OSError:
         return False
     try:
+        import stat
+
+        # a FIFO or device there is an error of the full run's, not a lock
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return False
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
         return False
     try:
-        return _inputs_match(root, record) and _tree_matches(record, recorded)
+        return (
+            _state_folder_sound(state)
+            and _inputs_match(root, record)
+            and _tree_matches(record, recorded)
+        )
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _state_folder_sound(state: str) -> bool:
+    """`.agentsync/` as the full run leaves it: its `.gitignore`, no temp files an
+    interrupted run left (the full run would delete them). The staging folder, the
+    installed-files record and the target folder are in the record's stats."""
+    if not os.path.isfile(os.path.join(state, ".gitignore")):
+        return False
+    return not any(name.endswith(TEMP_SUFFIX) for name in os.listdir(state))
 
 
 def _inputs_match(root: str, record: dict[str, Any]) -> bool:
@@ -191,18 +213,25 @@ def forget_clean_state(state_dir: Path) -> None:
 def remember_clean_state(
     root: Path,
     state_dir: Path,
+    target: Path,
     manifest: bytes,
     lock: bytes,
     files: Iterable[tuple[Path, str]],
 ) -> None:
     """Record a project that a full `install` found in order, with nothing to do: the
-    manifest and lock bytes it read, and each agent file with the sha256 it confirmed."""
+    manifest and lock bytes it read, and each agent file with the sha256 it confirmed, the
+    target folder (also when it holds no agent), the staging folder and the record of
+    verified files (a full run without it would verify every file again)."""
     import json
     import time
 
     try:
         recorded: dict[str, list[Any]] = {}
         folders: dict[str, list[int]] = {}
+        for folder in _folders_between(str(root), str(target)):
+            folders[folder] = stat_key(os.lstat(folder))
+        for kept in (os.path.join(state_dir, "tmp"), os.path.join(state_dir, "installed.json")):
+            folders[kept] = stat_key(os.lstat(kept))
         for path, digest in files:
             recorded[str(path)] = [stat_key(os.lstat(path)), digest]
             for folder in _folders_between(str(root), os.path.dirname(path)):

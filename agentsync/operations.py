@@ -81,7 +81,10 @@ def _remember_if_clean(run: Session, plan: SyncPlan, report: SyncReport) -> None
         return
     from agentsync.fastpath import remember_clean_state
 
-    remember_clean_state(run.project.root, run.project.state_dir, manifest, lock, confirmed)
+    target = plan.layout.target
+    if not target.is_dir() or target.is_symlink():
+        return  # nothing on disk to vouch for: the full run says what is wrong
+    remember_clean_state(run.project.root, run.project.state_dir, target, manifest, lock, confirmed)
 
 
 def _record_requests(

@@ -156,9 +156,38 @@ def _record_of_another_version(project: Path) -> None:
     record.write_text(json.dumps(data))
 
 
+def _lock_file_swapped_for_a_fifo(project: Path) -> None:
+    lock = project / ".agentsync" / "run.lock"
+    lock.unlink()
+    os.mkfifo(lock)
+
+
+def _staging_folder_swapped_for_a_link(project: Path) -> None:
+    staging = project / ".agentsync" / "tmp"
+    shutil.rmtree(staging)
+    staging.symlink_to(project.parent)
+
+
+def _temp_left_in_the_state_folder(project: Path) -> None:
+    (project / ".agentsync" / ".journal.json.1-2.agentsync-tmp").write_text("{")
+
+
+def _gitignore_deleted(project: Path) -> None:
+    (project / ".agentsync" / ".gitignore").unlink()
+
+
+def _record_of_verified_files_deleted(project: Path) -> None:
+    (project / ".agentsync" / "installed.json").unlink()
+
+
 @pytest.mark.parametrize(
     "change",
     [
+        _lock_file_swapped_for_a_fifo,
+        _staging_folder_swapped_for_a_link,
+        _temp_left_in_the_state_folder,
+        _gitignore_deleted,
+        _record_of_verified_files_deleted,
         _edit_manifest,
         _edit_lock,
         _same_size_edit,
@@ -174,6 +203,29 @@ def test_every_change_the_full_run_would_act_on_takes_the_full_run(
 ) -> None:
     assert fast(project, monkeypatch=monkeypatch) == 0
     change(project)  # type: ignore[operator]
+    assert fast(project, monkeypatch=monkeypatch) is None
+
+
+def test_a_project_without_agents_is_never_answered_from_a_record(
+    cli: Cli, tmp_path: Path, source: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No agent file to vouch for means no record of verified files either: the full run
+    # always looks (and reports a target folder that became a file).
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write_manifest(empty, source.url, "", source="up")
+    (empty / TARGET).mkdir(parents=True)
+    assert cli("install", cwd=empty).code == 0
+    assert cli("install", cwd=empty).code == 0
+    assert fast(empty, monkeypatch=monkeypatch) is None
+    (empty / TARGET).rmdir()
+    (empty / TARGET).write_text("a file where the folder was\n")
+    assert fast(empty, monkeypatch=monkeypatch) is None
+    assert cli("install", cwd=empty).code != 0
+
+
+def test_no_stdout_takes_the_full_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdout", None)
     assert fast(project, monkeypatch=monkeypatch) is None
 
 
