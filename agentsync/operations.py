@@ -3,7 +3,6 @@ show; each opens a session, does one job, and returns a report."""
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from agentsync.catalog import Candidate, ambiguity_error
 from agentsync.errors import AgentsyncError, ResolveError, UsageError
-from agentsync.ids import BlobId, Commit, sha256
+from agentsync.ids import Commit, sha256
 from agentsync.installer import (
     agent_files,
     expected_bytes,
@@ -25,7 +24,7 @@ from agentsync.manifest import Manifest, ManifestEditor
 from agentsync.requests import AgentRequest, pin_request
 from agentsync.resolve import Policy, Resolver
 from agentsync.session import Options, Session, open_session
-from agentsync.sync import Request, SyncPlan, SyncReport, apply_sync, plan_sync
+from agentsync.sync import Request, SyncPlan, SyncReport, apply_sync, plan_sync, preload
 from agentsync.textsafe import inline
 
 if TYPE_CHECKING:
@@ -231,7 +230,7 @@ def status(options: Options) -> StatusReport:
         # to upstream already; the others are checked against the cache, read in one batch.
         verified = still_verified(layout, lock, lock) if layout.state_dir.is_dir() else set()
         if manifest is not None:
-            _read_ahead(run, manifest, [a for n, a in lock.agents.items() if n not in verified])
+            preload(run, manifest, lock, verified)
         for name, locked in sorted(lock.agents.items()):
             path = layout.agent_path(name)
             managed.add(path)
@@ -249,18 +248,6 @@ def status(options: Options) -> StatusReport:
                     )
         stale = tuple(stale_reasons(manifest, lock)) if manifest and run.has_lock else ()
         return StatusReport(layout.target, tuple(entries), stale)
-
-
-def _read_ahead(run: Session, manifest: Manifest, agents: Sequence[LockedAgent]) -> None:
-    by_source: dict[str, list[tuple[Commit, str, BlobId]]] = {}
-    for locked in agents:
-        if locked.source in manifest.sources:
-            by_source.setdefault(locked.source, []).append(
-                (locked.commit, locked.path, locked.blob)
-            )
-    for source, files in by_source.items():
-        with contextlib.suppress(AgentsyncError):
-            run.mirror(manifest, source).reader.preload(files)
 
 
 def _state_of(

@@ -17,7 +17,6 @@ modified within the timestamp granularity of the record ("racy", as git calls it
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -174,7 +173,8 @@ class FindingsIndex:
     """Findings of the checker per content, kept in the shared cache: the same bytes under the
     same file name always give the same findings, so they are computed once per machine.
 
-    Keyed by the checker's own code (`code_key`): another agentsync never reads them."""
+    Keyed by the checker's own code (`fastpath.code_key`): another agentsync never reads
+    them."""
 
     def __init__(self, cache_root: Path, code_key: str) -> None:
         self.path = cache_root / "findings" / f"{code_key}.json"
@@ -201,16 +201,3 @@ class FindingsIndex:
         except (OSError, AgentsyncError):
             pass  # a cache: the next run computes them again
         self._dirty = False
-
-
-def code_key(package_dir: Path) -> str:
-    """A digest of the size and time of every module of the package: any change of the code
-    that computes findings gives new keys."""
-    digest = hashlib.sha256()
-    for module in sorted(package_dir.glob("*.py")):
-        try:
-            info = module.stat()
-        except OSError:
-            continue
-        digest.update(f"{module.name}:{info.st_size}:{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]

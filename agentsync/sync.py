@@ -8,7 +8,7 @@ agents, everything) and in whether the plan is applied; their reports are the sa
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -190,7 +190,7 @@ def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
         # record of a file that has not changed since
         known = frozenset() if request.frozen else still_verified(layout, resolution.lock, old)
         # the batch read also answers the commit checks, when the cache holds the commits
-        _preload(run, manifest, resolution.lock, known)
+        preload(run, manifest, resolution.lock, known)
         _verify_source_commits(run, manifest, resolution.lock, known)
         files = plan_install(
             layout,
@@ -323,8 +323,9 @@ def _verify_source_commits(
             ) from None
 
 
-def _preload(run: Session, manifest: Manifest, lock: Lock, known: frozenset[str]) -> None:
-    """Read the upstream files the plan will need in one request per source."""
+def preload(run: Session, manifest: Manifest, lock: Lock, known: Set[str]) -> None:
+    """Read the upstream files of the locked agents not in `known` in one request per
+    source, side by side, for the checks that follow to answer from memory."""
     wanted: dict[str, list[tuple[Commit, str, BlobId]]] = {}
     for name, locked in lock.agents.items():
         if name not in known and locked.source in manifest.sources:
@@ -386,13 +387,10 @@ def install_diagnostics(
     if not written:
         return ()
     from agentsync import state
+    from agentsync.fastpath import code_key
     from agentsync.ids import sha256
 
-    index = (
-        state.FindingsIndex(cache_root, state.code_key(Path(__file__).parent))
-        if cache_root is not None
-        else None
-    )
+    index = state.FindingsIndex(cache_root, code_key()) if cache_root is not None else None
     by_code: dict[tuple[str, str], list[str]] = {}
     for action in written:
         assert action.data is not None  # noqa: S101 - filtered above
