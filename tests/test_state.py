@@ -179,3 +179,36 @@ def test_findings_shared_by_many_files_are_counted_and_kept_in_the_cache(
     assert list((tmp_path / "cache" / "findings").glob("*.json"))
     assert install_diagnostics(actions, tmp_path / "cache") == first  # from the cache
     assert install_diagnostics(actions) == first  # and the same without one
+
+
+def test_a_lock_parse_is_shared_by_projects_with_the_same_lock_bytes(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    from agentsync.ids import sha256
+
+    shared = cache_dir() / "parsed-locks"
+    lock = project / "agentsync.lock"
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    shutil.copy(project / "agentsync.toml", clone)
+    shutil.copy(lock, clone)
+    assert cli("install", "--frozen", cwd=clone).code == 0  # a new clone: parses and shares
+    kept = shared / f"{sha256(lock.read_bytes())}.json"
+    assert kept.is_file()
+    # a kept parse that breaks the lock's rules is not used: the lock file itself is read
+    record = json.loads(kept.read_text())
+    record["lock"]["agents"]["alpha"]["sha256"] = "not a digest"
+    kept.write_text(json.dumps(record))
+    again = tmp_path / "again"
+    shutil.copytree(clone, again, ignore=shutil.ignore_patterns(".agentsync", ".claude"))
+    result = cli("install", "--frozen", cwd=again)
+    assert result.code == 0, result
+    assert installed(again, "alpha").read_bytes() == installed(project, "alpha").read_bytes()
+
+
+def test_a_new_mirror_keeps_its_first_fetch_as_one_pack(project: Path) -> None:
+    from tests.fixtures import only_mirror
+
+    objects = only_mirror() / "objects"
+    assert list((objects / "pack").glob("*.pack"))
+    assert not [p for p in objects.glob("??/*") if p.is_file()]  # nothing unpacked
