@@ -59,7 +59,7 @@ class Catalog:
 
     def mirror(self, source: str) -> Mirror:
         spec = self.manifest.sources[source]
-        return self.store.mirror(spec.location(self.manifest.dir))
+        return self.store.mirror(spec.location(self.manifest.dir), label=source)
 
     def candidates(self, source: str, commit: Commit) -> list[Candidate]:
         return self._entry(source, commit)[0]

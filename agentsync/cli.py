@@ -182,8 +182,11 @@ def _cwd() -> Path:
 
 
 def _progress_printer(quiet: bool) -> Callable[[str], None] | None:
-    """Progress lines on stderr, only for a person at a terminal (never in logs or pipes)."""
-    if quiet or os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+    """Progress lines on stderr, only for a person at a terminal (never in logs or pipes).
+
+    NO_COLOR asks for no colour, not for silence: progress stays, plain.
+    """
+    if quiet or not sys.stderr.isatty():
         return None
     return lambda line: echo(inline(line), err=True)
 

@@ -137,7 +137,9 @@ class Session:
         key = (source, spec.url, manifest.dir)
         found = self._mirrors.get(key)
         if found is None:
-            found = self._mirrors[key] = self.store.mirror(spec.location(manifest.dir))
+            found = self._mirrors[key] = self.store.mirror(
+                spec.location(manifest.dir), label=source
+            )
         return found
 
     def reader(self, manifest: Manifest) -> Callable[[LockedAgent], bytes]:

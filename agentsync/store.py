@@ -31,6 +31,7 @@ HEAD_REFSPEC = f"+HEAD:{REMOTE_HEAD}"
 
 TIMEOUT_HINT = "check the network, or allow more time with --timeout SECONDS (or AGENTSYNC_TIMEOUT)"
 OFFLINE_HINT = "run without --offline once to fill the cache"
+HEARTBEAT_SECONDS = 5.0  # a fetch quiet for longer than this gets a `still fetching` line
 
 
 class Store:
@@ -55,15 +56,23 @@ class Store:
         # A waiter may sit behind a full network fetch by another process, and then some.
         self.lock_timeout = lock_timeout if lock_timeout is not None else max(120.0, 3 * timeout)
         self._mirrors: dict[str, Mirror] = {}
+        # The manifest's name for each source, for progress lines: people know "team", not
+        # the URL behind it (and a URL may be long or carry a path nobody recognises).
+        self._labels: dict[str, str] = {}
         self._guard = threading.Lock()
+        self._fetches_due = 0
+        self._fetches_done = 0
 
-    def mirror(self, location: Location) -> Mirror:
-        """The Mirror for `location` (created on disk only when fetched)."""
+    def mirror(self, location: Location, *, label: str | None = None) -> Mirror:
+        """The Mirror for `location` (created on disk only when fetched); `label` is the
+        name the manifest gives the source, shown in progress lines."""
         key = mirror_key(location)
         with self._guard:
             fresh = key not in self._mirrors
             if fresh:
                 self._mirrors[key] = Mirror(self, location, key)
+            if label is not None:
+                self._labels.setdefault(key, label)
             mirror = self._mirrors[key]
         if fresh and self.refresh:
             mirror.rebuild()
@@ -83,6 +92,8 @@ class Store:
         mirrors = list({m.key: m for m in map(self.mirror, locations)}.values())
         if not mirrors:
             return
+        with self._guard:
+            self._fetches_due += len(mirrors)
 
         def work(mirror: Mirror) -> AgentsyncError | None:
             try:
@@ -102,6 +113,29 @@ class Store:
             errors = [e for e in pool.map(work, mirrors) if e is not None]
         if errors:
             raise _combine(errors)
+
+    def label(self, mirror: Mirror) -> str:
+        """How a progress line names the source: the manifest's name, else its safe URL."""
+        with self._guard:
+            return self._labels.get(mirror.key, mirror.name)
+
+    def report_progress(self, mirror: Mirror, started: float | None) -> None:
+        """One progress line: `fetching NAME ...` as it starts, then with `started` given,
+        `fetched NAME (2/5, 1.3s)` (the count only when several run together)."""
+        if self.progress is None:
+            return
+        name = self.label(mirror)
+        if started is None:
+            self.progress(f"fetching {name} ...")
+            return
+        with self._guard:
+            self._fetches_done += 1
+            count = (
+                f"{min(self._fetches_done, self._fetches_due)}/{self._fetches_due}, "
+                if self._fetches_due > 1
+                else ""
+            )
+        self.progress(f"fetched {name} ({count}{time.monotonic() - started:.1f}s)")
 
     def close(self) -> None:
         """Stop every mirror's long-lived git process and let go of its readers lock."""
@@ -259,6 +293,7 @@ class MirrorFetcher:
         self.store = store
         self.location = mirror.location
         self.name = mirror.name
+        self._mirror = mirror
         self.key = mirror.key
         self.path = mirror.path
         self.reader = mirror.reader
@@ -276,17 +311,37 @@ class MirrorFetcher:
         if self.fetched and not again:
             return
         self._require_online("cannot fetch: --offline was given")
-        started = time.monotonic()
-        self._report(f"fetching {self.name} ...")
-        with self._locked():
+        with self._reported(), self._locked():
             self._fetch_locked()
         self.reader.forget_refs()
         self.fetched = True
-        self._report(f"fetched {self.name} ({time.monotonic() - started:.1f}s)")
 
-    def _report(self, line: str) -> None:
-        if self.store.progress is not None:
-            self.store.progress(line)
+    @contextlib.contextmanager
+    def _reported(self) -> Iterator[None]:
+        """Progress around network work: a line as it starts, `still fetching` every few
+        seconds while it lasts, and one with the count and time taken once it succeeded."""
+        store = self.store
+        if store.progress is None:
+            yield
+            return
+        started = time.monotonic()
+        store.report_progress(self._mirror, None)
+        done = threading.Event()
+
+        def heartbeat() -> None:
+            while not done.wait(HEARTBEAT_SECONDS):
+                if store.progress is not None:
+                    took = time.monotonic() - started
+                    store.progress(f"still fetching {store.label(self._mirror)} ({took:.0f}s)")
+
+        ticker = threading.Thread(target=heartbeat, daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            ticker.join()
+        store.report_progress(self._mirror, started)
 
     def rebuild(self) -> None:
         """Drop this cache entry and fetch it again from scratch (`--refresh`): the way out
@@ -306,7 +361,7 @@ class MirrorFetcher:
             self.present = True
             return
         self._require_online("not in the cache, and --offline forbids fetching it")
-        with self._locked():
+        with self._reported(), self._locked():
             if not vcs.looks_like_git_dir(self.path):
                 self._create_locked()
         self.reader.forget_refs()
@@ -318,7 +373,7 @@ class MirrorFetcher:
         self._require_online(
             f"commit {commit} is not in the cache, and --offline forbids fetching it"
         )
-        with self._locked():
+        with self._reported(), self._locked():
             if not vcs.looks_like_git_dir(self.path):
                 self._create_locked()
             if not self.reader.has_object(commit):

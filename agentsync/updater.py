@@ -295,7 +295,7 @@ def _prefetch(runs: list[Session], store: Store, fetched: set[str]) -> None:
             manifest = run.manifest()
             used = {a.source for a in manifest.agents.values()}
             locations.extend(
-                spec.location(manifest.dir)
+                store.mirror(spec.location(manifest.dir), label=spec.name).location
                 for spec in manifest.sources.values()
                 if spec.include or spec.name in used
             )

@@ -593,3 +593,42 @@ def test_a_run_rebuilding_the_mirror_it_reads_does_not_wait_for_itself(source: G
         mirror.rebuild()  # releases its own shared lock first
         mirror.fetch(again=True)
         assert mirror.read_path(commit, "agents/alpha.md") == agent_md("alpha").encode()
+
+
+def test_progress_names_each_source_with_counts(make_repo: MakeRepo) -> None:
+    repos = []
+    for name in ("one", "two"):
+        repo = make_repo(name)
+        repo.write("agents/a.md", agent_md("a"))
+        repo.commit("first")
+        repos.append(repo)
+    lines: list[str] = []
+    with Store(timeout=20, progress=lines.append) as store:
+        for name, repo in zip(("team", "vendor"), repos, strict=True):
+            store.mirror(loc(repo.url), label=name)
+        store.prefetch([loc(repo.url) for repo in repos])
+    assert sorted(line for line in lines if line.startswith("fetching ")) == [
+        "fetching team ...",
+        "fetching vendor ...",
+    ]
+    done = sorted(line for line in lines if line.startswith("fetched "))
+    assert len(done) == 2 and all("/2, " in line and line.endswith("s)") for line in done)
+    assert {line.split()[1] for line in done} == {"team", "vendor"}
+    assert not any(repo.url in line for line in lines for repo in repos)
+
+
+@pytest.mark.slow
+def test_a_long_fetch_says_it_is_still_going(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agentsync.store as store_module
+
+    monkeypatch.setattr(store_module, "HEARTBEAT_SECONDS", 0.3)
+    lines: list[str] = []
+    with Store(timeout=2, progress=lines.append) as store:
+        mirror = store.mirror(loc(f"git://127.0.0.1:{silent_server}/agents"), label="slow")
+        with pytest.raises(NetworkError):
+            mirror.fetch()
+    assert lines[0] == "fetching slow ..."
+    assert any(line.startswith("still fetching slow (") for line in lines), lines
+    assert not any(line.startswith("fetched ") for line in lines)  # it never succeeded
