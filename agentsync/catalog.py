@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from agentsync.errors import ResolveError, SourceError
+from agentsync.errors import Notice, ResolveError, SourceError
 from agentsync.frontmatter import MAX_FILE_BYTES, parse_agent
 from agentsync.ids import BlobId, Commit, short
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
@@ -95,7 +95,9 @@ class Catalog:
         for entry, skipped in zip(entries, reasons, strict=True):
             if skipped:
                 if skipped != "not an agent path":
-                    warnings.append(f"{source}: skipped {inline(entry.path)}: {skipped}")
+                    warnings.append(
+                        Notice("file-skipped", f"{source}: skipped {inline(entry.path)}: {skipped}")
+                    )
                 continue
             parsed = parse_agent(mirror.read_blob(entry.blob))
             name = parsed.name if parsed.loads else parsed.evident_name

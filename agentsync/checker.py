@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from agentsync._fs import NotRegularFile, atomic_write, read_regular, read_small
 from agentsync.compat import diagnose
 from agentsync.diagnostics import Diagnostic, by_severity
-from agentsync.errors import EXIT_FAILED, EXIT_OK
+from agentsync.errors import EXIT_FAILED, EXIT_OK, JSON_SCHEMA
 from agentsync.fixer import plan_fix, unified_diff
 from agentsync.frontmatter import (
     CLIENT_VERSION,
@@ -270,20 +270,50 @@ def apply_fixes(patches: Sequence[FilePatch]) -> None:
 # --- rendering -------------------------------------------------------------------------
 
 
-def render_text(report: CheckReport) -> str:
+GROUPED_AFTER = 5  # files listed per warning or info code before the rest are counted
+
+
+def render_text(report: CheckReport, *, verbose: bool = False) -> str:
     """`path:line: severity CODE message` per finding, then a summary line.
 
     Each finding stays one line, escaped: a path or a quoted value with a newline or an
-    escape sequence in it must not forge or erase another finding.
+    escape sequence in it must not forge or erase another finding. A warning or info code
+    that many files share is listed for the first few and then counted in one line (all
+    of them with `verbose`); every error is listed.
     """
-    lines = [
-        inline(f"{f.path}:{d.line}: {d.severity} {d.code} {d.message}")
-        + (f" (fix: {inline(d.fix)})" if d.fix else "")
-        for f in report.files
-        for d in f.diagnostics
-    ]
+    lines: list[str] = []
+    shown: dict[str, int] = {}
+    hidden: dict[tuple[str, str], int] = {}
+    for f in report.files:
+        for d in f.diagnostics:
+            seen = shown.get(d.code, 0)
+            if d.severity != "error" and not verbose and seen >= GROUPED_AFTER:
+                key = (str(d.severity), d.code)
+                hidden[key] = hidden.get(key, 0) + 1
+                continue
+            shown[d.code] = seen + 1
+            lines.append(
+                inline(f"{f.path}:{d.line}: {d.severity} {d.code} {d.message}")
+                + (f" (fix: {inline(d.fix)})" if d.fix else "")
+            )
+    for (severity, code), count in hidden.items():
+        lines.append(f"... and {count} more {severity} {code} (-v lists every one)")
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
+
+
+def ignoring(report: CheckReport, codes: Collection[str]) -> CheckReport:
+    """The report without the findings whose code is in `codes` (`check --ignore`, and the
+    manifest's `[settings] ignore`): they neither print nor count toward the exit code."""
+    if not codes:
+        return report
+    wanted = {code.upper() for code in codes}
+    return CheckReport(
+        tuple(
+            replace(f, diagnostics=tuple(d for d in f.diagnostics if d.code not in wanted))
+            for f in report.files
+        )
+    )
 
 
 def summary_line(report: CheckReport) -> str:
@@ -297,5 +327,6 @@ def summary_line(report: CheckReport) -> str:
 
 
 def render_json(report: CheckReport) -> list[dict[str, Any]]:
-    """The `check --json` list, one object per file."""
-    return [f.as_json() for f in report.files]
+    """The `check --json` list, one object per file; each carries the JSON schema version
+    that every other command puts at the top of its document."""
+    return [{"schema": JSON_SCHEMA, **f.as_json()} for f in report.files]

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from agentsync.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, AgentsyncError, UsageError
+from agentsync import __version__
+from agentsync.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    JSON_SCHEMA,
+    AgentsyncError,
+    UsageError,
+)
 from agentsync.textsafe import inline, json_text, printable
 
 if TYPE_CHECKING:
@@ -27,17 +38,73 @@ else:
     ops = _OnFirstUse("agentsync.operations")
     render = _OnFirstUse("agentsync.render")
 
+
+def _write_examples(epilog: str | None, formatter: Any) -> None:
+    """The Examples section as written, one command per line at the margin, ready to copy
+    (the default layout would rewrap it as a paragraph)."""
+    if not epilog:
+        return
+    formatter.write_paragraph()
+    formatter.write("Examples:\n")
+    for line in epilog.strip("\n").splitlines():
+        formatter.write(f"{line}\n")
+
+
+class _Command(TyperCommand):
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        _write_examples(self.epilog, formatter)
+
+
+class _Group(TyperGroup):
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
+        _write_examples(self.epilog, formatter)
+
+
+def examples(*lines: str) -> str:
+    return "\n".join(lines)
+
+
 app = typer.Typer(
     name="agentsync",
+    cls=_Group,
     help="A git-backed package manager for Claude Code subagents.",
+    epilog=examples(
+        "agentsync init",
+        "agentsync source add team https://github.com/acme/agents",
+        "agentsync install backend-developer",
+        "agentsync update",
+        "agentsync help install",
+        "",
+        "Aliases: add (install NAME...), rm and uninstall (remove), ls and list (status).",
+    ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-source_app = typer.Typer(help="Add, remove and list sources.", no_args_is_help=True)
+source_app = typer.Typer(
+    cls=_Group,
+    help="Add, change, remove and list sources.",
+    epilog=examples(
+        "agentsync source add team https://github.com/acme/agents --ref v2",
+        "agentsync source list",
+        "agentsync source remove team",
+    ),
+    no_args_is_help=True,
+)
 app.add_typer(source_app, name="source")
+
+
+class ColorMode(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+class MergeMode(StrEnum):
+    auto = "auto"
+    markers = "markers"
 
 
 @dataclass(frozen=True)
@@ -48,6 +115,7 @@ class Globals:
     json: bool
     quiet: bool
     verbose: bool
+    color: bool = False  # colour on stdout
 
 
 # Global options may come before or after the command name, as git users expect: they are
@@ -64,11 +132,18 @@ _GLOBAL_FLAGS: dict[str, bool] = {
     "--verbose": False,
     "--timeout": True,
     "--refresh": False,
+    "--color": True,
 }
 
 
 def hoist_global_options(argv: Sequence[str]) -> list[str]:
     """Move global options anywhere before `--` to the front, keeping their values."""
+    front, rest = split_global_options(argv)
+    return front + rest
+
+
+def split_global_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(the global options with their values, everything else), in their order."""
     front: list[str] = []
     rest: list[str] = []
     items = list(argv)
@@ -88,7 +163,7 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
         else:
             front.append(item)
         index += 1
-    return front + rest
+    return front, rest
 
 
 MIN_TIMEOUT = 0.1
@@ -116,12 +191,37 @@ def _timeout_default() -> float:
     return value
 
 
+def _print_version(wanted: bool) -> None:
+    if not wanted:
+        return
+    if _STYLE.json:
+        emit_json({"schema": JSON_SCHEMA, "version": __version__})
+    else:
+        echo(f"agentsync {__version__}")
+    raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def _globals(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "-V",
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
     project: Annotated[
         Path | None,
-        typer.Option("-C", "--project", help="Project folder (default: nearest agentsync.toml)."),
+        typer.Option(
+            "-C",
+            "--project",
+            metavar="DIR",
+            help="Project folder (default: nearest agentsync.toml).",
+        ),
     ] = None,
     global_scope: Annotated[
         bool, typer.Option("--global", help="User scope: ~/.claude/agents and a user manifest.")
@@ -135,7 +235,9 @@ def _globals(
     timeout: Annotated[
         float | None,
         typer.Option(
-            help="Give up on a network operation after this many seconds.",
+            metavar="SECONDS",
+            help="Give up on a network operation after this many seconds "
+            "(default 60, or AGENTSYNC_TIMEOUT).",
             min=MIN_TIMEOUT,
             max=MAX_TIMEOUT,
         ),
@@ -146,6 +248,15 @@ def _globals(
             "--refresh", help="Rebuild the cache entries of the sources used (damaged cache)."
         ),
     ] = False,
+    color: Annotated[
+        ColorMode,
+        typer.Option(
+            "--color",
+            metavar="[auto|always|never]",
+            help="Colour states and severities: auto (a terminal without NO_COLOR), always, never.",
+            case_sensitive=False,
+        ),
+    ] = ColorMode.auto,
 ) -> None:
     """agentsync: pin, check and install Claude Code subagents from git repositories."""
     if refresh and offline:
@@ -169,7 +280,22 @@ def _globals(
         refresh=refresh,
         progress=_progress_printer(quiet),
     )
-    ctx.obj = Globals(options, json_out, quiet, verbose)
+    _STYLE.out = _use_colour(color, sys.stdout)
+    _STYLE.err = _use_colour(color, sys.stderr)
+    ctx.obj = Globals(options, json_out, quiet, verbose, color=_STYLE.out)
+
+
+def _use_colour(mode: ColorMode, stream: Any) -> bool:
+    """`always` and `never` as said; `auto`: a terminal, unless NO_COLOR is set or the
+    terminal says it is dumb."""
+    if mode is ColorMode.never:
+        return False
+    if mode is ColorMode.always:
+        return True
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _cwd() -> Path:
@@ -203,20 +329,84 @@ def _g(ctx: typer.Context) -> Globals:
 # on the terminal (retitle it, write the clipboard, erase the review flags printed above).
 
 
-def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
-    """Write `text` with its control characters shown escaped."""
-    typer.echo(printable(text), err=err, nl=nl)
+@dataclass
+class _Style:
+    """Where colour goes this run, and whether --json was asked (known before the command
+    runs, so that an error in parsing can still answer in JSON)."""
+
+    out: bool = False
+    err: bool = False
+    json: bool = False
 
 
-def say(g: Globals, text: str) -> None:
+_STYLE = _Style()
+
+# Painters run on text already escaped by `printable`: they only add escape sequences of
+# their own around words agentsync chose, so a source can neither forge nor remove one.
+_SGR = {"good": "32", "warn": "33", "bad": "31;1", "note": "36", "dim": "2"}
+Painter = Callable[[str], str]
+
+
+def paint(kind: str, text: str) -> str:
+    return f"\x1b[{_SGR[kind]}m{text}\x1b[0m"
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True, painter: Painter | None = None) -> None:
+    """Write `text` with its control characters shown escaped (then coloured by `painter`
+    when colour is on for that stream)."""
+    shown = printable(text)
+    coloured = painter is not None and (_STYLE.err if err else _STYLE.out)
+    if coloured and painter is not None:
+        shown = painter(shown)
+    # color=True: the decision is ours (--color=always into a pipe keeps its colour)
+    typer.echo(shown, err=err, nl=nl, color=True if coloured else None)
+
+
+def say(g: Globals, text: str, painter: Painter | None = None) -> None:
     """Normal output: stdout, silenced by --quiet and by --json."""
     if not g.quiet and not g.json:
-        echo(text)
+        echo(text, painter=painter)
+
+
+def _prefix_painter(kinds: dict[str, str]) -> Painter:
+    """Colour the word or phrase a line starts with, by the kind `kinds` gives it."""
+    words = sorted(kinds, key=len, reverse=True)
+
+    def painter(line: str) -> str:
+        for word in words:
+            if line.startswith(word):
+                return paint(kinds[word], word) + line[len(word) :]
+        return line
+
+    return painter
+
+
+_SEVERITY = re.compile(r"^(.*?:\d+: )(error|warning|info)\b")
+_SEVERITY_KIND = {"error": "bad", "warning": "warn", "info": "note"}
+
+
+def _severity_painter(line: str) -> str:
+    found = _SEVERITY.match(line)
+    if found is None:
+        return line
+    word = found.group(2)
+    return found.group(1) + paint(_SEVERITY_KIND[word], word) + line[found.end() :]
+
+
+_paint_error = _prefix_painter({"error:": "bad", "hint:": "note", "warning:": "warn"})
+
+
+def _paint_lines(text: str) -> str:
+    return "\n".join(_paint_error(line) for line in text.split("\n"))
 
 
 def warn(text: str) -> None:
     """A warning on stderr (always shown), one line: a newline in it cannot forge another."""
-    echo(f"warning: {inline(text)}", err=True)
+    echo(f"warning: {inline(text)}", err=True, painter=_paint_error)
+
+
+def show_error(error: AgentsyncError) -> None:
+    echo(error.render(), err=True, painter=_paint_lines)
 
 
 def emit_json(data: Any) -> None:
@@ -235,9 +425,9 @@ def finish(code: int) -> NoReturn:
 def _render_report(g: Globals, report: SyncReport) -> int:
     """The one rendering of every command that changes (or previews) agent files."""
     if g.json:
-        emit_json(render.install_json(report))
-        return EXIT_OK if report.ok else EXIT_FAILED
-    _render_project(g, report)
+        emit_json(render.project_json(report))
+    else:
+        _render_project(g, report)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -246,29 +436,37 @@ def _render_project(g: Globals, report: SyncReport) -> None:
     for text in warnings:
         warn(text)
     if report.error is not None:
-        echo(report.error.render(), err=True)
+        show_error(report.error)
+    rows = _prefix_painter(render.ROW_KINDS)
     for line in out:
-        say(g, line)
+        say(g, line, rows)
 
 
-@app.command()
+AGENTS_HELP = "NAME, SOURCE/NAME, NAME@REF, SOURCE/GLOB"
+FORCE_INSTALL_HELP = "Replace locally edited files; install files Claude Code would drop."
+FIX_INSTALL_HELP = "Install repaired copies of files Claude Code would drop."
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync install backend-developer        # add one agent and install it",
+        "agentsync install team/python-pro@v2       # from one source, at a tag",
+        "agentsync install 'team/*'                 # every agent of a source",
+        "agentsync install                          # make .claude/agents match the lock",
+        "agentsync install --frozen --offline       # CI: exactly the lock, from the cache",
+    ),
+)
 def install(
     ctx: typer.Context,
     agents: Annotated[
-        list[str] | None, typer.Argument(help="NAME, SOURCE/NAME, NAME@REF, SOURCE/GLOB")
+        list[str] | None, typer.Argument(metavar="[AGENT]...", help=AGENTS_HELP)
     ] = None,
     frozen: Annotated[
         bool, typer.Option("--frozen", help="Fail instead of changing the lock (CI).")
     ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force", help="Replace locally edited files; install files Claude Code would drop."
-        ),
-    ] = False,
-    fix: Annotated[
-        bool, typer.Option("--fix", help="Install repaired copies of files Claude Code would drop.")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_INSTALL_HELP)] = False,
+    fix: Annotated[bool, typer.Option("--fix", help=FIX_INSTALL_HELP)] = False,
 ) -> None:
     """Add agents and install them; with no AGENT, make the folder match the lock."""
     g = _g(ctx)
@@ -276,10 +474,34 @@ def install(
     finish(_render_report(g, report))
 
 
-@app.command()
+@app.command(
+    "add",
+    cls=_Command,
+    epilog=examples(
+        "agentsync add backend-developer",
+        "agentsync add team/python-pro@v2 team/code-reviewer",
+    ),
+)
+def add(
+    ctx: typer.Context,
+    agents: Annotated[list[str], typer.Argument(metavar="AGENT...", help=AGENTS_HELP)],
+    force: Annotated[bool, typer.Option("--force", help=FORCE_INSTALL_HELP)] = False,
+    fix: Annotated[bool, typer.Option("--fix", help=FIX_INSTALL_HELP)] = False,
+) -> None:
+    """Add agents and install them (`install AGENT...`)."""
+    g = _g(ctx)
+    finish(_render_report(g, ops.install(g.options, agents, force=force, fix=fix)))
+
+
+REMOVE_EXAMPLES = examples(
+    "agentsync remove backend-developer",
+    "agentsync remove python-pro --force        # even with local edits",
+)
+
+
 def remove(
     ctx: typer.Context,
-    agents: Annotated[list[str], typer.Argument(help="Installed agent names.")],
+    agents: Annotated[list[str], typer.Argument(metavar="AGENT...", help="Installed agent names.")],
     force: Annotated[
         bool, typer.Option("--force", help="Delete files even when locally edited.")
     ] = False,
@@ -289,33 +511,51 @@ def remove(
     finish(_render_report(g, ops.remove(g.options, agents, force=force)))
 
 
-@app.command()
+app.command("remove", cls=_Command, epilog=REMOVE_EXAMPLES)(remove)
+for _alias in ("rm", "uninstall"):
+    app.command(
+        _alias, cls=_Command, epilog=REMOVE_EXAMPLES, help="Alias of `remove`.", hidden=True
+    )(remove)
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync update                           # every agent",
+        "agentsync update backend-developer",
+        "agentsync update --dry-run                 # show what would change",
+        "agentsync update python-pro --merge=markers",
+        "agentsync update --recursive ~/src         # every project below a folder",
+    ),
+)
 def update(
     ctx: typer.Context,
     agents: Annotated[
-        list[str] | None, typer.Argument(help="Agents to update (default: all).")
+        list[str] | None,
+        typer.Argument(metavar="[AGENT]...", help="Agents to update (default: all)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace locally edited files.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
     ] = False,
     merge: Annotated[
-        str,
+        MergeMode,
         typer.Option(
+            metavar="[auto|markers]",
             help="Local edits that conflict: 'auto' leaves the file as it is, "
             "'markers' writes conflict markers into it.",
         ),
-    ] = "auto",
+    ] = MergeMode.auto,
     recursive: Annotated[
         Path | None,
-        typer.Option(help="Update every project (agentsync.toml) below this folder."),
+        typer.Option(metavar="DIR", help="Update every project (agentsync.toml) below DIR."),
     ] = None,
 ) -> None:
     """Move pins to the newest commit of each ref or range; print what changed."""
     from agentsync import updater
 
     g = _g(ctx)
-    mode = _merge_mode(merge)
+    mode: Literal["auto", "markers"] = "markers" if merge is MergeMode.markers else "auto"
     if recursive is not None:
         if agents:
             raise UsageError("--recursive updates every agent; it takes no AGENT arguments")
@@ -328,19 +568,7 @@ def update(
         many = updater.update_recursive(g.options, recursive, force=force, dry_run=dry_run)
         finish(_render_many(g, many, "updated"))
     report = updater.update(g.options, agents or (), force=force, merge=mode, dry_run=dry_run)
-    if g.json:
-        emit_json(render.project_json(report))
-    else:
-        _render_project(g, report)
-    finish(EXIT_OK if report.ok else EXIT_FAILED)
-
-
-def _merge_mode(text: str) -> Literal["auto", "markers"]:
-    if text == "auto":
-        return "auto"
-    if text == "markers":
-        return "markers"
-    raise UsageError(f"--merge={text}: expected 'auto' or 'markers'")
+    finish(_render_report(g, report))
 
 
 def _render_many(g: Globals, many: updater_types.Recursive, verb: str) -> int:
@@ -357,12 +585,19 @@ def _render_many(g: Globals, many: updater_types.Recursive, verb: str) -> int:
     return EXIT_OK if many.ok else EXIT_FAILED
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync outdated",
+        "agentsync outdated --recursive ~/src",
+        "agentsync --json outdated | jq '.agents[] | select(.behind) | .agent'",
+    ),
+)
 def outdated(
     ctx: typer.Context,
     recursive: Annotated[
         Path | None,
-        typer.Option(help="Check every project (agentsync.toml) below this folder."),
+        typer.Option(metavar="DIR", help="Check every project (agentsync.toml) below DIR."),
     ] = None,
 ) -> None:
     """List agents whose pins are behind; exit 1 if any (or gone upstream, or moved tags)."""
@@ -372,18 +607,34 @@ def outdated(
     if recursive is not None:
         many = updater.outdated_recursive(g.options, recursive)
         finish(_render_many(g, many, "behind"))
-    report = updater.outdated(g.options)
-    if g.json:
-        emit_json([render.outdated_json(r) for r in report.rows])
-    else:
-        _render_project(g, report)
-    finish(EXIT_OK if report.ok else EXIT_FAILED)
+    finish(_render_report(g, updater.outdated(g.options)))
 
 
-@app.command()
+def _diff_painter(line: str) -> str:
+    body = line.rstrip("\r\n")
+    end = line[len(body) :]
+    for prefix, kind in (
+        ("+++", "dim"),
+        ("---", "dim"),
+        ("+", "good"),
+        ("-", "bad"),
+        ("@@", "note"),
+    ):
+        if body.startswith(prefix):
+            return paint(kind, body) + end
+    return line
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync diff backend-developer             # your edits against the pinned version",
+        "agentsync diff backend-developer --upstream  # the pinned version against the update",
+    ),
+)
 def diff(
     ctx: typer.Context,
-    agent: Annotated[str, typer.Argument(help="An installed agent.")],
+    agent: Annotated[str, typer.Argument(metavar="AGENT", help="An installed agent.")],
     upstream: Annotated[
         bool,
         typer.Option(
@@ -398,13 +649,12 @@ def diff(
     report = updater.diff(g.options, agent, upstream=upstream)
     if g.json:
         emit_json(
-            {
-                "agent": report.agent,
-                "from": report.old_label,
-                "to": report.new_label,
-                "diff": report.text,
-                "note": report.note or None,
-            }
+            render.document(
+                agent=report.agent,
+                **{"from": report.old_label, "to": report.new_label},
+                diff=report.text,
+                note=report.note or None,
+            )
         )
         finish(EXIT_OK)
     if report.note:
@@ -412,75 +662,135 @@ def diff(
     elif not report.text:
         say(g, inline(f"{report.agent}: no differences ({report.old_label} -> {report.new_label})"))
     if report.text and not g.quiet:
-        echo(report.text, nl=False)
+        # line by line, each with its own line ending (a CRLF stays one, and is not shown)
+        for line in re.split(r"(?<=\n)", report.text):
+            if line:
+                echo(line, nl=False, painter=_diff_painter)
     finish(EXIT_OK)
 
 
-@app.command("status")
+STATUS_EXAMPLES = examples(
+    "agentsync status",
+    "agentsync --json status | jq '.agents[] | select(.state != \"ok\")'",
+)
+
+
 def status_cmd(ctx: typer.Context) -> None:
     """Installed agents: ok, modified locally, missing, not managed by agentsync."""
     g = _g(ctx)
-    _status(g)
-
-
-@app.command("list", help="Alias of `status`.")
-def list_cmd(ctx: typer.Context) -> None:
-    g = _g(ctx)
-    _status(g)
-
-
-def _status(g: Globals) -> None:
     report = ops.status(g.options)
     if g.json:
         emit_json(render.status_json(report))
     else:
+        states = _prefix_painter(render.STATE_KINDS)
         for line in render.status_lines(report):
-            say(g, line)
+            say(g, line, states)
         for reason in report.stale:
             warn(f"agentsync.lock is out of date: {reason} (run `agentsync install`)")
     finish(EXIT_OK if report.ok else EXIT_FAILED)
 
 
+app.command("status", cls=_Command, epilog=STATUS_EXAMPLES)(status_cmd)
+app.command("list", cls=_Command, epilog=STATUS_EXAMPLES, help="Alias of `status`.")(status_cmd)
+app.command("ls", cls=_Command, epilog=STATUS_EXAMPLES, help="Alias of `status`.", hidden=True)(
+    status_cmd
+)
+
+
 # -- manifest commands ------------------------------------------------------------------------
 
 
-@app.command()
+def _preset_help() -> str:
+    from agentsync.presets import preset_names
+
+    return f"Start from a shipped preset: {', '.join(preset_names())}."
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync init",
+        "agentsync init --preset voltagent",
+        "agentsync --global init                    # the user manifest (~/.claude/agents)",
+    ),
+)
 def init(
     ctx: typer.Context,
-    preset: Annotated[str | None, typer.Option(help="Start from a shipped preset.")] = None,
+    preset: Annotated[str | None, typer.Option(metavar="NAME", help=_preset_help())] = None,
 ) -> None:
     """Create agentsync.toml (empty, or from a preset)."""
     g = _g(ctx)
     path = ops.init(g.options, preset)
+    if g.json:
+        emit_json(render.document(manifest=str(path), preset=preset))
     say(g, f"created {path}")
 
 
-@source_app.command("add")
+@source_app.command(
+    "add",
+    cls=_Command,
+    epilog=examples(
+        "agentsync source add team https://github.com/acme/agents",
+        "agentsync source add voltagent https://github.com/VoltAgent/awesome-claude-code-subagents"
+        " --path 'categories/*'",
+        "agentsync source add mine ../my-agents --version '^1.2'",
+    ),
+)
 def source_add(
     ctx: typer.Context,
-    name: str,
-    url: str,
-    ref: Annotated[str | None, typer.Option(help="Branch, tag or commit.")] = None,
-    version: Annotated[str | None, typer.Option(help="Semver range over tags, e.g. ^1.2.")] = None,
-    path: Annotated[str | None, typer.Option(help="Folder or glob inside the repository.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="What the manifest calls it.")],
+    url: Annotated[str, typer.Argument(metavar="URL", help="A git URL or a local path.")],
+    ref: Annotated[str | None, typer.Option(metavar="REF", help="Branch, tag or commit.")] = None,
+    version: Annotated[
+        str | None, typer.Option(metavar="RANGE", help="Semver range over tags, e.g. ^1.2.")
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(metavar="PATH", help="Folder or glob inside the repository.")
+    ] = None,
 ) -> None:
     """Add a source (a git URL or a local path)."""
     g = _g(ctx)
     if ref is not None and version is not None:
         raise UsageError("--ref and --version cannot be used together", hint="pick one")
     ops.source_add(g.options, name, url, ref=ref, version=version, path=path)
+    if g.json:
+        emit_json(
+            render.document(
+                source=name,
+                url=_safe_url(url),
+                ref=ref,
+                version=version,
+                path=path,
+            )
+        )
     say(g, f"added source {name}")
 
 
-@source_app.command("remove")
-def source_remove(ctx: typer.Context, name: str) -> None:
+def _safe_url(url: str) -> str:
+    """The URL as agentsync shows it: credentials taken out."""
+    from agentsync.urls import redact
+
+    return redact(url)
+
+
+@source_app.command("remove", cls=_Command, epilog=examples("agentsync source remove team"))
+def source_remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A source no agent uses.")],
+) -> None:
     """Remove a source that no agent uses."""
     g = _g(ctx)
     ops.source_remove(g.options, name)
+    if g.json:
+        emit_json(render.document(source=name, removed=True))
     say(g, f"removed source {name}")
 
 
-@source_app.command("list")
+@source_app.command(
+    "list",
+    cls=_Command,
+    epilog=examples("agentsync source list", "agentsync --json source list"),
+)
 def source_list(ctx: typer.Context) -> None:
     """Show the sources and their locked commits."""
     g = _g(ctx)
@@ -492,10 +802,28 @@ def source_list(ctx: typer.Context) -> None:
         say(g, line)
 
 
-@app.command()
+def _width() -> int | None:
+    """Columns for tables: the terminal's width, or COLUMNS; None when piped (nothing cut)."""
+    import shutil
+
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return shutil.get_terminal_size().columns
+    return None
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync search                           # every agent of every source",
+        "agentsync search python                    # name or description contains it",
+        "agentsync search 'team/*-reviewer'",
+    ),
+)
 def search(
     ctx: typer.Context,
-    query: Annotated[str | None, typer.Argument(help="Substring or glob.")] = None,
+    query: Annotated[
+        str | None, typer.Argument(metavar="[QUERY]", help="Substring or glob.")
+    ] = None,
 ) -> None:
     """Agents available in all sources."""
     g = _g(ctx)
@@ -503,12 +831,36 @@ def search(
     if g.json:
         emit_json(render.search_json(rows))
         return
-    for line in render.search_lines(rows):
-        say(g, line)
+    verdicts = _verdict_painter()
+    for line in render.search_lines(rows, width=_width()):
+        say(g, line, verdicts)
 
 
-@app.command()
-def show(ctx: typer.Context, agent: str) -> None:
+def _verdict_painter() -> Painter:
+    kinds = render.VERDICT_KINDS
+
+    def painter(line: str) -> str:
+        for verdict, kind in kinds.items():
+            marker = f"  {verdict}  "
+            at = line.find(marker)
+            if at >= 0:
+                return line[: at + 2] + paint(kind, verdict) + line[at + 2 + len(verdict) :]
+        return line
+
+    return painter
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync show backend-developer",
+        "agentsync show team/python-pro@v2",
+    ),
+)
+def show(
+    ctx: typer.Context,
+    agent: Annotated[str, typer.Argument(metavar="AGENT", help="NAME, SOURCE/NAME or NAME@REF.")],
+) -> None:
     """One agent: frontmatter as Claude Code reads it, source, commit, diagnostics."""
     g = _g(ctx)
     report = ops.show(g.options, agent)
@@ -516,20 +868,79 @@ def show(ctx: typer.Context, agent: str) -> None:
         emit_json(render.show_json(report))
         return
     for line in render.show_lines(report):
-        say(g, line)
+        say(g, line, _severity_painter)
+
+
+@app.command(
+    "help",
+    cls=_Command,
+    epilog=examples("agentsync help install", "agentsync help source add"),
+)
+def help_cmd(
+    ctx: typer.Context,
+    command: Annotated[
+        list[str] | None, typer.Argument(metavar="[COMMAND]...", help="A command, e.g. install.")
+    ] = None,
+) -> None:
+    """Show the help of a command (like COMMAND --help)."""
+    root = ctx.find_root()
+    here: Any = root.command
+    here_ctx: Any = root
+    for word in command or ():
+        found = here.get_command(here_ctx, word) if hasattr(here, "get_command") else None
+        if found is None:
+            names = list(here.list_commands(here_ctx)) if hasattr(here, "list_commands") else []
+            raise UsageError(
+                f"no command named {word!r}",
+                hint=_did_you_mean(word, names) or "`agentsync --help` lists the commands",
+                subject="help",
+            )
+        here_ctx = type(root)(found, info_name=word, parent=here_ctx)
+        here = found
+    text = here.get_help(here_ctx)
+    if _g(ctx).json:
+        emit_json(render.document(help=text))
+    else:
+        echo(text)
+
+
+def _did_you_mean(word: str, names: Sequence[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(n) for n in close)}?" if close else None
 
 
 # -- check ----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync check                            # the project's .claude/agents",
+        "agentsync check agents/ --strict           # fail on warnings too",
+        "agentsync check --ignore AS111 .claude/agents/reviewer.md",
+        "agentsync check --fix --fix-tools          # repair frontmatter, rename retired tools",
+    ),
+)
 def check(
     ctx: typer.Context,
     paths: Annotated[
         list[str] | None,
-        typer.Argument(help="Files or folders (default: the project's target folder)."),
+        typer.Argument(
+            metavar="[PATH]...", help="Files or folders (default: the project's target folder)."
+        ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            metavar="CODE",
+            help="Leave out findings with this code (repeatable; adds to the manifest's "
+            "[settings] ignore).",
+        ),
+    ] = None,
     fix: Annotated[
         bool,
         typer.Option("--fix", help="Rewrite frontmatter as strict YAML (shows the diff first)."),
@@ -552,8 +963,9 @@ def check(
         missing = [p for p in given if not os.path.lexists(p)]
         if missing:
             raise UsageError(f"{missing[0]}: no such file or folder", hint="give existing paths")
+    ignored = _ignore_codes(ignore or ())
     servers = checker.load_mcp_servers(mcp_root)
-    report = checker.check_paths(given, mcp_servers=servers, within=root)
+    report = checker.ignoring(checker.check_paths(given, mcp_servers=servers, within=root), ignored)
     if fix or fix_tools:
         plan = checker.plan_fixes(report, fix_tools=fix_tools)
         for path, reason in plan.skipped:
@@ -562,24 +974,53 @@ def check(
             echo(patch.diff, nl=False, err=g.json)
         checker.apply_fixes(plan.patches)
         if plan.patches:
-            report = checker.check_paths(given, mcp_servers=servers, within=root)
+            report = checker.ignoring(
+                checker.check_paths(given, mcp_servers=servers, within=root), ignored
+            )
     if g.json:
         emit_json(checker.render_json(report))
     elif not g.quiet or report.exit_code(strict=strict):
-        echo(checker.render_text(report), nl=False)
+        for line in checker.render_text(report, verbose=g.verbose).splitlines():
+            echo(line, painter=_severity_painter)
     finish(report.exit_code(strict=strict))
+
+
+_CODE = re.compile(r"AS\d{3}")
+
+
+def _ignore_codes(given: Sequence[str]) -> frozenset[str]:
+    """`--ignore` codes, checked: a typo would silently ignore nothing."""
+    from agentsync.diagnostics import known_codes
+
+    codes = {code.strip().upper() for item in given for code in item.split(",") if code.strip()}
+    known = known_codes()
+    for code in sorted(codes):
+        if code not in known:
+            raise UsageError(
+                f"--ignore {code}: no diagnostic has this code",
+                hint=_did_you_mean(code, sorted(known))
+                or "codes look like AS111; `agentsync check` prints them",
+            )
+    return frozenset(codes)
 
 
 # -- entry point ------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Run the CLI; expected failures become a message and an exit code, never a traceback."""
-    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    """Run the CLI; expected failures become a message and an exit code, never a traceback.
+
+    Under --json an error is also a JSON document on stdout (`{"schema": 1, "error": ...}`),
+    with the same exit code, so that a script reading stdout always gets JSON.
+    """
+    front, rest = split_global_options(sys.argv[1:] if argv is None else argv)
+    _STYLE.out = _STYLE.err = False
+    _STYLE.json = "--json" in front
     try:
-        code = app(args=args, prog_name="agentsync", standalone_mode=False)
+        code = app(args=front + rest, prog_name="agentsync", standalone_mode=False)
     except AgentsyncError as error:
-        echo(error.render(), err=True)
+        show_error(error)
+        _json_error(error.json())
         sys.exit(error.exit_code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
@@ -589,11 +1030,29 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             show()
         else:
             echo(f"error: {error.format_message()}", err=True)
-        sys.exit(EXIT_USAGE if error.exit_code != 0 else EXIT_OK)
+        failed = error.exit_code != 0
+        if failed:
+            _json_error(
+                {
+                    "code": "usage",
+                    "subject": None,
+                    "message": error.format_message(),
+                    "hint": "run `agentsync --help` for the commands and their flags",
+                }
+            )
+        sys.exit(EXIT_USAGE if failed else EXIT_OK)
     except typer.Abort:
         echo("error: interrupted", err=True)
+        _json_error(
+            {"code": "interrupted", "subject": None, "message": "interrupted", "hint": None}
+        )
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         echo("error: interrupted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _json_error(error: dict[str, str | None]) -> None:
+    if _STYLE.json:
+        emit_json({"schema": JSON_SCHEMA, "error": error})

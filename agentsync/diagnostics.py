@@ -106,3 +106,8 @@ def yaml_type(value: Any) -> str:
     if isinstance(value, dict):
         return "mapping"
     return type(value).__name__
+
+
+def known_codes() -> frozenset[str]:
+    """Every code a diagnostic can carry."""
+    return frozenset(CODES)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from agentsync.textsafe import inline
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the operation failed or found problems
 EXIT_USAGE = 2  # usage or input error: bad flags, invalid manifest or lock
+
+# The version of the --json output contract: raised when a key or its meaning changes.
+JSON_SCHEMA = 1
 
 
 class AgentsyncError(Exception):
@@ -19,6 +24,22 @@ class AgentsyncError(Exception):
         self.message = message
         self.hint = hint
         self.subject = subject
+
+    @property
+    def code(self) -> str:
+        """A stable word for the kind of failure, for --json: the class name in kebab case
+        without `Error` (`FrozenLockError` -> `frozen-lock`)."""
+        if type(self) is AgentsyncError:
+            return "failed"
+        return _kebab(type(self).__name__.removesuffix("Error"))
+
+    def json(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "subject": self.subject,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
     def render(self) -> str:
         """The message as printed; subject and hint stay one line each (they name agents,
@@ -73,3 +94,24 @@ class StorageError(AgentsyncError):
 
 class BusyError(AgentsyncError):
     """Another run held a lock past the wait."""
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+class Notice(str):
+    """A warning's text that also carries a stable code, so that --json can give warnings as
+    objects (`{"code": ..., "message": ...}`) while text output keeps printing the string."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> Notice:
+        made = super().__new__(cls, text)
+        made.code = code
+        return made
+
+
+def notice_code(text: str) -> str:
+    """The code of a warning: its own when it is a Notice, else the generic `warning`."""
+    return text.code if isinstance(text, Notice) else "warning"

@@ -4,8 +4,10 @@ one JSON shape of a row, shared by install, remove, update and outdated."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from agentsync.errors import JSON_SCHEMA, notice_code
 from agentsync.operations import SearchRow, ShowReport, SourceRow, StatusReport
 from agentsync.sync import AgentRow, Pin, SyncReport
 from agentsync.textsafe import inline
@@ -47,6 +49,36 @@ QUIET = frozenset({"unchanged", "pinned", "moved"})
 WARNED = frozenset({"modified", "kept-edit", "orphaned", "conflict", "markers"})
 CHANGED = frozenset({"updated", "merged", "behind"})
 
+# Colour of each status on a terminal: done (good), needs a look (warn), failed (bad).
+_ROW_KIND = {
+    "new": "good",
+    "restored": "good",
+    "adopted": "good",
+    "updated": "good",
+    "replaced": "warn",
+    "merged": "good",
+    "removed": "good",
+    "modified": "warn",
+    "kept-edit": "warn",
+    "orphaned": "warn",
+    "behind": "warn",
+    "conflict": "bad",
+    "markers": "bad",
+    "removed-upstream": "bad",
+    "held": "bad",
+}
+ROW_KINDS = {WORDS[status]: kind for status, kind in _ROW_KIND.items()}
+STATE_KINDS = {
+    "ok": "good",
+    "modified": "warn",
+    "merged": "good",
+    "unverified": "warn",
+    "missing": "bad",
+    "conflict": "bad",
+    "unmanaged": "note",
+}
+VERDICT_KINDS = {"will not load": "bad", "errors": "bad", "warnings": "warn", "ok": "good"}
+
 
 def row_lines(row: AgentRow, *, verbose: bool = False) -> list[str]:
     """One line per row, then indented flags: what a new version grants, moved tags."""
@@ -55,7 +87,7 @@ def row_lines(row: AgentRow, *, verbose: bool = False) -> list[str]:
     line = f"{WORDS[row.status]} {inline(row.agent)}{_pins(row)}"
     if row.added or row.removed:
         line += f" +{row.added} -{row.removed}"
-    if row.note:
+    if row.note and row.status not in WARNED:  # a warned row's note is its warning line
         line += f" ({inline(row.note)})"
     out = [line]
     for grant in row.grants:
@@ -85,11 +117,26 @@ def report_text(report: SyncReport, *, verbose: bool = False) -> tuple[list[str]
     rows = [line for row in report.rows for line in row_lines(row, verbose=verbose)]
     out += rows or ["all agents are up to date"]
     warnings += [
-        f"{row.agent}: {row.note or WORDS[row.status]}"
+        f"{row.agent}: {row.note or WORDS[row.status]}{next_steps(row)}"
         for row in report.rows
         if row.status in WARNED
     ]
     return out, warnings
+
+
+def next_steps(row: AgentRow) -> str:
+    """The commands that settle a conflict, so that a run never ends in a dead end."""
+    name = inline(row.agent)
+    if row.status == "conflict":
+        return (
+            f"; next: compare with `agentsync diff --upstream {name}`, then "
+            f"`agentsync update {name} --merge=markers` to resolve it in the file, or "
+            f"`agentsync update {name} --force` to take the new version (your edits are lost)"
+        )
+    if row.status == "markers":
+        path = f" in {inline(row.path.name)}" if row.path is not None else ""
+        return f"; next: resolve the conflict markers{path} by hand (`agentsync status` shows it)"
+    return ""
 
 
 def summary(report: SyncReport) -> str:
@@ -118,20 +165,47 @@ def total_line(projects: tuple[SyncReport, ...], verb: str) -> str:
 
 
 # -- JSON -------------------------------------------------------------------------------------
+# One contract for every command (the README's "JSON output" section): a top-level object
+# with "schema": SCHEMA; an agent is "agent", its origin "source", a commit 40 hex digits,
+# what happened or how it stands "state", paths relative to the project, and each warning
+# an object with a code. A change to a key or its meaning raises the schema number.
+
+
+def document(**fields: Any) -> dict[str, Any]:
+    """A top-level JSON document: the schema version first, then the fields."""
+    return {"schema": JSON_SCHEMA, **fields}
+
+
+def warning_json(text: str) -> dict[str, str]:
+    return {"code": notice_code(text), "message": text}
+
+
+def warnings_json(texts: Sequence[str]) -> list[dict[str, str]]:
+    return [warning_json(t) for t in texts]
+
+
+def relative(path: Path | None, root: Path) -> str | None:
+    """`path` as seen from the project folder (absolute only when it lies outside it)."""
+    if path is None:
+        return None
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def pin_json(pin: Pin | None) -> dict[str, Any] | None:
     return None if pin is None else {"commit": pin.commit, "tag": pin.tag}
 
 
-def row_json(row: AgentRow) -> dict[str, Any]:
-    """The one JSON shape of a row, for every command's report."""
+def row_json(row: AgentRow, root: Path) -> dict[str, Any]:
+    """The one JSON shape of an agent's row, for every command that changes agent files."""
     return {
         "agent": row.agent,
         "source": row.source,
-        "status": row.status,
+        "state": row.status,
         "action": row.action,
-        "path": str(row.path) if row.path is not None else None,
+        "path": relative(row.path, root),
         "old": pin_json(row.old),
         "new": pin_json(row.new),
         "lines_added": row.added,
@@ -145,70 +219,78 @@ def row_json(row: AgentRow) -> dict[str, Any]:
     }
 
 
-def install_json(report: SyncReport) -> dict[str, Any]:
-    return {
-        "ok": report.ok,
-        "lock_changed": report.lock_changed,
-        "manifest_changed": report.manifest_changed,
-        "actions": [row_json(r) for r in report.rows],
-        "warnings": list(report.warnings),
-    }
-
-
-def project_json(report: SyncReport) -> dict[str, Any]:
+def _project_fields(report: SyncReport) -> dict[str, Any]:
     return {
         "project": str(report.root),
         "ok": report.ok,
         "dry_run": report.dry_run,
         "applied": report.applied,
         "lock_changed": report.lock_changed,
-        "error": report.error.render() if report.error is not None else None,
-        "agents": [row_json(r) for r in report.rows],
-        "warnings": list(report.warnings),
+        "manifest_changed": report.manifest_changed,
+        "error": report.error.json() if report.error is not None else None,
+        "agents": [
+            outdated_json(r, report.root) if report.mode == "outdated" else row_json(r, report.root)
+            for r in report.rows
+        ],
+        "warnings": warnings_json(report.warnings),
     }
 
 
-def outdated_json(row: AgentRow) -> dict[str, Any]:
-    data = row_json(row)
+def project_json(report: SyncReport) -> dict[str, Any]:
+    """install, add, remove, update and outdated in one project."""
+    return document(**_project_fields(report))
+
+
+def outdated_json(row: AgentRow, root: Path) -> dict[str, Any]:
+    data = row_json(row, root)
     data.update(
         current=row.old.commit if row.old else None,
         latest=row.new.commit if row.new else None,
-        changed=row.status == "behind",
-        pinned=row.status == "pinned",
         behind=row.status == "behind",
+        pinned=row.status == "pinned",
     )
     return data
 
 
 def many_json(root: str, projects: tuple[SyncReport, ...], ok: bool) -> dict[str, Any]:
-    return {
-        "root": root,
-        "ok": ok,
-        "projects": [project_json(p) for p in projects],
-        "total": {
+    return document(
+        root=root,
+        ok=ok,
+        projects=[_project_fields(p) for p in projects],
+        total={
             "projects": len(projects),
             "ok": sum(1 for p in projects if p.ok),
             "failed": sum(1 for p in projects if p.error is not None),
             "changed": sum(1 for p in projects for r in p.rows if r.status in CHANGED),
         },
-    }
+    )
 
 
 # -- the other reports ------------------------------------------------------------------------
 
 
-def status_json(report: StatusReport) -> list[dict[str, Any]]:
-    return [
-        {
-            "agent": e.name,
-            "state": e.state,
-            "path": str(e.path),
-            "source": e.source,
-            "commit": e.commit,
-            "note": e.note or None,
-        }
-        for e in report.entries
-    ]
+def status_json(report: StatusReport) -> dict[str, Any]:
+    root = report.target.parent.parent  # the folder holding .claude/agents
+    return document(
+        project=str(root),
+        target=relative(report.target, root),
+        ok=report.ok,
+        agents=[
+            {
+                "agent": e.name,
+                "state": e.state,
+                "path": relative(e.path, root),
+                "source": e.source,
+                "commit": e.commit,
+                "note": e.note or None,
+            }
+            for e in report.entries
+        ],
+        warnings=[
+            {"code": "lock-stale", "message": f"agentsync.lock is out of date: {reason}"}
+            for reason in report.stale
+        ],
+    )
 
 
 def status_lines(report: StatusReport) -> list[str]:
@@ -222,11 +304,19 @@ def status_lines(report: StatusReport) -> list[str]:
     return lines
 
 
-def sources_json(rows: Sequence[SourceRow]) -> list[dict[str, Any]]:
-    return [
-        {"name": r.name, "url": r.url, "ref": r.request, "commit": r.commit, "agents": r.agents}
-        for r in rows
-    ]
+def sources_json(rows: Sequence[SourceRow]) -> dict[str, Any]:
+    return document(
+        sources=[
+            {
+                "source": r.name,
+                "url": r.url,
+                "ref": r.request,
+                "commit": r.commit,
+                "installed": r.agents,
+            }
+            for r in rows
+        ]
+    )
 
 
 def source_lines(rows: Sequence[SourceRow]) -> list[str]:
@@ -237,27 +327,49 @@ def source_lines(rows: Sequence[SourceRow]) -> list[str]:
     ]
 
 
-def search_json(rows: Sequence[SearchRow]) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": r.candidate.name,
-            "source": r.candidate.source,
-            "path": r.candidate.path,
-            "description": r.candidate.description,
-            "installed": r.installed,
-            "verdict": r.verdict,
-        }
-        for r in rows
-    ]
+def search_json(rows: Sequence[SearchRow], warnings: Sequence[str] = ()) -> dict[str, Any]:
+    return document(
+        agents=[
+            {
+                "agent": r.candidate.name,
+                "source": r.candidate.source,
+                "path": r.candidate.path,
+                "commit": r.candidate.commit,
+                "description": r.candidate.description,
+                "installed": r.installed,
+                "state": r.verdict,
+            }
+            for r in rows
+        ],
+        warnings=warnings_json(warnings),
+    )
 
 
-def search_lines(rows: Sequence[SearchRow]) -> list[str]:
-    lines = []
-    for r in rows:
+def search_lines(rows: Sequence[SearchRow], width: int | None = None) -> list[str]:
+    """A table with a header: `*` for installed, SOURCE/NAME, the verdict, the description;
+    with `width` (a terminal's), the name and description are cut to fit, with `…`."""
+    if not rows:
+        return []
+    labels = [inline(r.candidate.label) for r in rows]
+    name_width = min(max(len("AGENT"), *map(len, labels)), 48)
+    verdict_width = max(len("CHECK"), *(len(r.verdict) for r in rows))
+    lines = [f"  {'AGENT':<{name_width}}  {'CHECK':<{verdict_width}}  DESCRIPTION"]
+    room = None if width is None else max(width - name_width - verdict_width - 6, 10)
+    for r, label in zip(rows, labels, strict=True):
         mark = "*" if r.installed else " "
-        desc = inline(" ".join((r.candidate.description or "").split())[:70])
-        lines.append(f"{mark} {inline(r.candidate.label):<40} {r.verdict:<13} {desc}")
+        desc = inline(" ".join((r.candidate.description or "").split()))
+        lines.append(
+            f"{mark} {cut(label, name_width):<{name_width}}  {r.verdict:<{verdict_width}}  "
+            f"{cut(desc, room)}".rstrip()
+        )
     return lines
+
+
+def cut(text: str, room: int | None) -> str:
+    """`text` in at most `room` characters, ending with `…` when cut."""
+    if room is None or len(text) <= room:
+        return text
+    return text[: max(room - 1, 0)] + "…"
 
 
 def _diagnostics(report: ShowReport) -> list[dict[str, Any]]:
@@ -269,17 +381,18 @@ def _diagnostics(report: ShowReport) -> list[dict[str, Any]]:
 
 def show_json(report: ShowReport) -> dict[str, Any]:
     c, parsed = report.candidate, report.agent
-    return {
-        "name": c.name,
-        "source": c.source,
-        "path": c.path,
-        "commit": c.commit,
-        "loads": parsed.loads,
-        "description": parsed.description,
-        "tools": list(parsed.tools) if parsed.tools is not None else None,
-        "installed": report.locked is not None,
-        "diagnostics": _diagnostics(report),
-    }
+    return document(
+        agent=c.name,
+        source=c.source,
+        path=c.path,
+        commit=c.commit,
+        loads=parsed.loads,
+        description=parsed.description,
+        tools=list(parsed.tools) if parsed.tools is not None else None,
+        installed=report.locked is not None,
+        installed_as=report.locked.name if report.locked is not None else None,
+        diagnostics=_diagnostics(report),
+    )
 
 
 def show_lines(report: ShowReport) -> list[str]:

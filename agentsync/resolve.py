@@ -16,7 +16,7 @@ from agentsync.catalog import (
     has_match,
     uncommitted_agents,
 )
-from agentsync.errors import AgentsyncError, ResolveError, SourceError
+from agentsync.errors import AgentsyncError, Notice, ResolveError, SourceError
 from agentsync.frontmatter import rename_agent
 from agentsync.ids import Commit, is_full_commit, name_problem, sha256
 from agentsync.lockfile import Lock, LockedAgent, LockedSource
@@ -153,7 +153,7 @@ class _Findings:
 
     def note_drift(self, drift: Drift) -> None:
         self.drift.append(drift)
-        self.warnings.append(drift.message)
+        self.warnings.append(Notice("ref-moved", drift.message))
 
 
 @dataclass(frozen=True)
@@ -310,8 +310,11 @@ class Resolver:
             _refuse_deleted_tag(mirror, f"source {spec.name}", previous.commit, spec, previous)
         if mirror.location.kind == "path" and uncommitted_agents(self.store, spec, mirror):
             found.warnings.append(
-                f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
-                "agentsync uses only committed content (commit them to install them)"
+                Notice(
+                    "source-uncommitted",
+                    f"source {spec.name}: {mirror.location.display} has uncommitted changes; "
+                    "agentsync uses only committed content (commit them to install them)",
+                )
             )
         commit, tag = resolve_spec_commit(mirror, spec.ref, spec.version, f"source {spec.name}")
         if previous is not None and _same_origin(previous, spec):
@@ -462,8 +465,12 @@ def included_candidates(
         if problem is not None:
             # The name would become the file name: `../../x` or `/etc/x` must never be one.
             warnings.append(
-                f"{spec.name}: skipped {inline(candidate.path)}: its name {candidate.name!r} "
-                f"cannot be a file name ({problem}); install it under another name in [agents]"
+                Notice(
+                    "name-skipped",
+                    f"{spec.name}: skipped {inline(candidate.path)}: its name "
+                    f"{candidate.name!r} cannot be a file name ({problem}); "
+                    "install it under another name in [agents]",
+                )
             )
             continue
         other = chosen.get(candidate.name)
@@ -513,10 +520,11 @@ def _entry(
 
 def _held_warning(key: str, candidate: Candidate) -> str:
     label = inline(candidate.label)
-    return (
+    return Notice(
+        "held-back",
         f"{key}: Claude Code would not load the new version of {label} "
         f"({inline(candidate.path)}); kept at the old pin (see `agentsync show {label}`; "
-        "update with --fix or --force)"
+        "update with --fix or --force)",
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentsync._fs import atomic_write, batched_dir_sync
-from agentsync.errors import AgentsyncError, FrozenLockError, SourceError
+from agentsync.errors import AgentsyncError, FrozenLockError, Notice, SourceError
 from agentsync.grants import Grant, line_counts, widened
 from agentsync.ids import BlobId, Commit, is_full_commit, short
 from agentsync.installer import (
@@ -286,7 +286,9 @@ def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple
         if drift is None:
             return None
         kind, ref, now = drift
-        return Drift(name, None, kind, ref, locked.commit, now).message + " (kept)"
+        return Notice(
+            "ref-moved", Drift(name, None, kind, ref, locked.commit, now).message + " (kept)"
+        )
 
     # one git process per source: run them side by side (each mirror has its own reader)
     from concurrent.futures import ThreadPoolExecutor
@@ -401,7 +403,7 @@ def install_diagnostics(
             if index is not None:
                 index.put(key, findings)
         for line, severity, code, message in findings:
-            text = f"{action.path.name}:{line}: {severity} {code} {message}"
+            text = Notice(str(code), f"{action.path.name}:{line}: {severity} {code} {message}")
             by_code.setdefault((str(severity), str(code)), []).append(text)
     if index is not None:
         index.save()
@@ -409,7 +411,8 @@ def install_diagnostics(
     for (severity, code), texts in by_code.items():
         lines.extend(texts[:_LISTED])
         if len(texts) > _LISTED:
-            lines.append(f"... and {len(texts) - _LISTED} more files with {severity} {code}")
+            more = len(texts) - _LISTED
+            lines.append(Notice(code, f"... and {more} more files with {severity} {code}"))
     return tuple(lines)
 
 

@@ -167,7 +167,7 @@ def states(project: Path) -> tuple[int, dict[str, str]]:
     from tests.procs import inproc
 
     result = inproc(project, "--json", "status")
-    return result.code, {row["agent"]: row["state"] for row in json.loads(result.out)}
+    return result.code, {row["agent"]: row["state"] for row in json.loads(result.out)["agents"]}
 
 
 def cache_dir() -> Path:

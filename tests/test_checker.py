@@ -128,6 +128,7 @@ def test_json_follows_spec(tmp_path: Path) -> None:
     write(tmp_path / "bad.md", "bad", "description: first\nsecond\n")
     entries = {Path(str(e["path"])).name: e for e in render_json(check_paths([str(tmp_path)]))}
     assert entries["ok.md"] == {
+        "schema": 1,
         "path": f"{tmp_path}/ok.md",
         "loads": True,
         "name": "ok",

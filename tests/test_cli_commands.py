@@ -46,8 +46,8 @@ def test_init_source_add_list_remove(cli: Cli, project_dir: Path, source: GitRep
     result = cli("source", "add", "team", str(source.path), "--ref", "main", cwd=project_dir)
     assert result.code == 0, result
     listing = cli("source", "list", "--json", cwd=project_dir)
-    rows = json.loads(listing.out)
-    assert rows[0]["name"] == "team" and rows[0]["ref"] == "main"
+    rows = json.loads(listing.out)["sources"]
+    assert rows[0]["source"] == "team" and rows[0]["ref"] == "main"
     assert cli("install", "team/backend-developer", cwd=project_dir).code == 0
     result = cli("source", "remove", "team", cwd=project_dir)
     assert result.code == 2, result  # still used by an agent
@@ -83,10 +83,10 @@ def test_search_skips_skills_and_commands_and_gives_verdicts(
     cli("source", "add", "team", source.url, cwd=project_dir)
     result = cli("search", "--json", cwd=project_dir)
     assert result.code == 0, result
-    rows = {r["name"]: r for r in json.loads(result.out)}
+    rows = {r["agent"]: r for r in json.loads(result.out)["agents"]}
     assert set(rows) == {"backend-developer", "python-pro", "python-legacy", "broken"}
-    assert rows["broken"]["verdict"] == "will not load"
-    assert rows["python-pro"]["verdict"] == "ok"
+    assert rows["broken"]["state"] == "will not load"
+    assert rows["python-pro"]["state"] == "ok"
     text = cli("search", "python", cwd=project_dir)
     assert "team/python-pro" in text.out and "backend-developer" not in text.out
 
@@ -103,7 +103,8 @@ def test_search_verdict_of_a_file_that_loads_with_an_error(
     cli("init", cwd=project_dir)
     cli("source", "add", "team", repo.url, cwd=project_dir)
     rows = {
-        r["name"]: r["verdict"] for r in json.loads(cli("search", "--json", cwd=project_dir).out)
+        r["agent"]: r["state"]
+        for r in json.loads(cli("search", "--json", cwd=project_dir).out)["agents"]
     }
     assert rows == {"merged": "errors", "broken": "will not load"}
 
@@ -165,7 +166,7 @@ def test_status_states_and_json(cli: Cli, project_dir: Path, source: GitRepo) ->
     (folder / "mine.md").write_text(agent_md("mine", "hand-written"))
     result = cli("status", "--json", cwd=project_dir)
     assert result.code == 1, result
-    states = {row["agent"]: row["state"] for row in json.loads(result.out)}
+    states = {row["agent"]: row["state"] for row in json.loads(result.out)["agents"]}
     assert states == {"backend-developer": "modified", "python-pro": "missing", "mine": "unmanaged"}
     listed = cli("list", cwd=project_dir)
     assert "modified" in listed.out and "unmanaged" in listed.out
@@ -322,8 +323,8 @@ def test_a_source_path_is_a_folder_or_a_glob_of_folders(
     repo.commit("plugins")
     cli("init", cwd=project_dir)
     assert cli("source", "add", "team", repo.url, "--path", path, cwd=project_dir).code == 0
-    found = json.loads(cli("--json", "search", cwd=project_dir).out)
-    assert sorted(row["name"] for row in found) == expected
+    found = json.loads(cli("--json", "search", cwd=project_dir).out)["agents"]
+    assert sorted(row["agent"] for row in found) == expected
     result = cli("install", *(f"team/{name}" for name in expected), cwd=project_dir)
     assert result.code == 0, result
     assert sorted(p.stem for p in (project_dir / TARGET).iterdir()) == expected

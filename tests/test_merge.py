@@ -82,12 +82,20 @@ def test_overlapping_changes_leave_local_file_intact_and_exit_1(
     assert result.code == 1, result
     assert "CONFLICT" in result.out
     assert "reviewer" in result.err and "left as it is" in result.err
+    # said once, with the ways out
+    assert (result.out + result.err).count("local edits conflict") == 1
+    for way_out in (
+        "agentsync diff --upstream reviewer",
+        "agentsync update reviewer --merge=markers",
+        "agentsync update reviewer --force",
+    ):
+        assert way_out in result.err
     assert target.read_bytes() == edited
     assert lock_entry(project_dir, "reviewer")["commit"] == before_commit  # held at the old pin
 
     result = cli("--json", "update", "--dry-run", cwd=project_dir)
     assert result.code == 1
-    assert json.loads(result.out)["agents"][0]["status"] == "conflict"
+    assert json.loads(result.out)["agents"][0]["state"] == "conflict"
 
     result = cli("update", "--merge=markers", cwd=project_dir)
     assert result.code == 1, result

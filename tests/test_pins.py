@@ -116,7 +116,7 @@ def test_branch_moves_and_commit_pin_never_moves(
 
     result = cli("--json", "outdated", cwd=project_dir)
     assert result.code == 1, result
-    rows = {row["agent"]: row for row in json.loads(result.out)}
+    rows = {row["agent"]: row for row in json.loads(result.out)["agents"]}
     assert rows["helper"]["pinned"] is True and rows["helper"]["behind"] is False
     assert rows["reviewer"]["behind"] is True and rows["reviewer"]["latest"] == tip
     assert "pinned" in cli("-v", "outdated", cwd=project_dir).out
@@ -189,7 +189,7 @@ def test_rewritten_branch_history_is_reported(
 
     result = cli("--json", "outdated", cwd=project_dir)
     assert result.code == 1
-    (row,) = json.loads(result.out)
+    (row,) = json.loads(result.out)["agents"]
     assert row["drift"] == [
         {"kind": "history-rewritten", "ref": "HEAD", "locked": locked_commit, "current": tip}
     ]
@@ -220,7 +220,7 @@ def test_a_deleted_tag_a_range_chose_is_reported_and_frozen_keeps_its_commit(
     outdated = cli("outdated", cwd=project_dir)
     assert outdated.code == 1, outdated
     assert deleted in outdated.out and deleted in outdated.err
-    (row,) = json.loads(cli("--json", "outdated", cwd=project_dir).out)
+    (row,) = json.loads(cli("--json", "outdated", cwd=project_dir).out)["agents"]
     assert row["drift"] == [
         {"kind": "tag-deleted", "ref": "v1.1.0", "locked": locked, "current": None}
     ]

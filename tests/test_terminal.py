@@ -174,11 +174,11 @@ def test_json_keeps_the_exact_strings(cli: Cli, project_dir: Path, hostile: GitR
         assert UNSAFE.search(result.out) is None, result  # escaped as \\uXXXX in the text
         return json.loads(result.out)
 
-    rows = run_json("search")
-    assert isinstance(rows, list)
-    by_path = {(r["source"], r["path"]): r for r in rows}
+    found = run_json("search")
+    assert isinstance(found, dict)
+    by_path = {(r["source"], r["path"]): r for r in found["agents"]}
     assert by_path[("evil", HOSTILE_PATH)]["description"] == DESCRIPTION
-    assert by_path[("evil", "agents/named.md")]["name"] == HOSTILE_NAME
+    assert by_path[("evil", "agents/named.md")]["agent"] == HOSTILE_NAME
     shown = run_json("show", "tooly")
     assert isinstance(shown, dict)
     # Claude Code splits tool entries at spaces too: the pieces carry the exact characters.
@@ -190,8 +190,8 @@ def test_json_keeps_the_exact_strings(cli: Cli, project_dir: Path, hostile: GitR
     hostile.commit("widen")
     hostile.tag(TAG)
     outdated = run_json("outdated")
-    assert isinstance(outdated, list)
-    tooly = next(r for r in outdated if r["agent"] == "tooly")
+    assert isinstance(outdated, dict)
+    tooly = next(r for r in outdated["agents"] if r["agent"] == "tooly")
     assert tooly["new"]["tag"] == TAG
     assert any(g["detail"] == "+" + NEW_TOOL for g in tooly["grants"])
     upstream = run_json("diff", "--upstream", "tooly")

@@ -63,7 +63,7 @@ def test_update_adding_bash_is_flagged_and_dry_run_writes_nothing(
     data = json.loads(result.out)
     assert data["dry_run"] is True and data["applied"] is False
     row = next(a for a in data["agents"] if a["agent"] == "reviewer")
-    assert row["status"] == "updated"
+    assert row["state"] == "updated"
     assert row["new"]["commit"] == new
     assert {"what": "tools", "detail": "+Bash", "risky": True} in row["grants"]
     assert snapshot(project_dir) == before
@@ -165,12 +165,12 @@ def test_outdated_json_and_exit_code(cli: Cli, source: GitRepo, project_dir: Pat
     assert cli("install", "team/reviewer", cwd=project_dir).code == 0
     result = cli("--json", "outdated", cwd=project_dir)
     assert result.code == 0, result
-    assert json.loads(result.out)[0]["status"] == "unchanged"
+    assert json.loads(result.out)["agents"][0]["state"] == "unchanged"
     source.write("agents/reviewer.md", agent_md("reviewer", "R2.", "Read, Grep, WebFetch"))
     new = source.commit("v2")
     result = cli("--json", "outdated", cwd=project_dir)
     assert result.code == 1, result
-    (row,) = json.loads(result.out)
+    (row,) = json.loads(result.out)["agents"]
     assert row["behind"] is True and row["latest"] == new
     assert row["grants"] == [{"what": "tools", "detail": "+WebFetch", "risky": True}]
 
@@ -217,7 +217,7 @@ def test_included_agent_removed_upstream_is_kept(
     source.commit("drop writer")
     result = cli("--json", "update", cwd=project_dir)
     assert result.code == 0, result
-    rows = {row["agent"]: row["status"] for row in json.loads(result.out)["agents"]}
+    rows = {row["agent"]: row["state"] for row in json.loads(result.out)["agents"]}
     assert rows == {"reviewer": "moved", "writer": "removed-upstream"}
     assert installed(project_dir, "writer").exists()
     assert "writer" in read_lock(project_dir)["agents"]
