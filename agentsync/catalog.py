@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from agentsync.errors import Notice, ResolveError, SourceError
+from agentsync.errors import Notice, ResolveError, SourceError, did_you_mean
 from agentsync.frontmatter import MAX_FILE_BYTES, parse_agent
 from agentsync.ids import BlobId, Commit, short
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
@@ -210,7 +210,11 @@ def find_candidate(candidates: Iterable[Candidate], spec: AgentSpec) -> Candidat
         where = f" at {short(commit)}" if commit else ""
         raise ResolveError(
             f"no agent named '{spec.agent}' in source {spec.source}{where}",
-            hint=f"run `agentsync search {spec.agent}` to list what the sources provide",
+            hint=did_you_mean(
+                spec.agent,
+                (c.name for c in pool),
+                also="run `agentsync search` to list what the sources provide",
+            ),
             subject=spec.key,
         )
     if len(matches) > 1:
@@ -245,6 +249,27 @@ def ambiguity_error(name: str, matches: list[Candidate]) -> ResolveError:
         f"'{inline(name)}' is provided by {len(matches)} sources:\n{_listing(matches)}",
         hint=f"name one: agentsync install {matches[0].label}",
         subject=name,
+    )
+
+
+def collision_error(collisions: list[tuple[str, list[Candidate]]]) -> ResolveError:
+    """Names several sources' include globs offer: each with its candidates, and the two
+    ways the manifest can settle them."""
+    listed = "\n".join(
+        f"'{inline(name)}' is offered by {len(found)} sources:\n{_listing(found)}"
+        for name, found in collisions
+    )
+    name, found = collisions[0]
+    sources = sorted({c.source for c in found})
+    quoted = [f'"{inline(s)}"' for s in sources]
+    count = len(collisions)
+    return ResolveError(
+        f"{count} agent name{'s' if count != 1 else ''} offered by more than one source's "
+        f"include globs:\n{listed}",
+        hint=f'say which wins: an [agents] entry such as `{inline(name)} = "{sources[0]}"`, '
+        f"or an order for every shared name: [settings] prefer = "
+        f"[{', '.join(quoted)}]",
+        subject="agentsync.toml",
     )
 
 

@@ -23,6 +23,7 @@ from agentsync.errors import (
     JSON_SCHEMA,
     AgentsyncError,
     UsageError,
+    did_you_mean,
 )
 from agentsync.textsafe import inline, json_text, printable
 
@@ -827,12 +828,14 @@ def search(
 ) -> None:
     """Agents available in all sources."""
     g = _g(ctx)
-    rows = ops.search(g.options, query)
+    report = ops.search(g.options, query)
+    for text in report.warnings:
+        warn(text)
     if g.json:
-        emit_json(render.search_json(rows))
+        emit_json(render.search_json(report.rows, report.warnings))
         return
     verdicts = _verdict_painter()
-    for line in render.search_lines(rows, width=_width()):
+    for line in render.search_lines(report.rows, width=_width()):
         say(g, line, verdicts)
 
 
@@ -864,6 +867,8 @@ def show(
     """One agent: frontmatter as Claude Code reads it, source, commit, diagnostics."""
     g = _g(ctx)
     report = ops.show(g.options, agent)
+    for text in report.warnings:
+        warn(text)
     if g.json:
         emit_json(render.show_json(report))
         return
@@ -905,10 +910,7 @@ def help_cmd(
 
 
 def _did_you_mean(word: str, names: Sequence[str]) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(n) for n in close)}?" if close else None
+    return did_you_mean(word, names)
 
 
 # -- check ----------------------------------------------------------------------------------
@@ -954,7 +956,7 @@ def check(
 
     g = _g(ctx)
     given = list(paths or ())
-    target, root = ops.check_target(g.options)
+    target, root, configured = ops.check_target(g.options)
     if not given:
         mcp_root = root
         given = [os.path.relpath(target) if target.is_relative_to(Path.cwd()) else str(target)]
@@ -963,7 +965,17 @@ def check(
         missing = [p for p in given if not os.path.lexists(p)]
         if missing:
             raise UsageError(f"{missing[0]}: no such file or folder", hint="give existing paths")
-    ignored = _ignore_codes(ignore or ())
+    ignored = _ignore_codes(ignore or ()) | configured
+    if not paths and not os.path.lexists(target):
+        # nothing installed yet is not a problem: like Claude Code, find no agents there
+        if not g.json and not g.quiet:
+            echo(f"no agent files yet: {inline(given[0])} does not exist", err=True)
+        report = checker.CheckReport(())
+        if g.json:
+            emit_json(checker.render_json(report))
+        elif not g.quiet:
+            echo(checker.summary_line(report))
+        finish(EXIT_OK)
     servers = checker.load_mcp_servers(mcp_root)
     report = checker.ignoring(checker.check_paths(given, mcp_servers=servers, within=root), ignored)
     if fix or fix_tools:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from agentsync.textsafe import inline
 
@@ -115,3 +116,15 @@ class Notice(str):
 def notice_code(text: str) -> str:
     """The code of a warning: its own when it is a Notice, else the generic `warning`."""
     return text.code if isinstance(text, Notice) else "warning"
+
+
+def did_you_mean(word: str, names: Iterable[str], *, also: str | None = None) -> str | None:
+    """A hint naming the closest of `names` to a mistyped `word`, then `also` (the next thing
+    to try); None when nothing is close and there is nothing else to say."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(set(names) - {word}), n=3, cutoff=0.6)
+    said = f"did you mean {' or '.join(repr(n) for n in close)}?" if close else None
+    if said and also:
+        return f"{said} Otherwise {also}"
+    return said or also

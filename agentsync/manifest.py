@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from agentsync import _fs
-from agentsync.errors import ManifestError
+from agentsync.errors import ManifestError, did_you_mean
 from agentsync.ids import name_problem
 from agentsync.tomlpos import KeyedErrors, display_path
 from agentsync.urls import Location, UrlRejected, parse_location
@@ -31,7 +31,7 @@ DEFAULT_TARGET = ".claude/agents"
 
 
 _TOP_KEYS = ("settings", "sources", "agents")
-_SETTINGS_KEYS = ("target",)
+_SETTINGS_KEYS = ("target", "prefer", "ignore")
 _SOURCE_KEYS = ("url", "ref", "version", "path", "include", "exclude")
 _AGENT_KEYS = ("source", "agent", "ref", "version", "file")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -81,6 +81,10 @@ class Manifest:
     target: str = DEFAULT_TARGET
     sources: Mapping[str, SourceSpec] = field(default_factory=dict)
     agents: Mapping[str, AgentSpec] = field(default_factory=dict)
+    # Which source wins a name several sources' include globs offer, first listed first.
+    prefer: tuple[str, ...] = ()
+    # Diagnostic codes left out of `check` and of the findings printed after a write.
+    ignore: frozenset[str] = frozenset()
 
     @property
     def dir(self) -> Path:
@@ -298,7 +302,46 @@ def _parsed_manifest(data: dict[str, Any], text: str, path: Path) -> Manifest:
     }
     agents_table = ctx.table(("agents",), data.get("agents", {}))
     agents = {key: _parse_agent(ctx, key, value, sources) for key, value in agents_table.items()}
-    return Manifest(path=path, target=target, sources=sources, agents=agents)
+    prefer = _string_list(ctx, ("settings", "prefer"), settings, '["team", "vendor"]')
+    for name in prefer:
+        if name not in sources:
+            ctx.fail(
+                ("settings", "prefer"),
+                f"no source named {name!r}",
+                did_you_mean(name, sources, also="use a name from [sources]"),
+            )
+    ignore = _string_list(ctx, ("settings", "ignore"), settings, '["AS111"]')
+    known = _known_codes() if ignore else frozenset()
+    for code in ignore:
+        if code.upper() not in known:
+            ctx.fail(
+                ("settings", "ignore"),
+                f"no diagnostic has the code {code!r}",
+                did_you_mean(code.upper(), known, also="codes look like AS111"),
+            )
+    return Manifest(
+        path=path,
+        target=target,
+        sources=sources,
+        agents=agents,
+        prefer=prefer,
+        ignore=frozenset(code.upper() for code in ignore),
+    )
+
+
+def _known_codes() -> frozenset[str]:
+    from agentsync.diagnostics import known_codes
+
+    return known_codes()
+
+
+def _string_list(
+    ctx: _Context, keys: tuple[str, ...], table: Mapping[str, Any], example: str
+) -> tuple[str, ...]:
+    value = table.get(keys[-1], [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        ctx.fail(keys, "must be a list of non-empty strings", f"write for example {example}")
+    return tuple(value)
 
 
 def _parse_source(ctx: _Context, name: str, value: object, base: Path) -> SourceSpec:

@@ -3,6 +3,7 @@ show; each opens a session, does one job, and returns a report."""
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from agentsync.catalog import Candidate, ambiguity_error
-from agentsync.errors import AgentsyncError, ResolveError, UsageError
+from agentsync.errors import (
+    AgentsyncError,
+    Notice,
+    ResolveError,
+    SourceError,
+    UsageError,
+    did_you_mean,
+)
 from agentsync.ids import Commit, sha256
 from agentsync.installer import (
     agent_files,
@@ -94,7 +102,11 @@ def _record_requests(
         if request.source is not None and request.source not in manifest.sources:
             raise UsageError(
                 f"no source named '{request.source}' in agentsync.toml",
-                hint=f"add it with `agentsync source add {request.source} URL`",
+                hint=did_you_mean(
+                    request.source,
+                    manifest.sources,
+                    also=f"add it with `agentsync source add {request.source} URL`",
+                ),
                 subject=request.source,
             )
         if request.is_glob:
@@ -125,12 +137,16 @@ def _record_requests(
 
 
 def _unique_source(run: Session, manifest: Manifest, name: str) -> str:
-    found = [c for c in available(run, manifest) if c.name == name]
+    _require_sources(manifest)
+    pool = available(run, manifest)
+    found = [c for c in pool if c.name == name]
     sources = sorted({c.source for c in found})
     if not found:
         raise ResolveError(
             f"no source provides an agent named '{name}'",
-            hint="list what is available with `agentsync search`",
+            hint=did_you_mean(
+                name, (c.name for c in pool), also="list what is available with `agentsync search`"
+            ),
             subject=name,
         )
     if len(sources) > 1:
@@ -138,12 +154,50 @@ def _unique_source(run: Session, manifest: Manifest, name: str) -> str:
     return sources[0]
 
 
-def available(run: Session, manifest: Manifest) -> list[Candidate]:
-    """Every agent in every source, at the locked commit (or the ref's newest when unlocked)."""
+NO_SOURCES_HINT = (
+    "add one with `agentsync source add NAME URL` (a git URL or a local path), "
+    "or start from a preset: `agentsync init --preset voltagent`"
+)
+
+
+def _require_sources(manifest: Manifest) -> None:
+    """A project without sources has nothing to find: say how to add one."""
+    if not manifest.sources:
+        raise ResolveError("agentsync.toml has no sources yet", hint=NO_SOURCES_HINT)
+
+
+def available(
+    run: Session, manifest: Manifest, unavailable: list[str] | None = None
+) -> list[Candidate]:
+    """Every agent in every source, at the locked commit (or the ref's newest when unlocked).
+
+    With `unavailable` given, a source that cannot be fetched or read is left out and told
+    there (a warning naming it), so that looking around works with the healthy sources;
+    without it (or when no source is healthy) the first such failure is raised, as
+    installing from it must not go on.
+    """
     resolver = Resolver(manifest, run.store, run.lock(), catalog=run.catalog(manifest))
     found: list[Candidate] = []
+    failures: list[AgentsyncError] = []
+    if unavailable is not None and len(manifest.sources) > 1:
+        # fetch side by side first, each failure kept for its own source below
+        with contextlib.suppress(AgentsyncError):
+            run.store.prefetch(
+                [run.mirror(manifest, name).location for name in manifest.sources],
+                missing_only=True,
+            )
     for name in manifest.sources:
-        found.extend(resolver.candidates_of(name))
+        if unavailable is None:
+            found.extend(resolver.candidates_of(name))
+            continue
+        try:
+            found.extend(resolver.candidates_of(name))
+        except (SourceError, ResolveError) as error:
+            failures.append(error)
+            if len(failures) == len(manifest.sources):
+                raise failures[0] from None  # no healthy source: nothing to degrade to
+            why = inline(error.message) + (f" ({inline(error.hint)})" if error.hint else "")
+            unavailable.append(Notice("source-unavailable", f"source {name} is left out: {why}"))
     return found
 
 
@@ -179,9 +233,10 @@ def _not_in_manifest(name: str, old: Lock) -> AgentsyncError:
             "then run `agentsync install`",
             subject=name,
         )
-    return UsageError(
+    # an unknown agent, like one `install` cannot find, is a failed operation (exit 1)
+    return ResolveError(
         f"'{name}' is not in agentsync.toml",
-        hint="see what is installed with `agentsync status`",
+        hint=did_you_mean(name, old.agents, also="see what is installed with `agentsync status`"),
         subject=name,
     )
 
@@ -297,12 +352,14 @@ def _display_name(path: Path, target: Path) -> str:
     return file_name_of(path) or str(path.relative_to(target))
 
 
-def check_target(options: Options) -> tuple[Path, Path]:
-    """What `check` with no PATH reads: the project's target folder; and the project root,
-    whose `.mcp.json` names the MCP servers it configures."""
+def check_target(options: Options) -> tuple[Path, Path, frozenset[str]]:
+    """What `check` with no PATH reads: the project's target folder; the project root,
+    whose `.mcp.json` names the MCP servers it configures; and the codes its manifest's
+    `[settings] ignore` leaves out."""
     with open_session(options, locked=False) as run:
         manifest = run.manifest() if run.has_manifest else None
-        return run.layout(manifest).target, run.project.root
+        ignore = manifest.ignore if manifest is not None else frozenset()
+        return run.layout(manifest).target, run.project.root, ignore
 
 
 # -- sources, init, search, show --------------------------------------------------------------
@@ -395,16 +452,30 @@ class SearchRow:
     verdict: str  # "ok", "warnings", "errors" (loads, but wrong), "will not load"
 
 
-def search(options: Options, query: str | None = None) -> tuple[SearchRow, ...]:
-    """Agents available in all sources, filtered by a substring or glob of name/description."""
+@dataclass(frozen=True)
+class SearchReport:
+    """What the sources offer, and the sources left out (or missing) and why."""
+
+    rows: tuple[SearchRow, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def search(options: Options, query: str | None = None) -> SearchReport:
+    """Agents available in all sources, filtered by a substring or glob of name/description;
+    a source that cannot be fetched is left out with a warning."""
     from agentsync.compat import diagnose
 
     with open_session(options, locked=False) as run:
         manifest = run.manifest()
+        if not manifest.sources:
+            return SearchReport(
+                (), (Notice("no-sources", f"agentsync.toml has no sources yet: {NO_SOURCES_HINT}"),)
+            )
         lock = run.lock()
         installed = {(a.source, a.upstream_name) for a in lock.agents.values()}
         rows = []
-        for candidate in available(run, manifest):
+        left_out: list[str] = []
+        for candidate in available(run, manifest, left_out):
             if query and not _matches_query(candidate, query):
                 continue
             data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
@@ -422,7 +493,8 @@ def search(options: Options, query: str | None = None) -> tuple[SearchRow, ...]:
             rows.append(
                 SearchRow(candidate, (candidate.source, candidate.name) in installed, verdict)
             )
-        return tuple(sorted(rows, key=lambda r: (r.candidate.name, r.candidate.source)))
+        ordered = tuple(sorted(rows, key=lambda r: (r.candidate.name, r.candidate.source)))
+        return SearchReport(ordered, tuple(left_out))
 
 
 def _matches_query(candidate: Candidate, query: str) -> bool:
@@ -443,6 +515,7 @@ class ShowReport:
     locked: LockedAgent | None
     agent: AgentFile  # what Claude Code reads from the file
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    warnings: tuple[str, ...] = ()  # sources left out because they could not be fetched
 
 
 def show(options: Options, text: str) -> ShowReport:
@@ -454,18 +527,26 @@ def show(options: Options, text: str) -> ShowReport:
         manifest = run.manifest()
         lock = run.lock()
         locked = lock.agents.get(request.name)
+        left_out: list[str] = []
+        pool = available(run, manifest, left_out)
         found = [
             c
-            for c in available(run, manifest)
+            for c in pool
             if c.name == (locked.upstream_name if locked and not request.source else request.name)
             and (request.source is None or c.source == request.source)
         ]
         if locked is not None and request.source is None:
             found = [c for c in found if c.source == locked.source] or found
         if not found:
+            _require_sources(manifest)
+            also = "list what is available with `agentsync search`"
+            if left_out:
+                also = f"{len(left_out)} source(s) could not be read: {'; '.join(left_out)}"
             raise ResolveError(
                 f"no agent named '{inline(request.name)}' in any source",
-                hint="list what is available with `agentsync search`",
+                hint=did_you_mean(
+                    request.name, {c.name for c in pool} | set(lock.agents), also=also
+                ),
                 subject=request.name,
             )
         if len({c.source for c in found}) > 1:
@@ -473,4 +554,4 @@ def show(options: Options, text: str) -> ShowReport:
         candidate = found[0]
         data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
         parsed, diagnostics = diagnose(data, candidate.path)
-        return ShowReport(candidate, data, locked, parsed, tuple(diagnostics))
+        return ShowReport(candidate, data, locked, parsed, tuple(diagnostics), tuple(left_out))

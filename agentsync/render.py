@@ -392,6 +392,7 @@ def show_json(report: ShowReport) -> dict[str, Any]:
         installed=report.locked is not None,
         installed_as=report.locked.name if report.locked is not None else None,
         diagnostics=_diagnostics(report),
+        warnings=warnings_json(report.warnings),
     )
 
 

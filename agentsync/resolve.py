@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from agentsync.catalog import (
     Candidate,
     Catalog,
+    collision_error,
     duplicate_in_source,
     find_candidate,
     has_match,
@@ -300,6 +301,17 @@ class Resolver:
         self.fetched.update(mirror(spec.name).key for spec in due)
 
     def _lock_source(self, found: _Findings, spec: SourceSpec) -> LockedSource:
+        try:
+            return self._lock_source_of(found, spec)
+        except SourceError as error:
+            # people know the source by the manifest's name; the URL alone may not say which
+            if error.subject and not error.subject.startswith(f"source {spec.name}"):
+                error.subject = f"source {spec.name} ({error.subject})"
+            elif not error.subject:
+                error.subject = f"source {spec.name}"
+            raise
+
+    def _lock_source_of(self, found: _Findings, spec: SourceSpec) -> LockedSource:
         previous = self.old.sources.get(spec.name)
         mirror = self._catalog.mirror(spec.name)
         if previous is not None and self._scope.keeps_commit(spec):
@@ -341,9 +353,22 @@ class Resolver:
                 agents[spec.key] = kept
                 continue
             agents[spec.key] = self._locked(found, spec, find_candidate(pool, spec), "agents", tag)
-        for source in self.manifest.sources.values():
-            self._lock_included(found, sources[source.name], source, agents)
+        offered = {
+            source.name: self._included(found, sources[source.name], source)
+            for source in self.manifest.sources.values()
+            if source.include
+        }
+        winners = _settle_collisions(offered, set(agents), self.manifest.prefer)
+        for name, included in offered.items():
+            source = self.manifest.sources[name]
+            self._lock_included(found, source, included, winners, agents)
         return agents
+
+    def _included(
+        self, found: _Findings, locked: LockedSource, source: SourceSpec
+    ) -> list[Candidate]:
+        pool = self._candidates(found, source.name, locked.commit)
+        return included_candidates(pool, source, found.warnings)
 
     def _kept_when_missing(
         self, found: _Findings, key: str, spec: AgentSpec, pool: list[Candidate]
@@ -362,17 +387,16 @@ class Resolver:
     def _lock_included(
         self,
         found: _Findings,
-        locked: LockedSource,
         source: SourceSpec,
+        included: list[Candidate],
+        winners: Mapping[str, str],
         agents: dict[str, LockedAgent],
     ) -> None:
-        if not source.include:
-            return
-        pool = self._candidates(found, source.name, locked.commit)
-        included = included_candidates(pool, source, found.warnings)
         for candidate in included:
             if candidate.name in agents:
                 continue  # an explicit [agents] entry wins over an include glob
+            if winners.get(candidate.name, source.name) != source.name:
+                continue  # another source's glob offers it too, and the manifest prefers that one
             spec = AgentSpec(candidate.name, source.name, candidate.name, None, None, None)
             previous = self._scope.reusable(candidate.name, spec, "include")
             agents[candidate.name] = previous or self._locked(found, spec, candidate, "include")
@@ -450,6 +474,34 @@ def _refuse_deleted_tag(
             "--frozen` keeps installing the locked commit",
             subject=what,
         )
+
+
+def _settle_collisions(
+    offered: Mapping[str, list[Candidate]], explicit: set[str], prefer: Sequence[str]
+) -> dict[str, str]:
+    """Which source installs each name that several sources' include globs offer: the one
+    `[settings] prefer` lists first. A name the manifest does not settle (no `[agents]`
+    entry, no preferred candidate) is an error listing every such name with its candidates,
+    as `install NAME` does for one: a glob must not hand a shared name to whichever source
+    happens to come first."""
+    by_name: dict[str, list[Candidate]] = {}
+    for candidates in offered.values():
+        for candidate in candidates:
+            by_name.setdefault(candidate.name, []).append(candidate)
+    winners: dict[str, str] = {}
+    unsettled: list[tuple[str, list[Candidate]]] = []
+    for name, candidates in sorted(by_name.items()):
+        if len(candidates) < 2 or name in explicit:
+            continue
+        sources = {c.source for c in candidates}
+        preferred = next((p for p in prefer if p in sources), None)
+        if preferred is None:
+            unsettled.append((name, candidates))
+        else:
+            winners[name] = preferred
+    if unsettled:
+        raise collision_error(unsettled)
+    return winners
 
 
 def included_candidates(

@@ -206,7 +206,7 @@ def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
     rows = _Rows(run, manifest, old, resolution, request.mode).all(files)
     cache_root = run.store.root if files and files.changes else None
     warnings = resolution.warnings + (
-        install_diagnostics(files.changes, cache_root) if files else ()
+        install_diagnostics(files.changes, cache_root, manifest.ignore) if files else ()
     )
     return SyncPlan(request.mode, run.project.root, layout, resolution, files, rows, warnings)
 
@@ -381,7 +381,9 @@ _REVIEW_CODES = frozenset({"AS203", "AS204", "AS205"})
 
 
 def install_diagnostics(
-    actions: Sequence[FileAction], cache_root: Path | None = None
+    actions: Sequence[FileAction],
+    cache_root: Path | None = None,
+    ignore: frozenset[str] = frozenset(),
 ) -> tuple[str, ...]:
     """Warnings (and review flags) about the agent files a run writes; the same finding in
     many files is listed for a few of them and then counted."""
@@ -403,6 +405,8 @@ def install_diagnostics(
             if index is not None:
                 index.put(key, findings)
         for line, severity, code, message in findings:
+            if code in ignore:
+                continue  # the manifest's [settings] ignore
             text = Notice(str(code), f"{action.path.name}:{line}: {severity} {code} {message}")
             by_code.setdefault((str(severity), str(code)), []).append(text)
     if index is not None:

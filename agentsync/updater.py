@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentsync.errors import AgentsyncError, ResolveError, UsageError
+from agentsync.errors import AgentsyncError, ResolveError, UsageError, did_you_mean
 from agentsync.frontmatter import MAX_FILE_BYTES
 from agentsync.installer import MergeMode, read_installed, upstream_bytes
 from agentsync.lockfile import Lock, LockedAgent
@@ -123,7 +123,11 @@ def _scope(names: Sequence[str], manifest: Manifest, old: Lock) -> UpdateScope:
     if unknown:
         raise UsageError(
             f"not installed: {', '.join(unknown)}",
-            hint="see what is installed with `agentsync status`",
+            hint=did_you_mean(
+                unknown[0],
+                set(old.agents) | set(manifest.agents),
+                also="see what is installed with `agentsync status`",
+            ),
         )
     return frozenset(wanted)
 
@@ -140,7 +144,11 @@ def diff(options: Options, name: str, *, upstream: bool = False) -> DiffReport:
         if locked is None:
             raise UsageError(
                 f"'{request.name}' is not installed by agentsync",
-                hint="see what is installed with `agentsync status`",
+                hint=did_you_mean(
+                    request.name,
+                    run.lock().agents,
+                    also="see what is installed with `agentsync status`",
+                ),
                 subject=request.name,
             )
         read = run.reader(manifest)

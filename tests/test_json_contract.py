@@ -110,6 +110,7 @@ SHAPES: dict[str, Shape] = {
         "installed": bool,
         "installed_as": (str, type(None)),
         "diagnostics": list,
+        "warnings": [WARNING],
     },
     "project": PROJECT,
     "outdated": {**PROJECT, "agents": [OUTDATED_ROW]},
