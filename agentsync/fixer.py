@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from agentsync.frontmatter import (
     replace_frontmatter,
     starts_field,
 )
-from agentsync.textsafe import inline, lines
+from agentsync.textsafe import inline
 from agentsync.textscan import conflict_marker_line
 from agentsync.yaml12 import (
     MAX_REWRITE_DEPTH,
@@ -245,8 +244,7 @@ def _reads_as(candidate: bytes, target: _Target) -> bool:
 
 def unified_diff(before: bytes, after: bytes, path: str) -> str:
     """A unified diff of the change `check --fix` is about to write."""
-    old = lines(before.decode("utf-8", errors="replace"))
-    new = lines(after.decode("utf-8", errors="replace"))
+    from agentsync.patch import unified
+
     shown = inline(path)  # a file name with a newline must not split the header
-    diff = difflib.unified_diff(old, new, fromfile=f"a/{shown}", tofile=f"b/{shown}")
-    return "".join(line if line.endswith("\n") else line + "\n" for line in diff)
+    return unified(before, after, f"a/{shown}", f"b/{shown}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -369,6 +369,9 @@ def init(options: Options, preset: str | None = None) -> Path:
     """Create agentsync.toml, empty or from a shipped preset."""
     from agentsync.presets import preset_text
 
+    if options.project is None and not options.global_scope:
+        # a new project starts here, even inside another one (as `git init` does)
+        options = replace(options, project=options.cwd)
     with open_session(options) as run:
         path = run.project.manifest_path
         if path.exists():
@@ -398,7 +401,20 @@ def source_add(
             else ManifestEditor.new(manifest_path)
         )
         editor.add_source(name, url, ref=ref, version=version, path=path)
-        editor.manifest()
+        manifest = editor.manifest()
+        if not options.offline:
+            # A typo in a URL should fail now, not at the first install; the fetch also
+            # fills the cache that install will read.
+            try:
+                run.mirror(manifest, name).fetch()
+            except SourceError as error:
+                error.hint = (
+                    f"{error.hint}; or add it without this check: `agentsync --offline source add`"
+                    if error.hint
+                    else "check the URL, or add it without this check: "
+                    "`agentsync --offline source add`"
+                )
+                raise
         editor.save()
 
 

@@ -137,3 +137,18 @@ def _apply_hunk(
         elif prefix != "-":
             raise PatchError(f"patch line {element!r} has no ' ', '-' or '+' prefix")
     return index, pos, seen_old, seen_new
+
+
+def unified(before: bytes, after: bytes, fromfile: str, tofile: str) -> str:
+    """A unified diff of two files' text, "" when they are the same; like git, a last line
+    without a newline is followed by `\\ No newline at end of file`, so that a change of only
+    the final newline shows, and the diff applies with `patch`."""
+    from agentsync.textsafe import lines
+
+    diff = difflib.unified_diff(
+        lines(before.decode("utf-8", errors="replace")),
+        lines(after.decode("utf-8", errors="replace")),
+        fromfile=fromfile,
+        tofile=tofile,
+    )
+    return "".join(line if line.endswith("\n") else f"{line}\n{NO_NEWLINE}\n" for line in diff)

@@ -70,6 +70,10 @@ class Session:
     def manifest(self) -> Manifest:
         """The project's manifest (read once; an edit replaces it with `use_manifest`)."""
         if self._manifest is None:
+            if self.project.global_scope and not self.project.manifest_path.exists():
+                # the user manifest is made on first use: there is one per user, and no
+                # folder to choose for it (an atomic write, like every other)
+                ManifestEditor.new(self.project.manifest_path).save()
             if not self.project.manifest_path.exists():
                 raise ManifestError(
                     f"no agentsync.toml in {self.project.root} or any folder above it",

@@ -4,7 +4,6 @@ either across every project below a folder, fetching each source once."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +19,6 @@ from agentsync.requests import AgentRequest
 from agentsync.resolve import Policy, UpdateScope
 from agentsync.session import RUN_LOCK_WAIT, Options, Session, open_session
 from agentsync.sync import Mode, Request, SyncReport, apply_sync, pin_of, plan_sync, report_of
-from agentsync.textsafe import lines as text_lines
 
 if TYPE_CHECKING:
     from agentsync.store import Store
@@ -192,13 +190,9 @@ def _upstream_diff(
 
 def unified(before: bytes, after: bytes, old_label: str, new_label: str) -> str:
     """A unified diff of two files' text ("" when they are the same)."""
-    lines = difflib.unified_diff(
-        text_lines(before.decode("utf-8", errors="replace")),
-        text_lines(after.decode("utf-8", errors="replace")),
-        fromfile=f"a/{old_label}",
-        tofile=f"b/{new_label}",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    from agentsync.patch import unified as unified_diff
+
+    return unified_diff(before, after, f"a/{old_label}", f"b/{new_label}")
 
 
 # -- many projects ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,33 @@ def test_base64_cannot_hide_text_edits_from_a_review() -> None:
     hidden = base64.b64encode(b"---\nname: x\npermissionMode: bypassPermissions\n---\n").decode()
     with pytest.raises(PatchError, match="not UTF-8"):
         apply_patch(b"---\nname: x\n---\n", (BASE64_HEAD, hidden))
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (b"one\ntwo", b"one\nthree\n"),  # the old side ends without a newline
+        (b"one\ntwo\n", b"one\ntwo"),  # only the final newline goes
+        (b"one\ntwo", b"one\ntwo\nthree"),  # neither side has one
+    ],
+)
+def test_a_missing_final_newline_is_marked_as_git_marks_it(
+    tmp_path: Path, before: bytes, after: bytes
+) -> None:
+    import subprocess
+
+    from agentsync.patch import unified
+
+    (tmp_path / "a").write_bytes(before)
+    (tmp_path / "b").write_bytes(after)
+    git = subprocess.run(
+        ["git", "diff", "--no-index", "--no-color", "-U3", "a", "b"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    ours = unified(before, after, "a/x", "b/x")
+    assert "\\ No newline at end of file\n" in ours
+    # the hunks, from the first @@, are git's own
+    assert ours[ours.index("@@") :] == git[git.index("@@") :]

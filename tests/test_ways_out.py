@@ -165,3 +165,57 @@ def test_settings_ignore_quiets_check_and_install(
     (project_dir / ".claude/agents/finder.md").unlink()
     quiet = cli("install", cwd=project_dir)
     assert quiet.code == 0 and "AS111" not in quiet.err, quiet
+
+
+def test_init_starts_a_project_here_even_inside_another(cli: Cli, project_dir: Path) -> None:
+    assert cli("init", cwd=project_dir).code == 0
+    inner = project_dir / "tools" / "inner"
+    inner.mkdir(parents=True)
+    result = cli("init", cwd=inner)
+    assert result.code == 0, result
+    assert (inner / "agentsync.toml").is_file()
+    # other commands still find the nearest project upward
+    assert cli("source", "list", cwd=inner / "..").code == 0
+
+
+def test_global_makes_the_user_manifest_on_first_use(
+    cli: Cli, tmp_path: Path, team: GitRepo
+) -> None:
+    import os
+
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "agentsync" / "agentsync.toml"
+    assert not user.exists()
+    result = cli("--global", "install", "backend-developer", cwd=tmp_path)
+    assert result.code == 1 and "agentsync source add NAME URL" in result.err, result
+    assert user.is_file()  # made, and a valid manifest
+    assert cli("--global", "source", "add", "team", team.url, cwd=tmp_path).code == 0
+    assert cli("--global", "install", "backend-developer", cwd=tmp_path).code == 0
+    assert (Path(os.environ["HOME"]) / ".claude/agents/backend-developer.md").is_file()
+
+
+def test_source_add_checks_that_the_url_answers(
+    cli: Cli, project_dir: Path, team: GitRepo, tmp_path: Path
+) -> None:
+    assert cli("init", cwd=project_dir).code == 0
+    before = (project_dir / "agentsync.toml").read_text()
+    missing = (tmp_path / "nowhere").as_uri()
+    result = cli("source", "add", "typo", missing, cwd=project_dir)
+    assert result.code == 1 and "--offline source add" in result.err, result
+    assert (project_dir / "agentsync.toml").read_text() == before  # nothing written
+    assert cli("--offline", "source", "add", "later", missing, cwd=project_dir).code == 0
+    assert "[sources.later]" in (project_dir / "agentsync.toml").read_text()
+    assert cli("source", "remove", "later", cwd=project_dir).code == 0
+    assert cli("source", "add", "team", team.url, cwd=project_dir).code == 0
+    # the check filled the cache: installing from it needs no network now
+    assert cli("--offline", "install", "team/python-pro", cwd=project_dir).code == 0
+
+
+@pytest.mark.slow
+def test_diff_marks_a_missing_final_newline(cli: Cli, project_dir: Path, team: GitRepo) -> None:
+    manifest(project_dir, {"team": team.url})
+    assert cli("install", "python-pro", cwd=project_dir).code == 0
+    path = project_dir / ".claude/agents/python-pro.md"
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    result = cli("diff", "python-pro", cwd=project_dir)
+    assert result.code == 0, result
+    assert result.out.endswith("\n\\ No newline at end of file\n"), result.out
