@@ -767,6 +767,53 @@ def source_add(
     say(g, f"added source {name}")
 
 
+@source_app.command(
+    "set",
+    cls=_Command,
+    epilog=examples(
+        "agentsync source set team --ref v2",
+        "agentsync source set team --version '^2'      # follow a tag range instead",
+        "agentsync source set team --path 'agents/*'",
+    ),
+)
+def source_set(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A source in agentsync.toml.")],
+    ref: Annotated[
+        str | None, typer.Option(metavar="REF", help="Branch, tag or commit (drops version).")
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(metavar="RANGE", help="Semver range over tags, e.g. ^1.2 (drops ref)."),
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(metavar="PATH", help="Folder or glob inside the repository.")
+    ] = None,
+) -> None:
+    """Change a source's ref, version or path in place; installs nothing."""
+    g = _g(ctx)
+    if ref is not None and version is not None:
+        raise UsageError("--ref and --version cannot be used together", hint="pick one")
+    if ref is None and version is None and path is None:
+        raise UsageError(
+            "nothing to change: give --ref, --version or --path",
+            hint=f"e.g. agentsync source set {inline(name)} --ref v2",
+        )
+    users = ops.source_set(g.options, name, ref=ref, version=version, path=path)
+    if g.json:
+        emit_json(render.document(source=name, ref=ref, version=version, path=path))
+        return
+    for key, value in (("ref", ref), ("version", version), ("path", path)):
+        if value is not None:
+            say(g, f"changed source {name}: {key} = {json.dumps(value, ensure_ascii=False)}")
+    if users:
+        say(
+            g,
+            f"nothing was installed: run `agentsync update {' '.join(users)}` to move "
+            "its agents to the new pin (or `agentsync install`)",
+        )
+
+
 def _safe_url(url: str) -> str:
     """The URL as agentsync shows it: credentials taken out."""
     from agentsync.urls import redact

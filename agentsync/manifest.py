@@ -519,6 +519,30 @@ class ManifestEditor:
         if not self._sources() and "sources" in self._doc and not self._doc["sources"]:
             del self._doc["sources"]
 
+    def set_source(
+        self,
+        name: str,
+        *,
+        ref: str | None = None,
+        version: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Change an existing source's pin or path in place; the other keys and every
+        comment stay. A ref replaces a version and the reverse: a source follows one pin."""
+        table = self._source_table(name)
+        where = f"sources.{name}"
+        self._rule(where, _check_pin, ref, version)
+        if path is not None:
+            self._rule(f"{where}.path", check_relpath, path, "path")
+        for key, value, other in (("ref", ref, "version"), ("version", version, "ref")):
+            if value is not None and other in table:
+                # on the other pin's line, keeping its place and comment (tomlkit has no
+                # public rename; `_replace` has been its way to swap a key since 0.5)
+                table.value._replace(other, key, tomlkit.item(value))
+        for key, value in (("ref", ref), ("version", version), ("path", path)):
+            if value is not None:
+                table[key] = value
+
     def _source_table(self, name: str) -> Any:
         if name not in self._sources():
             self._fail(f"no source named {name!r}", "see `agentsync source list`")

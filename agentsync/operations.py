@@ -426,6 +426,36 @@ def source_remove(options: Options, name: str) -> None:
         editor.save()
 
 
+def source_set(
+    options: Options,
+    name: str,
+    *,
+    ref: str | None = None,
+    version: str | None = None,
+    path: str | None = None,
+) -> tuple[str, ...]:
+    """Change an existing source's ref, version or path in agentsync.toml; installs nothing
+    (the lock keeps its commits until `update` or `install` resolves the new pin). Returns
+    the agents that take their files from the source."""
+    import difflib
+
+    with open_session(options) as run:
+        manifest = run.manifest()
+        if name not in manifest.sources:
+            close = difflib.get_close_matches(name, list(manifest.sources), n=3, cutoff=0.6)
+            raise UsageError(
+                f"no source named {inline(name)!r} in agentsync.toml",
+                hint=f"did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else "see `agentsync source list`",
+                subject=name,
+            )
+        editor = run.editor()
+        editor.set_source(name, ref=ref, version=version, path=path)
+        editor.save()
+        return tuple(key for key, spec in manifest.agents.items() if spec.source == name)
+
+
 @dataclass(frozen=True)
 class SourceRow:
     """One source as `source list` shows it."""

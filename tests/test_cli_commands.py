@@ -359,3 +359,57 @@ def test_remove_keeps_a_locally_edited_agent_unless_forced(
     assert forced.code == 0, forced
     assert not installed(project_dir, "backend-developer").exists()
     assert "agents" not in read_lock(project_dir)  # nothing is managed any more
+
+
+@pytest.mark.slow
+def test_source_set_changes_the_pin_and_update_follows(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    first = source.head()
+    source.tag("v1")
+    source.write("agents/python-pro.md", agent_md("python-pro", "Python expert, v2.", "Read"))
+    source.commit("v2")
+    assert cli("init", cwd=project_dir).code == 0
+    assert cli("source", "add", "team", source.url, "--ref", "v1", cwd=project_dir).code == 0
+    assert cli("install", "python-pro", cwd=project_dir).code == 0
+    before = (project_dir / "agentsync.toml").read_text()
+    result = cli("source", "set", "team", "--ref", "main", cwd=project_dir)
+    assert result.code == 0, result
+    assert result.out.splitlines() == [
+        'changed source team: ref = "main"',
+        "nothing was installed: run `agentsync update python-pro` to move its agents to "
+        "the new pin (or `agentsync install`)",
+    ]
+    assert (project_dir / "agentsync.toml").read_text() == before.replace('"v1"', '"main"')
+    assert read_lock(project_dir)["agents"]["python-pro"]["commit"] == first  # installs nothing
+    assert cli("update", "python-pro", cwd=project_dir).code == 0
+    assert read_lock(project_dir)["agents"]["python-pro"]["commit"] == source.head()
+    result = cli("--json", "source", "set", "team", "--version", "^1", cwd=project_dir)
+    assert json.loads(result.out) == {
+        "schema": 1,
+        "source": "team",
+        "ref": None,
+        "version": "^1",
+        "path": None,
+    }
+    text = (project_dir / "agentsync.toml").read_text()
+    assert 'version = "^1"' in text and "ref =" not in text
+
+
+def test_source_set_refuses_unknown_names_and_empty_or_mixed_changes(
+    cli: Cli, project_dir: Path
+) -> None:
+    manifest = project_dir / "agentsync.toml"
+    manifest.write_text('[sources.team]\nurl = "../team"\n\n[sources.tools]\nurl = "../t"\n')
+    before = manifest.read_text()
+    result = cli("source", "set", "taem", "--ref", "v2", cwd=project_dir)
+    assert result.code == 2, result
+    assert "no source named 'taem'" in result.err
+    assert "hint: did you mean 'team'?" in result.err
+    result = cli("source", "set", "zzz", "--ref", "v2", cwd=project_dir)
+    assert result.code == 2 and "agentsync source list" in result.err
+    result = cli("source", "set", "team", "--ref", "v2", "--version", "^2", cwd=project_dir)
+    assert result.code == 2 and "cannot be used together" in result.err
+    result = cli("source", "set", "team", cwd=project_dir)
+    assert result.code == 2 and "give --ref, --version or --path" in result.err
+    assert manifest.read_text() == before

@@ -70,6 +70,13 @@ SHAPES: dict[str, Shape] = {
         "version": (str, type(None)),
         "path": (str, type(None)),
     },
+    "source set": {
+        "schema": int,
+        "source": str,
+        "ref": (str, type(None)),
+        "version": (str, type(None)),
+        "path": (str, type(None)),
+    },
     "source remove": {"schema": int, "source": str, "removed": bool},
     "source list": {
         "schema": int,
@@ -232,6 +239,8 @@ def test_every_command_answers_in_the_documented_shape(
     run("source add", "source", "add", "team", team.url)
     run("error", "source", "add", "team", team.url, code=2)  # the name is taken
     run("source list", "source", "list")
+    run("source set", "source", "set", "team", "--ref", "main")
+    run("error", "source", "set", "taem", "--ref", "main", code=2)
     found = run("search", "search")
     assert {a["agent"] for a in found["agents"]} == {"reviewer", "writer"}
     shown = run("show", "show", "reviewer")

@@ -379,3 +379,66 @@ def test_removing_the_last_source_leaves_a_valid_manifest(tmp_path: Path) -> Non
     assert editor.text() == "# keep me\n"
     assert editor.save()
     assert dict(load_manifest(path).sources) == {}
+
+
+SET_SOURCE = """\
+# the team's agents
+[sources.team]  # shared with ops
+url = "../team"      # a sibling checkout
+ref = "main"         # follow the branch for now
+# the folder the agents live in
+path = "agents"      # flat
+
+[agents]
+api = "team"
+"""
+
+
+def test_set_source_changes_values_in_place_and_keeps_comments(tmp_path: Path) -> None:
+    path = write(tmp_path, SET_SOURCE)
+    editor = ManifestEditor.open(path)
+    editor.set_source("team", ref="v2", path="agents/*")
+    assert editor.save()
+    assert path.read_text() == SET_SOURCE.replace('"main"', '"v2"').replace(
+        'path = "agents"', 'path = "agents/*"'
+    )
+    assert load_manifest(path).sources["team"] == SourceSpec(
+        "team", "../team", ref="v2", path="agents/*"
+    )
+
+
+def test_set_source_swaps_ref_and_version_on_the_same_line(tmp_path: Path) -> None:
+    path = write(tmp_path, SET_SOURCE)
+    editor = ManifestEditor.open(path)
+    editor.set_source("team", version="^2")
+    editor.save()
+    text = path.read_text()
+    assert 'version = "^2"         # follow the branch for now\n' in text
+    assert "ref =" not in text
+    assert load_manifest(path).sources["team"].version == "^2"
+    editor = ManifestEditor.open(path)
+    editor.set_source("team", ref="v3")
+    editor.save()
+    assert "version" not in path.read_text()
+    assert load_manifest(path).sources["team"] == SourceSpec(
+        "team", "../team", ref="v3", path="agents"
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda e: e.set_source("nope", ref="v1"), "no source named 'nope'"),
+        (lambda e: e.set_source("team", ref="v1", version="^1"), "either ref or version"),
+        (lambda e: e.set_source("team", version="nope"), "invalid version range"),
+        (lambda e: e.set_source("team", ref="-x"), "may not start with '-'"),
+        (lambda e: e.set_source("team", path="../up"), "may not contain '..'"),
+    ],
+)
+def test_set_source_errors_write_nothing(tmp_path: Path, edit: object, message: str) -> None:
+    path = write(tmp_path, SET_SOURCE)
+    editor = ManifestEditor.open(path)
+    with pytest.raises(ManifestError) as info:
+        edit(editor)  # type: ignore[operator]
+    assert message in info.value.message
+    assert path.read_text() == SET_SOURCE
