@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agentsync.errors import JSON_SCHEMA, notice_code
+from agentsync.ids import short
 from agentsync.operations import SearchRow, ShowReport, SourceRow, StatusReport
 from agentsync.sync import AgentRow, Pin, SyncReport
 from agentsync.textsafe import inline
@@ -82,7 +83,7 @@ VERDICT_KINDS = {"will not load": "bad", "errors": "bad", "warnings": "warn", "o
 
 def row_lines(row: AgentRow, *, verbose: bool = False) -> list[str]:
     """One line per row, then indented flags: what a new version grants, moved tags."""
-    if row.status in QUIET and not verbose and not row.drift:
+    if row.status in QUIET and not verbose and not row.drift and not _repinned(row):
         return []
     line = f"{WORDS[row.status]} {inline(row.agent)}{_pins(row)}"
     if row.added or row.removed:
@@ -98,10 +99,21 @@ def row_lines(row: AgentRow, *, verbose: bool = False) -> list[str]:
     return out
 
 
+def _repinned(row: AgentRow) -> bool:
+    """The user moved the agent's request (an install at another ref): worth a line even
+    when the file did not change."""
+    return row.old is not None and row.new is not None and row.old.ref != row.new.ref
+
+
 def _pins(row: AgentRow) -> str:
     if row.source is None:
         return ""
     source = inline(row.source)
+    if row.old is not None and row.new is not None and _repinned(row):
+        before = f"{inline(row.old.ref or 'HEAD')}@{short(row.old.commit)}"
+        return (
+            f" from {source}: {before} -> {inline(row.new.ref or 'HEAD')}@{short(row.new.commit)}"
+        )
     if row.old is not None and row.new is not None and row.old.label != row.new.label:
         return f" from {source}@{inline(row.old.label)} -> {inline(row.new.label)}"
     pin = row.new or row.old
@@ -195,7 +207,7 @@ def relative(path: Path | None, root: Path) -> str | None:
 
 
 def pin_json(pin: Pin | None) -> dict[str, Any] | None:
-    return None if pin is None else {"commit": pin.commit, "tag": pin.tag}
+    return None if pin is None else {"commit": pin.commit, "tag": pin.tag, "ref": pin.ref}
 
 
 def row_json(row: AgentRow, root: Path) -> dict[str, Any]:

@@ -85,10 +85,13 @@ class Pin:
 
     commit: Commit
     tag: str | None = None
+    # What the manifest asked for (branch, tag, resolved range), set when an install moves
+    # the request: the row then names the move the user made, not two bare commits.
+    ref: str | None = None
 
     @property
     def label(self) -> str:
-        return self.tag or short(self.commit)
+        return self.tag or self.ref or short(self.commit)
 
 
 @dataclass(frozen=True)
@@ -461,6 +464,9 @@ class _Rows:
         target = self.resolution.lock.agents.get(name)
         entry = target or previous
         status = self._status(name, action, previous, target)
+        asked = self._asked_moved(previous, target)
+        if asked is not None and status in {"unchanged", "pinned"}:
+            status = "moved"  # the same file, but the pin now follows something else
         base = AgentRow(
             agent=name,
             source=entry.source if entry is not None else None,
@@ -472,10 +478,14 @@ class _Rows:
         if entry is None:
             return base
         added, removed, grants = self._changes(previous, target)
+        old = self.pin(previous, self.old) if previous else None
+        new = self.pin(target, self.resolution.lock) if target else None
+        if asked is not None and old is not None and new is not None:
+            old, new = replace(old, ref=asked[0]), replace(new, ref=asked[1])
         return replace(
             base,
-            old=self.pin(previous, self.old) if previous else None,
-            new=self.pin(target, self.resolution.lock) if target else None,
+            old=old,
+            new=new,
             added=added,
             removed=removed,
             grants=grants,
@@ -501,13 +511,24 @@ class _Rows:
         changed = previous.blob != target.blob or previous.path != target.path
         if kind == "restore":
             return "updated" if changed else "restored"
+        if changed:  # before "pinned": an install can move a commit pin to another one
+            return "behind" if kind is None else "updated"
         if previous.ref is not None and is_full_commit(previous.ref):
             return "pinned"
-        if changed:
-            return "behind" if kind is None else "updated"
         if kind == "update":
             return "replaced"
         return "moved" if previous.commit != target.commit else "unchanged"
+
+    def _asked_moved(
+        self, previous: LockedAgent | None, target: LockedAgent | None
+    ) -> tuple[str | None, str | None] | None:
+        """(what was asked before, what is asked now) when an install changed the agent's
+        request (`install NAME@REF`, or an edited source pin); None otherwise."""
+        if self.mode != "install" or previous is None or target is None:
+            return None
+        before = _asked(previous, self.old)
+        now = _asked(target, self.resolution.lock)
+        return None if before == now else (before, now)
 
     def _changes(
         self, previous: LockedAgent | None, target: LockedAgent | None
@@ -560,6 +581,17 @@ class _Rows:
                 pass  # no tags to show is fine: the short commit labels the pin
             self._tags[source] = by_commit
         return self._tags[source]
+
+
+def _asked(locked: LockedAgent, lock: Lock) -> str | None:
+    """The agent's request as a label: its own pin, else its source's (a range as the tag it
+    chose, a commit shortened); None when it follows the default branch."""
+    if locked.ref is not None or locked.version is not None:
+        asked = locked.resolved or locked.ref or locked.version
+    else:
+        source = lock.sources.get(locked.source)
+        asked = None if source is None else source.resolved or source.ref or source.version
+    return short(asked) if asked is not None and is_full_commit(asked) else asked
 
 
 def _note(action: FileAction | None, status: Status) -> str:

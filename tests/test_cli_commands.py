@@ -413,3 +413,30 @@ def test_source_set_refuses_unknown_names_and_empty_or_mixed_changes(
     result = cli("source", "set", "team", cwd=project_dir)
     assert result.code == 2 and "give --ref, --version or --path" in result.err
     assert manifest.read_text() == before
+
+
+@pytest.mark.slow
+def test_install_at_another_ref_reports_the_pin_move(
+    cli: Cli, project_dir: Path, source: GitRepo
+) -> None:
+    first = source.head()
+    source.tag("v1")
+    source.write("agents/backend-developer.md", agent_md("backend-developer", "APIs v2.", "Read"))
+    second = source.commit("v2")
+    source.tag("v2")
+    assert cli("init", cwd=project_dir).code == 0
+    assert cli("source", "add", "team", source.url, "--ref", "main", cwd=project_dir).code == 0
+    assert cli("install", "backend-developer", cwd=project_dir).code == 0
+    result = cli("install", "backend-developer@v1", cwd=project_dir)
+    assert result.code == 0, result
+    assert f"backend-developer from team: main@{second[:7]} -> v1@{first[:7]}" in result.out
+    # the same commit under another name is still a move the user made, so it is named
+    result = cli("--json", "install", "backend-developer@v2", cwd=project_dir)
+    row = json.loads(result.out)["agents"][0]
+    assert row["old"] == {"commit": first, "tag": None, "ref": "v1"}
+    assert row["new"] == {"commit": second, "tag": None, "ref": "v2"}
+    result = cli("install", "backend-developer@main", cwd=project_dir)
+    moved = f"backend-developer from team: v2@{second[:7]} -> main@{second[:7]}"
+    assert f"(file unchanged) {moved}" in result.out, result
+    result = cli("install", "backend-developer@main", cwd=project_dir)
+    assert "->" not in result.out  # asking again for the same pin is no move
