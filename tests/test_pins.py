@@ -284,3 +284,36 @@ def test_a_range_no_tag_matches_is_a_clear_error_that_writes_nothing(
     result = cli("install", cwd=project_dir)
     assert result.code == 1, result
     assert result.err.startswith("error: source team: no tag matches version range '>=3, <4'\n")
+
+
+REFS = ("main", "v1.0.0", "v2.0.0")
+
+
+@pytest.mark.slow
+def test_install_at_another_ref_shows_the_pin_move(
+    cli: Cli, tagged: GitRepo, project_dir: Path
+) -> None:
+    agents = 'reviewer = "team"\nhelper = "team"\n'
+    write_manifest(project_dir, tagged.url, extra='ref = "main"\n', agents=agents)
+    assert cli("install", cwd=project_dir).code == 0
+    main, v1, v2 = (tagged.git("rev-parse", f"{r}^{{commit}}")[:7] for r in REFS)
+    result = cli("install", "reviewer@v2.0.0", cwd=project_dir)
+    assert result.code == 0, result
+    assert result.out == f"updated reviewer from team: main@{main} -> v2.0.0@{v2} +1 -1\n"
+    # helper.md is the same at main and v2.0.0: the file stays, the move is still shown
+    result = cli("install", "helper@v2.0.0", cwd=project_dir)
+    assert result.out == (
+        f"pin moved (file unchanged) helper from team: main@{main} -> v2.0.0@{v2}\n"
+    ), result
+    full = tagged.git("rev-parse", "v1.0.0^{commit}")
+    result = cli("--json", "install", f"reviewer@{full}", cwd=project_dir)
+    rows = {r["agent"]: r for r in json.loads(result.out)["agents"]}
+    row = rows["reviewer"]
+    assert row["state"] == "updated" and rows["helper"]["state"] == "unchanged"
+    assert row["old"]["commit"] == tagged.git("rev-parse", "v2.0.0^{commit}")
+    assert row["new"]["commit"] == full
+    # from a commit pin to a tag at that very commit: a move, not "pinned"
+    result = cli("install", "reviewer@v1.0.0", cwd=project_dir)
+    assert result.out.startswith("pin moved (file unchanged) reviewer from team: "), result
+    assert result.out.endswith(f"-> v1.0.0@{v1}\n"), result
+    assert cli("install", "reviewer@v1.0.0", cwd=project_dir).out == "all agents are up to date\n"
