@@ -905,11 +905,15 @@ def _verdict_painter() -> Painter:
     epilog=examples(
         "agentsync show backend-developer",
         "agentsync show team/python-pro@v2",
+        "agentsync show backend-developer --body    # the prompt too (paged on a terminal)",
     ),
 )
 def show(
     ctx: typer.Context,
     agent: Annotated[str, typer.Argument(metavar="AGENT", help="NAME, SOURCE/NAME or NAME@REF.")],
+    body: Annotated[
+        bool, typer.Option("--body", help="Also print the prompt (the text after the frontmatter).")
+    ] = False,
 ) -> None:
     """One agent: frontmatter as Claude Code reads it, source, commit, diagnostics."""
     g = _g(ctx)
@@ -917,10 +921,34 @@ def show(
     for text in report.warnings:
         warn(text)
     if g.json:
-        emit_json(render.show_json(report))
+        emit_json(render.show_json(report, body=body))
         return
-    for line in render.show_lines(report):
-        say(g, line, _severity_painter)
+    lines = render.show_lines(report)
+    if not body:
+        for line in lines:
+            say(g, line, _severity_painter)
+        return
+    if g.quiet:
+        return
+    text = "\n".join(lines) + "\n\nbody:\n" + report.agent.body
+    if not (sys.stdout.isatty() and _page(printable(text))):  # a pipe gets the plain text
+        echo(text, nl=not text.endswith("\n"))
+
+
+def _page(text: str) -> bool:
+    """Show `text` through the user's pager ($PAGER, else `less -FRX`); False when there is
+    none to run, so that the caller prints it instead."""
+    import shlex
+    import subprocess
+
+    command = shlex.split(os.environ.get("PAGER") or "less -FRX")
+    if not command:
+        return False
+    try:
+        subprocess.run(command, input=text.encode("utf-8"), check=False)
+    except OSError:
+        return False
+    return True
 
 
 @app.command(

@@ -29,6 +29,7 @@ from agentsync.installer import (
 )
 from agentsync.lockfile import Lock, LockedAgent, stale_reasons
 from agentsync.manifest import Manifest, ManifestEditor
+from agentsync.project import user_agents_dir
 from agentsync.requests import AgentRequest, pin_request
 from agentsync.resolve import Policy, Resolver
 from agentsync.session import Options, Session, open_session
@@ -243,7 +244,7 @@ def _not_in_manifest(name: str, old: Lock) -> AgentsyncError:
 
 # -- status -----------------------------------------------------------------------------------
 
-AgentState = Literal["ok", "modified", "missing", "conflict", "unverified", "unmanaged"]
+AgentState = Literal["ok", "merged", "modified", "missing", "conflict", "unverified", "unmanaged"]
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,9 @@ class StatusEntry:
     commit: Commit | None = None
     upstream_name: str | None = None
     note: str = ""
+    follows: str | None = None  # the tag, branch or version range asked for; None: default branch
+    resolved: str | None = None  # the tag a version range chose
+    shadows: Path | None = None  # a user-level agent of the same name, which this one hides
 
 
 @dataclass(frozen=True)
@@ -269,7 +273,7 @@ class StatusReport:
 
     @property
     def ok(self) -> bool:
-        return all(e.state in {"ok", "unmanaged"} for e in self.entries)
+        return all(e.state in {"ok", "merged", "unmanaged"} for e in self.entries)
 
 
 def status(options: Options) -> StatusReport:
@@ -290,19 +294,62 @@ def status(options: Options) -> StatusReport:
             path = layout.agent_path(name)
             managed.add(path)
             state, note = _state_of(run, manifest, locked, path, tied=name in verified)
+            follows, resolved = _follows(manifest, lock, name, locked)
             entries.append(
                 StatusEntry(
-                    name, state, path, locked.source, locked.commit, locked.upstream_name, note
+                    name,
+                    state,
+                    path,
+                    locked.source,
+                    locked.commit,
+                    locked.upstream_name,
+                    note,
+                    follows=follows,
+                    resolved=resolved,
+                    shadows=_shadowed(run, layout.target, path),
                 )
             )
         if layout.target.is_dir():
             for path in sorted(agent_files(layout.target)):
                 if path not in managed:
-                    entries.append(
-                        StatusEntry(_display_name(path, layout.target), "unmanaged", path)
-                    )
+                    name = _display_name(path, layout.target)
+                    shadows = _shadowed(run, layout.target, path)
+                    entries.append(StatusEntry(name, "unmanaged", path, shadows=shadows))
         stale = tuple(stale_reasons(manifest, lock)) if manifest and run.has_lock else ()
         return StatusReport(layout.target, tuple(entries), stale)
+
+
+def _follows(
+    manifest: Manifest | None, lock: Lock, name: str, locked: LockedAgent
+) -> tuple[str | None, str | None]:
+    """(what the agent follows, the tag a range chose): its own pin, else its source's, as
+    the manifest asks (the lock's record when there is no manifest)."""
+    spec = manifest.agents.get(name) if manifest is not None else None
+    if spec is not None and (spec.ref or spec.version):
+        return spec.ref or spec.version, locked.resolved if spec.version else None
+    if locked.ref or locked.version:
+        return locked.ref or locked.version, locked.resolved if locked.version else None
+    source = manifest.sources.get(locked.source) if manifest is not None else None
+    recorded = lock.sources.get(locked.source)
+    if source is not None:
+        chosen = recorded.resolved if recorded is not None and source.version else None
+        return source.ref or source.version, chosen
+    if recorded is not None:
+        chosen = recorded.resolved if recorded.version else None
+        return recorded.ref or recorded.version, chosen
+    return None, None
+
+
+def _shadowed(run: Session, target: Path, path: Path) -> Path | None:
+    """The user-level agent file that `path` hides: Claude Code prefers a project agent to a
+    user one of the same name. None in the user scope itself, or when there is none."""
+    if run.project.global_scope:
+        return None
+    user = user_agents_dir()
+    if user.resolve() == target.resolve():
+        return None
+    other = user / path.relative_to(target)
+    return other if other.is_file() else None
 
 
 def _state_of(
@@ -324,10 +371,13 @@ def _state_of(
         return "conflict", f"unresolved conflict markers from line {line}"
     if sha256(data) != locked.sha256:
         return "modified", ""
+    # a file holding local edits merged with upstream is as agentsync wrote it, but not
+    # upstream's bytes: worth telling apart from a plain copy
+    good: AgentState = "merged" if locked.local_edits else "ok"
     if tied:
-        return "ok", ""
+        return good, ""
     problem = _unverified(run, manifest, locked)
-    return ("unverified", problem) if problem else ("ok", "")
+    return ("unverified", problem) if problem else (good, "")
 
 
 def _unverified(run: Session, manifest: Manifest | None, locked: LockedAgent) -> str:

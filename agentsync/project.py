@@ -30,10 +30,7 @@ class Project:
     def target_dir(self, manifest: Manifest | None) -> Path:
         """The folder agents are installed into."""
         if self.global_scope:
-            # Claude Code reads user agents from $CLAUDE_CONFIG_DIR/agents, else ~/.claude/agents.
-            config = os.environ.get("CLAUDE_CONFIG_DIR")
-            base = Path(config).expanduser() if config else Path.home() / ".claude"
-            return base / "agents"
+            return user_agents_dir()
         target = manifest.target if manifest is not None else DEFAULT_TARGET
         pure = PurePosixPath(target.replace("\\", "/"))
         if pure.is_absolute() or Path(target).is_absolute() or ".." in pure.parts:
@@ -57,6 +54,14 @@ class Project:
         if not os.path.lexists(gitignore):
             _fs.atomic_write(gitignore, b"*\n")
         return self.state_dir
+
+
+def user_agents_dir() -> Path:
+    """Where Claude Code reads user-level agents: $CLAUDE_CONFIG_DIR/agents, else
+    ~/.claude/agents."""
+    config = os.environ.get("CLAUDE_CONFIG_DIR")
+    base = Path(config).expanduser() if config else Path.home() / ".claude"
+    return base / "agents"
 
 
 def _project_at(root: Path, *, global_scope: bool = False) -> Project:

@@ -3,6 +3,7 @@ one JSON shape of a row, shared by install, remove, update and outdated."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -295,6 +296,9 @@ def status_json(report: StatusReport) -> dict[str, Any]:
                 "source": e.source,
                 "commit": e.commit,
                 "note": e.note or None,
+                "follows": e.follows,
+                "resolved": e.resolved,
+                "shadows": str(e.shadows) if e.shadows is not None else None,
             }
             for e in report.entries
         ],
@@ -311,9 +315,21 @@ def status_lines(report: StatusReport) -> list[str]:
     lines = []
     for e in report.entries:
         origin = f"{e.source}@{e.commit[:7]}" if e.source and e.commit else "-"
+        if e.follows is not None:
+            chosen = f" ({inline(e.resolved)})" if e.resolved else ""
+            origin += f"  follows {inline(e.follows)}{chosen}"
         note = f"  ({inline(e.note)})" if e.note else ""
         lines.append(f"{e.state:<10} {inline(e.name):<32} {inline(origin)}{note}")
+        if e.shadows is not None:
+            lines.append(f"  shadows the user agent {_home(e.shadows)} (this one is used)")
     return lines
+
+
+def _home(path: Path) -> str:
+    """`path` with the home folder written as ~, as people write it."""
+    home = Path.home()
+    shown = f"~/{path.relative_to(home).as_posix()}" if path.is_relative_to(home) else str(path)
+    return inline(shown)
 
 
 def sources_json(rows: Sequence[SourceRow]) -> dict[str, Any]:
@@ -391,7 +407,31 @@ def _diagnostics(report: ShowReport) -> list[dict[str, Any]]:
     ]
 
 
-def show_json(report: ShowReport) -> dict[str, Any]:
+def _frontmatter(report: ShowReport) -> dict[str, Any] | None:
+    """The frontmatter's fields as parsed (None when there is none, or it does not parse)."""
+    parsed = report.agent
+    if parsed.parse in {"none", "failed"}:
+        return None
+    try:
+        json.dumps(parsed.fields, default=str)
+    except RecursionError:  # nested deeper than any output can carry
+        return None
+    return dict(parsed.fields)
+
+
+def _model(report: ShowReport) -> str | None:
+    value = report.agent.fields.get("model")
+    return None if value is None else value if isinstance(value, str) else _value_text(value)
+
+
+def _value_text(value: Any) -> str:
+    """A frontmatter value on one line: a string as it is, anything else as JSON writes it."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def show_json(report: ShowReport, *, body: bool = False) -> dict[str, Any]:
     c, parsed = report.candidate, report.agent
     return document(
         agent=c.name,
@@ -401,6 +441,9 @@ def show_json(report: ShowReport) -> dict[str, Any]:
         loads=parsed.loads,
         description=parsed.description,
         tools=list(parsed.tools) if parsed.tools is not None else None,
+        model=_model(report),
+        frontmatter=_frontmatter(report),
+        body=parsed.body if body else None,
         installed=report.locked is not None,
         installed_as=report.locked.name if report.locked is not None else None,
         diagnostics=_diagnostics(report),
@@ -423,8 +466,20 @@ def show_lines(report: ShowReport) -> list[str]:
         f"description: {inline(str(description))}",
         f"tools:       {tools}",
     ]
+    model = _model(report)
+    lines.append(f"model:       {inline(model) if model is not None else '-'}")
     if report.locked is not None:
         lines.append(f"installed:   as {inline(report.locked.name)}")
+    fields = _frontmatter(report)
+    if fields is None and parsed.parse not in {"none", "failed"}:
+        lines.append("frontmatter: nested too deeply to show")
+    elif fields is None:
+        lines.append(
+            "frontmatter: none" if parsed.parse == "none" else "frontmatter: does not parse"
+        )
+    else:
+        lines.append("frontmatter:")
+        lines += [f"  {inline(str(k))}: {inline(_value_text(v))}" for k, v in fields.items()]
     for d in _diagnostics(report):
         lines.append(f"{path}:{d['line']}: {d['severity']} {d['code']} {inline(d['message'])}")
     return lines

@@ -440,3 +440,50 @@ def test_install_at_another_ref_reports_the_pin_move(
     assert f"(file unchanged) {moved}" in result.out, result
     result = cli("install", "backend-developer@main", cwd=project_dir)
     assert "->" not in result.out  # asking again for the same pin is no move
+
+
+@pytest.mark.slow
+def test_status_names_what_an_agent_follows_merged_edits_and_shadowed_user_agents(
+    cli: Cli, project_dir: Path, source: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = "\n".join(f"Line {n}." for n in range(1, 8))
+    source.write("agents/python-pro.md", agent_md("python-pro", "Python.", "Read", body=body))
+    source.commit("v1.0.0")
+    source.tag("v1.0.0")
+    assert cli("init", cwd=project_dir).code == 0
+    assert cli("source", "add", "team", source.url, "--version", "^1", cwd=project_dir).code == 0
+    assert cli("install", "python-pro", "backend-developer@main", cwd=project_dir).code == 0
+    user = tmp_path / "claude-config"
+    (user / "agents").mkdir(parents=True)
+    (user / "agents/python-pro.md").write_text(agent_md("python-pro", "My own.", "Read"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(user))
+
+    result = cli("status", cwd=project_dir)
+    lines = result.out.splitlines()
+    assert "follows main" in lines[0] and lines[0].startswith("ok"), result
+    assert "follows ^1 (v1.0.0)" in lines[1], result
+    assert lines[2] == f"  shadows the user agent {user}/agents/python-pro.md (this one is used)"
+    rows = {
+        row["agent"]: row
+        for row in json.loads(cli("--json", "status", cwd=project_dir).out)["agents"]
+    }
+    assert rows["python-pro"]["follows"] == "^1" and rows["python-pro"]["resolved"] == "v1.0.0"
+    assert rows["python-pro"]["shadows"] == str(user / "agents/python-pro.md")
+    assert rows["backend-developer"]["shadows"] is None
+    assert rows["backend-developer"]["follows"] == "main"
+
+    # a local edit merged into a new upstream version is `merged`, not a plain `ok` copy
+    edit(installed(project_dir, "python-pro"), "Line 2.", "Line 2, my way.")
+    source.write(
+        "agents/python-pro.md",
+        agent_md("python-pro", "Python.", "Read", body=body.replace("Line 6.", "Line 6, new.")),
+    )
+    source.commit("v1.1.0")
+    source.tag("v1.1.0")
+    assert "merged" in cli("update", "python-pro", cwd=project_dir).out
+    rows = {
+        row["agent"]: row
+        for row in json.loads(cli("--json", "status", cwd=project_dir).out)["agents"]
+    }
+    assert rows["python-pro"]["state"] == "merged" and rows["python-pro"]["resolved"] == "v1.1.0"
+    assert cli("status", cwd=project_dir).code == 0  # merged edits are fine

@@ -50,7 +50,7 @@ def test_edit_on_one_line_survives_upstream_change_on_another(
 
     assert entry["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
     status = cli("status", cwd=project_dir)
-    assert status.code == 0 and status.out.startswith("ok"), status
+    assert status.code == 0 and status.out.startswith("merged"), status  # not upstream's copy
 
     # the merged bytes are kept outside the target folder: a deleted file comes back as merged
     merged = target.read_bytes()
