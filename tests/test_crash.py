@@ -252,3 +252,50 @@ def test_random_kills_during_install_leave_every_file_matching_the_lock(
         for project in projects:
             check_converged(project, new)
     assert killed >= 5, (seed, killed, span)  # most kills must land inside a run
+
+
+def test_manifest_edits_killed_at_each_write_leave_the_old_or_the_new_manifest(
+    upstream: GitRepo, tmp_path: Path
+) -> None:
+    """`source add`, `source set` and the user manifest made on first use by `--global`:
+    each manifest write, killed, leaves one whole version, and the rerun finishes."""
+    import tomllib
+
+    base = tmp_path / "edits"
+    base.mkdir()
+    assert inproc(base, "init").code == 0
+    empty = (base / "agentsync.toml").read_bytes()
+    for step, (command, rerun) in enumerate(
+        (
+            (["source", "add", "up", upstream.url], ["source", "list"]),
+            (["source", "set", "up", "--ref", "main"], ["source", "set", "up", "--ref", "main"]),
+        )
+    ):
+        before = (base / "agentsync.toml").read_bytes()
+        stage = tmp_path / f"step-{step}"
+        shutil.copytree(base, stage)
+        projects = copies(stage, 3)
+        codes = []
+        for project, fault in zip(projects, (1, 2, 3), strict=True):
+            codes.append(agentsync(project, *command, fault=fault).code)
+            text = (project / "agentsync.toml").read_bytes()
+            assert text == before or b"[sources.up]" in text, (command, fault)
+            tomllib.loads(text.decode())  # never half-written
+        assert KILLED in codes, (command, codes)
+        assert inproc(base, *command).code == 0
+        for project in projects:
+            if (project / "agentsync.toml").read_bytes() == before and command[1] == "add":
+                assert inproc(project, *command).code == 0
+            assert inproc(project, *rerun).code == 0
+            assert (project / "agentsync.toml").read_bytes() == (
+                base / "agentsync.toml"
+            ).read_bytes()
+    assert empty != (base / "agentsync.toml").read_bytes()
+
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "agentsync" / "agentsync.toml"
+    killed = agentsync(tmp_path, "--global", "source", "add", "up", upstream.url, fault=1)
+    assert killed.code == KILLED
+    assert not user.exists() or tomllib.loads(user.read_text()) is not None
+    again = agentsync(tmp_path, "--global", "source", "add", "up", upstream.url)
+    assert again.code == 0, again
+    assert "[sources.up]" in user.read_text()
