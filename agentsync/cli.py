@@ -137,14 +137,9 @@ _GLOBAL_FLAGS: dict[str, bool] = {
 }
 
 
-def hoist_global_options(argv: Sequence[str]) -> list[str]:
-    """Move global options anywhere before `--` to the front, keeping their values."""
-    front, rest = split_global_options(argv)
-    return front + rest
-
-
 def split_global_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(the global options with their values, everything else), in their order."""
+    """(the global options anywhere before `--`, with their values; everything else), each
+    in its order: the first part goes to the front of argv."""
     front: list[str] = []
     rest: list[str] = []
     items = list(argv)
@@ -751,20 +746,27 @@ def source_add(
 ) -> None:
     """Add a source (a git URL or a local path)."""
     g = _g(ctx)
-    if ref is not None and version is not None:
-        raise UsageError("--ref and --version cannot be used together", hint="pick one")
+    _one_pin(ref, version)
     ops.source_add(g.options, name, url, ref=ref, version=version, path=path)
     if g.json:
+        from agentsync.urls import redact
+
         emit_json(
             render.document(
                 source=name,
-                url=_safe_url(url),
+                url=redact(url),  # credentials never reach the output
                 ref=ref,
                 version=version,
                 path=path,
             )
         )
     say(g, f"added source {name}")
+
+
+def _one_pin(ref: str | None, version: str | None) -> None:
+    """A source follows a ref or a version range, never both."""
+    if ref is not None and version is not None:
+        raise UsageError("--ref and --version cannot be used together", hint="pick one")
 
 
 @source_app.command(
@@ -792,8 +794,7 @@ def source_set(
 ) -> None:
     """Change a source's ref, version or path in place; installs nothing."""
     g = _g(ctx)
-    if ref is not None and version is not None:
-        raise UsageError("--ref and --version cannot be used together", hint="pick one")
+    _one_pin(ref, version)
     if ref is None and version is None and path is None:
         raise UsageError(
             "nothing to change: give --ref, --version or --path",
@@ -812,13 +813,6 @@ def source_set(
             f"nothing was installed: run `agentsync update {' '.join(users)}` to move "
             "its agents to the new pin (or `agentsync install`)",
         )
-
-
-def _safe_url(url: str) -> str:
-    """The URL as agentsync shows it: credentials taken out."""
-    from agentsync.urls import redact
-
-    return redact(url)
 
 
 @source_app.command("remove", cls=_Command, epilog=examples("agentsync source remove team"))
@@ -972,7 +966,7 @@ def help_cmd(
             names = list(here.list_commands(here_ctx)) if hasattr(here, "list_commands") else []
             raise UsageError(
                 f"no command named {word!r}",
-                hint=_did_you_mean(word, names) or "`agentsync --help` lists the commands",
+                hint=did_you_mean(word, names) or "`agentsync --help` lists the commands",
                 subject="help",
             )
         here_ctx = type(root)(found, info_name=word, parent=here_ctx)
@@ -982,10 +976,6 @@ def help_cmd(
         emit_json(render.document(help=text))
     else:
         echo(text)
-
-
-def _did_you_mean(word: str, names: Sequence[str]) -> str | None:
-    return did_you_mean(word, names)
 
 
 # -- check ----------------------------------------------------------------------------------
@@ -1085,7 +1075,7 @@ def _ignore_codes(given: Sequence[str]) -> frozenset[str]:
         if code not in known:
             raise UsageError(
                 f"--ignore {code}: no diagnostic has this code",
-                hint=_did_you_mean(code, sorted(known))
+                hint=did_you_mean(code, sorted(known))
                 or "codes look like AS111; `agentsync check` prints them",
             )
     return frozenset(codes)

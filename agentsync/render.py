@@ -421,7 +421,7 @@ def _frontmatter(report: ShowReport) -> dict[str, Any] | None:
 
 def _model(report: ShowReport) -> str | None:
     value = report.agent.fields.get("model")
-    return None if value is None else value if isinstance(value, str) else _value_text(value)
+    return None if value is None else _value_text(value)
 
 
 def _value_text(value: Any) -> str:
