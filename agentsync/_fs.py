@@ -243,15 +243,20 @@ def read_small(path: Path, limit: int) -> bytes | None:
     return data
 
 
-def real_dir(path: Path, what: str) -> Path:
+def real_dir(path: Path, what: str, *, create: bool = True) -> Path:
     """Create `path` as a folder (parents too) and refuse anything else there, a symlink
-    included: agentsync writes and deletes inside it, so it must not lead elsewhere."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        pass
-    except OSError as error:
-        raise storage_error("create the folder", path, error) from None
+    included: agentsync writes and deletes inside it, so it must not lead elsewhere.
+    `create=False` only refuses what is there (a plan that may write nothing)."""
+    if not create:
+        if not os.path.lexists(path):
+            return path
+    else:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise storage_error("create the folder", path, error) from None
     if path.is_symlink() or not path.is_dir():
         kind = "a symlink" if path.is_symlink() else "not a folder"
         raise StorageError(

@@ -123,8 +123,9 @@ class Layout:
             )
         return self.target / f"{name}.md"
 
-    def check(self) -> None:
-        """Refuse a target that is not a folder and state folders that are not real folders."""
+    def check(self, *, create: bool = True) -> None:
+        """Refuse a target that is not a folder and state folders that are not real folders
+        (creating those unless `create` is False: a plan that may write nothing)."""
         if os.path.lexists(self.target) and not self.target.is_dir():
             kind = "a dangling symlink" if self.target.is_symlink() else "not a folder"
             raise StorageError(
@@ -132,8 +133,8 @@ class Layout:
                 hint=f"remove or rename {self.target}, or set another `target` in agentsync.toml",
                 subject=str(self.target),
             )
-        real_dir(self.state_dir, "agentsync's state folder")
-        real_dir(self.staging, "agentsync's staging folder")
+        real_dir(self.state_dir, "agentsync's state folder", create=create)
+        real_dir(self.staging, "agentsync's staging folder", create=create)
 
 
 def agent_files(folder: Path) -> Iterator[Path]:
@@ -194,7 +195,7 @@ def plan_install(
 
     The agents in `verified` (see `still_verified`) are kept without reading upstream.
     """
-    layout.check()
+    layout.check(create=False)  # applying the plan creates the folders
     _check_case_clashes(layout, new)
     journal = Journal.load(layout.state_dir)
     old_agents: Mapping[str, LockedAgent] = old.agents

@@ -92,6 +92,17 @@ class MirrorReader:
             action = f"compare commits {ancestor[:12]}..{descendant[:12]}"
             raise _read_error(action, error, self.location) from None
 
+    def subjects(self, old: Commit, new: Commit, path: str, limit: int) -> list[tuple[Commit, str]]:
+        """The commits after `old` up to `new` that changed `path`: (commit, subject)."""
+        check_full_commit(old)
+        check_full_commit(new)
+        self._reading.start()
+        try:
+            return vcs.commit_subjects(self.path, old, new, path, limit=limit)
+        except vcs.GitError as error:
+            action = f"list commits {old[:12]}..{new[:12]}"
+            raise _read_error(action, error, self.location) from None
+
     # --- files ------------------------------------------------------------------------------
 
     def list_files(

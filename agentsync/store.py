@@ -253,6 +253,12 @@ class Mirror:
         """True when `ancestor` is `descendant` or one of its ancestors."""
         return self.reader.is_ancestor(ancestor, descendant)
 
+    def subjects(
+        self, old: Commit, new: Commit, path: str, limit: int = 20
+    ) -> list[tuple[Commit, str]]:
+        """The commits after `old` up to `new` that changed `path` (never fetches)."""
+        return self.reader.subjects(old, new, path, limit)
+
     def list_files(
         self,
         commit: Commit,

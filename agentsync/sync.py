@@ -110,6 +110,9 @@ class AgentRow:
     grants: tuple[Grant, ...] = ()
     drift: tuple[Drift, ...] = ()
     note: str = ""
+    # (commit, subject) of the upstream commits between the two pins that changed the file,
+    # newest first; looked up only when a run asks for them (a review summary)
+    subjects: tuple[tuple[Commit, str], ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -178,6 +181,7 @@ class Request:
     merge: MergeMode = "keep"
     force: bool = False
     frozen: bool = False
+    history: bool = False  # look up the upstream commit subjects behind each change
     fetched: set[str] | None = field(default=None, compare=False)
 
 
@@ -206,7 +210,7 @@ def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
         )
         if request.frozen and run.has_lock:
             _check_frozen(run, files, old)
-    rows = _Rows(run, manifest, old, resolution, request.mode).all(files)
+    rows = _Rows(run, manifest, old, resolution, request.mode, request.history).all(files)
     cache_root = run.store.root if files and files.changes else None
     warnings = resolution.warnings + (
         install_diagnostics(files.changes, cache_root, manifest.ignore) if files else ()
@@ -449,6 +453,7 @@ class _Rows:
     old: Lock
     resolution: Resolution
     mode: Mode
+    history: bool = False
     _tags: dict[str, dict[Commit, list[str]]] = field(default_factory=dict)
 
     def all(self, files: InstallPlan | None) -> tuple[AgentRow, ...]:
@@ -490,7 +495,21 @@ class _Rows:
             removed=removed,
             grants=grants,
             drift=self._drift_of(entry),
+            subjects=self._subjects(previous, target) if self.history else (),
         )
+
+    def _subjects(
+        self, previous: LockedAgent | None, target: LockedAgent | None
+    ) -> tuple[tuple[Commit, str], ...]:
+        if previous is None or target is None or previous.commit == target.commit:
+            return ()
+        if previous.source != target.source or target.source not in self.manifest.sources:
+            return ()
+        try:
+            mirror = self.run.mirror(self.manifest, target.source)
+            return tuple(mirror.subjects(previous.commit, target.commit, target.path))
+        except AgentsyncError:
+            return ()  # history is a courtesy: a pin that moved backwards or a pruned cache
 
     def _status(
         self,
@@ -581,6 +600,26 @@ class _Rows:
                 pass  # no tags to show is fine: the short commit labels the pin
             self._tags[source] = by_commit
         return self._tags[source]
+
+
+def lock_change_rows(
+    run: Session, manifest: Manifest, old: Lock, new: Lock
+) -> tuple[AgentRow, ...]:
+    """One row per agent that two locks pin differently (added, removed or moved), with
+    tags, line counts, widened capabilities and upstream commit subjects."""
+    rows = _Rows(run, manifest, old, Resolution(new), "update", history=True)
+    found = []
+    for name in sorted(set(old.agents) | set(new.agents)):
+        before, after = old.agents.get(name), new.agents.get(name)
+        if before == after:
+            continue
+        row = rows.row(name, None, before)
+        if after is None:
+            row = replace(row, status="removed", new=None)
+        elif row.status == "behind":
+            row = replace(row, status="updated")
+        found.append(row)
+    return tuple(found)
 
 
 def _asked(locked: LockedAgent, lock: Lock) -> str | None:

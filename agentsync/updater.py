@@ -59,10 +59,14 @@ def update(
     force: bool = False,
     merge: MergeMode = "auto",
     dry_run: bool = False,
+    history: bool = False,
 ) -> SyncReport:
-    """Move pins to the newest commit of each ref or range and rewrite what changed."""
+    """Move pins to the newest commit of each ref or range and rewrite what changed;
+    `history` also looks up the upstream commits behind each change."""
     with open_session(options, locked=not dry_run) as run:
-        return _update_project(run, names, force=force, merge=merge, dry_run=dry_run)
+        return _update_project(
+            run, names, force=force, merge=merge, dry_run=dry_run, history=history
+        )
 
 
 def _update_project(
@@ -74,6 +78,7 @@ def _update_project(
     dry_run: bool,
     fetched: set[str] | None = None,
     all_or_nothing: bool = False,
+    history: bool = False,
 ) -> SyncReport:
     manifest = run.manifest()
     scope = _scope(names, manifest, run.lock())
@@ -84,6 +89,7 @@ def _update_project(
         merge=merge,
         force=force,
         fetched=fetched,
+        history=history,
     )
     plan = plan_sync(run, manifest, request)
     report = report_of(plan, dry_run=dry_run)
@@ -92,16 +98,24 @@ def _update_project(
     return apply_sync(plan)
 
 
-def outdated(options: Options) -> SyncReport:
+def outdated(options: Options, *, history: bool = False) -> SyncReport:
     """Fetch every source and compare each locked agent with the newest commit of its ref."""
     with open_session(options, locked=False) as run:
-        return _outdated_project(run)
+        return _outdated_project(run, history=history)
 
 
-def _outdated_project(run: Session, fetched: set[str] | None = None) -> SyncReport:
+def _outdated_project(
+    run: Session, fetched: set[str] | None = None, *, history: bool = False
+) -> SyncReport:
     if not run.has_lock:
         raise UsageError("there is no agentsync.lock yet", hint="run `agentsync install` first")
-    request = Request(mode="outdated", update="all", policy=Policy(force=True), fetched=fetched)
+    request = Request(
+        mode="outdated",
+        update="all",
+        policy=Policy(force=True),
+        fetched=fetched,
+        history=history,
+    )
     return report_of(plan_sync(run, run.manifest(), request))
 
 

@@ -547,6 +547,52 @@ def is_ancestor(git_dir: Path, ancestor: Commit, descendant: Commit) -> bool:
     raise classify("merge-base", result.returncode, result.stderr)
 
 
+def commit_subjects(
+    git_dir: Path, old: Commit, new: Commit, path: str, *, limit: int
+) -> list[tuple[Commit, str]]:
+    """(commit, subject) of the commits after `old` up to `new` that touched `path`, newest
+    first, at most `limit`. The path is read literally, never as pathspec magic."""
+    result = run_git(
+        [
+            "--literal-pathspecs",
+            "log",
+            f"--max-count={limit}",
+            "--format=%H%x00%s",
+            "--no-decorate",
+            "--no-color",
+            "--end-of-options",
+            f"{old}..{new}",
+            "--",
+            path,
+        ],
+        git_dir=git_dir,
+    )
+    found: list[tuple[Commit, str]] = []
+    for line in result.stdout.decode("utf-8", errors="replace").splitlines():
+        commit, _, subject = line.partition("\x00")
+        found.append((Commit(commit), subject))
+    return found
+
+
+def file_at_revision(work_dir: Path, revision: str, name: str) -> bytes | None:
+    """The bytes of file `name` (relative to `work_dir`) at `revision` of the git repository
+    holding `work_dir`; None when that commit has no such file. A revision that names no
+    commit is a GitUnknownRef."""
+    found = run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
+        cwd=work_dir,
+        check=False,
+    )
+    if found.returncode != 0:
+        if "not a git repository" in found.stderr:
+            raise GitError("rev-parse", found.returncode, found.stderr)
+        raise GitUnknownRef("rev-parse", found.returncode, found.stderr, revision)
+    commit = found.stdout.decode().strip()
+    prefix = run_git(["rev-parse", "--show-prefix"], cwd=work_dir).stdout.decode().strip()
+    shown = run_git(["cat-file", "blob", f"{commit}:{prefix}{name}"], cwd=work_dir, check=False)
+    return shown.stdout if shown.returncode == 0 else None
+
+
 def head_commit(git_dir: Path) -> Commit | None:
     """The commit HEAD of `git_dir` points at, or None (unborn, or git cannot tell).
 
