@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentsync.errors import JSON_SCHEMA, notice_code
+from agentsync.gate import LockReport, VerifyReport
 from agentsync.ids import short
 from agentsync.operations import SearchRow, ShowReport, SourceRow, StatusReport
 from agentsync.sync import AgentRow, Pin, SyncReport
@@ -229,6 +230,7 @@ def row_json(row: AgentRow, root: Path) -> dict[str, Any]:
             for d in row.drift
         ],
         "note": row.note or None,
+        "commits": [{"commit": c, "subject": subject} for c, subject in row.subjects],
     }
 
 
@@ -483,3 +485,168 @@ def show_lines(report: ShowReport) -> list[str]:
     for d in _diagnostics(report):
         lines.append(f"{path}:{d['line']}: {d['severity']} {d['code']} {inline(d['message'])}")
     return lines
+
+
+# -- Markdown: a summary a bot pastes into a pull request ---------------------------------------
+
+# Statuses that say nothing a reviewer must read, unless the pin moved.
+_UNREMARKABLE = frozenset({"unchanged", "pinned", "restored", "adopted", "modified", "moved"})
+_MD_SPECIAL = {
+    "|": "&#124;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "&": "&amp;",
+    "@": "&#64;",  # a commit subject must not mention (and notify) anyone
+    "`": "&#96;",
+}
+_MD_ESCAPED = frozenset("\\*_[]!~#")
+MAX_SUBJECTS = 5
+
+
+def md(text: str) -> str:
+    """Untrusted text as one Markdown table cell: one line, nothing it can format, link,
+    embed or mention."""
+    out = []
+    for char in inline(text):
+        if char in _MD_SPECIAL:
+            out.append(_MD_SPECIAL[char])
+        elif char in _MD_ESCAPED:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _md_pin(pin: Pin | None) -> str:
+    if pin is None:
+        return "—"
+    label = pin.tag or pin.ref
+    commit = f"`{short(pin.commit)}`"
+    return f"{md(label)} ({commit})" if label and label != short(pin.commit) else commit
+
+
+def _md_subjects(row: AgentRow) -> str:
+    if not row.subjects:
+        return "—"
+    shown = [f"`{short(c)}` {md(s)}" for c, s in row.subjects[:MAX_SUBJECTS]]
+    if len(row.subjects) > MAX_SUBJECTS:
+        shown.append(f"and {len(row.subjects) - MAX_SUBJECTS} more")
+    return "<br>".join(shown)
+
+
+def _md_grants(row: AgentRow) -> str:
+    if not row.grants:
+        return "—"
+    risky = any(g.risky for g in row.grants)
+    flag = "⚠️ **widened**: " if risky else "changed: "
+    return flag + "; ".join(md(g.text) for g in row.grants)
+
+
+def review_rows(rows: Sequence[AgentRow]) -> list[AgentRow]:
+    """The rows a reviewer reads: every agent whose pin or file moved, or that needs a look."""
+    return [
+        r
+        for r in rows
+        if r.status not in _UNREMARKABLE
+        or (r.old is not None and r.new is not None and r.old.commit != r.new.commit)
+    ]
+
+
+def markdown_table(title: str, rows: Sequence[AgentRow], *, none: str) -> str:
+    """A heading, then one table row per agent: old → new pin, the upstream commits between
+    them, lines changed and what the new version lets the agent do that the old could not."""
+    shown = review_rows(rows)
+    out = [f"### {title}", ""]
+    if not shown:
+        return "\n".join([*out, none, ""])
+    out += [
+        "| Agent | Source | Change | From | To | Upstream commits | Lines | Capabilities |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in shown:
+        lines = f"+{row.added} −{row.removed}" if row.added or row.removed else "—"
+        cells = [
+            f"**{md(row.agent)}**",
+            md(row.source or "—"),
+            md(WORDS[row.status]),
+            _md_pin(row.old),
+            _md_pin(row.new),
+            _md_subjects(row),
+            lines,
+            _md_grants(row),
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    widened = sum(1 for r in shown if any(g.risky for g in r.grants))
+    out.append("")
+    if widened:
+        out.append(f"⚠️ {widened} agent(s) gain tools or permissions: review them before merging.")
+        out.append("")
+    return "\n".join(out)
+
+
+def report_markdown(report: SyncReport) -> str:
+    """`update` / `outdated --format markdown`."""
+    if report.mode == "outdated":
+        title, none = "agentsync outdated", "Every agent is up to date."
+    elif report.dry_run:
+        title, none = "agentsync update (dry run)", "Nothing to update."
+    else:
+        title, none = "agentsync update", "Nothing to update."
+    count = len(review_rows(report.rows))
+    return markdown_table(f"{title}: {count} agent(s)", report.rows, none=none)
+
+
+# -- lock and verify ----------------------------------------------------------------------------
+
+
+def lock_json(report: LockReport, root: Path) -> dict[str, Any]:
+    return document(
+        lock=relative(report.path, root),
+        ok=report.ok,
+        check=report.checking,
+        written=report.written,
+        stale=list(report.stale),
+        agents=report.agents,
+        sources=report.sources,
+    )
+
+
+def lock_lines(report: LockReport) -> list[str]:
+    counts = f"{report.agents} agent(s) from {report.sources} source(s)"
+    if report.checking:
+        if not report.stale:
+            return [f"agentsync.lock is up to date ({counts})"]
+        return [f"agentsync.lock is out of date: {inline(r)}" for r in report.stale]
+    if report.written:
+        return [f"wrote agentsync.lock ({counts}); run `agentsync install` to write the files"]
+    return [f"agentsync.lock is up to date ({counts})"]
+
+
+def verify_json(report: VerifyReport) -> dict[str, Any]:
+    return document(
+        project=str(report.root),
+        target=relative(report.target, report.root),
+        ok=report.ok,
+        agents=report.agents,
+        findings=[
+            {
+                "kind": f.kind,
+                "agent": f.agent,
+                "path": relative(f.path, report.root),
+                "message": f.message,
+            }
+            for f in report.findings
+        ],
+    )
+
+
+def verify_lines(report: VerifyReport) -> list[str]:
+    out = []
+    for f in report.findings:
+        where = f.agent or relative(f.path, report.root) or "agentsync.lock"
+        out.append(f"{f.kind}: {inline(where)}: {inline(f.message)}")
+    if report.ok:
+        out.append(f"verified {report.agents} agent(s): the folder matches agentsync.lock")
+    else:
+        out.append(f"{len(report.findings)} difference(s) from agentsync.lock")
+    return out

@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
     ),
     **dict.fromkeys(["session"], 3),
     **dict.fromkeys(["sync"], 4),
-    **dict.fromkeys(["operations", "checker", "updater", "render"], 5),
+    **dict.fromkeys(["operations", "checker", "updater", "render", "gate"], 5),
     **dict.fromkeys(["cli", "__main__"], 6),
 }
 # Third-party libraries with exactly one owning module.
