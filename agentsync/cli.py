@@ -108,6 +108,14 @@ class MergeMode(StrEnum):
     markers = "markers"
 
 
+class OutputFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+
+
+FORMAT_HELP = "'markdown': a summary table to paste into a pull request."
+
+
 @dataclass(frozen=True)
 class Globals:
     """Global options, available to every command through the click context."""
@@ -451,6 +459,7 @@ FIX_INSTALL_HELP = "Install repaired copies of files Claude Code would drop."
         "agentsync install 'team/*'                 # every agent of a source",
         "agentsync install                          # make .claude/agents match the lock",
         "agentsync install --frozen --offline       # CI: exactly the lock, from the cache",
+        "agentsync install --dry-run                # show the plan; write nothing",
     ),
 )
 def install(
@@ -463,10 +472,15 @@ def install(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help=FORCE_INSTALL_HELP)] = False,
     fix: Annotated[bool, typer.Option("--fix", help=FIX_INSTALL_HELP)] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; write nothing.")
+    ] = False,
 ) -> None:
     """Add agents and install them; with no AGENT, make the folder match the lock."""
     g = _g(ctx)
-    report = ops.install(g.options, agents or (), frozen=frozen, force=force, fix=fix)
+    report = ops.install(
+        g.options, agents or (), frozen=frozen, force=force, fix=fix, dry_run=dry_run
+    )
     finish(_render_report(g, report))
 
 
@@ -522,6 +536,7 @@ for _alias in ("rm", "uninstall"):
         "agentsync update --dry-run                 # show what would change",
         "agentsync update python-pro --merge=markers",
         "agentsync update --recursive ~/src         # every project below a folder",
+        "agentsync update --format markdown > pr.md # a pull request body",
     ),
 )
 def update(
@@ -546,6 +561,9 @@ def update(
         Path | None,
         typer.Option(metavar="DIR", help="Update every project (agentsync.toml) below DIR."),
     ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", metavar="[text|markdown]", help=FORMAT_HELP)
+    ] = OutputFormat.text,
 ) -> None:
     """Move pins to the newest commit of each ref or range; print what changed."""
     from agentsync import updater
@@ -561,10 +579,29 @@ def update(
                 hint="a project whose update would conflict is left untouched; "
                 "run `agentsync -C PROJECT update --merge=markers` in it",
             )
+        if output is OutputFormat.markdown:
+            raise UsageError("--format markdown summarises one project; drop --recursive")
         many = updater.update_recursive(g.options, recursive, force=force, dry_run=dry_run)
         finish(_render_many(g, many, "updated"))
-    report = updater.update(g.options, agents or (), force=force, merge=mode, dry_run=dry_run)
-    finish(_render_report(g, report))
+    markdown = output is OutputFormat.markdown
+    report = updater.update(
+        g.options, agents or (), force=force, merge=mode, dry_run=dry_run, history=markdown
+    )
+    finish(_render_markdown(g, report) if markdown else _render_report(g, report))
+
+
+def _render_markdown(g: Globals, report: SyncReport) -> int:
+    """The Markdown summary on stdout (JSON wins when both are asked); warnings and the error
+    on stderr; the exit code of the text output."""
+    if g.json:
+        return _render_report(g, report)
+    _lines, warnings = render.report_text(report, verbose=False)
+    for text in warnings:
+        warn(text)
+    if report.error is not None:
+        show_error(report.error)
+    echo(render.report_markdown(report), nl=False)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _render_many(g: Globals, many: updater_types.Recursive, verb: str) -> int:
@@ -587,6 +624,7 @@ def _render_many(g: Globals, many: updater_types.Recursive, verb: str) -> int:
         "agentsync outdated",
         "agentsync outdated --recursive ~/src",
         "agentsync --json outdated | jq '.agents[] | select(.behind) | .agent'",
+        "agentsync outdated --format markdown",
     ),
 )
 def outdated(
@@ -595,15 +633,47 @@ def outdated(
         Path | None,
         typer.Option(metavar="DIR", help="Check every project (agentsync.toml) below DIR."),
     ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", metavar="[text|markdown]", help=FORMAT_HELP)
+    ] = OutputFormat.text,
 ) -> None:
     """List agents whose pins are behind; exit 1 if any (or gone upstream, or moved tags)."""
     from agentsync import updater
 
     g = _g(ctx)
+    markdown = output is OutputFormat.markdown
     if recursive is not None:
+        if markdown:
+            raise UsageError("--format markdown summarises one project; drop --recursive")
         many = updater.outdated_recursive(g.options, recursive)
         finish(_render_many(g, many, "behind"))
-    finish(_render_report(g, updater.outdated(g.options)))
+    report = updater.outdated(g.options, history=markdown)
+    finish(_render_markdown(g, report) if markdown else _render_report(g, report))
+
+
+def _lock_diff(g: Globals, revisions: str, output: OutputFormat) -> NoReturn:
+    from agentsync import gate
+
+    change = gate.lock_diff(g.options, revisions)
+    title = f"agentsync.lock: {change.old_label} → {change.new_label}"
+    if g.json:
+        root = g.options.cwd
+        emit_json(
+            render.document(
+                **{"from": change.old_label, "to": change.new_label},
+                agents=[render.row_json(r, root) for r in change.rows],
+            )
+        )
+    elif output is OutputFormat.markdown:
+        echo(render.markdown_table(title, change.rows, none="No agent changed."), nl=False)
+    else:
+        rows = _prefix_painter(render.ROW_KINDS)
+        for row in change.rows:
+            for line in render.row_lines(row, verbose=True):
+                say(g, line, rows)
+        if not change.rows:
+            say(g, inline(f"no agent changed ({change.old_label} -> {change.new_label})"))
+    finish(EXIT_OK)
 
 
 def _diff_painter(line: str) -> str:
@@ -626,19 +696,47 @@ def _diff_painter(line: str) -> str:
     epilog=examples(
         "agentsync diff backend-developer             # your edits against the pinned version",
         "agentsync diff backend-developer --upstream  # the pinned version against the update",
+        "agentsync diff --lock main                   # what a lock change does, agent by agent",
+        "agentsync diff --lock main..HEAD --format markdown",
     ),
 )
 def diff(
     ctx: typer.Context,
-    agent: Annotated[str, typer.Argument(metavar="AGENT", help="An installed agent.")],
+    agent: Annotated[
+        str | None, typer.Argument(metavar="[AGENT]", help="An installed agent.")
+    ] = None,
     upstream: Annotated[
         bool,
         typer.Option(
             "--upstream", help="Show the pinned version against what `update` would take."
         ),
     ] = False,
+    lock_rev: Annotated[
+        str | None,
+        typer.Option(
+            "--lock",
+            metavar="REV",
+            help="The agents agentsync.lock at git revision REV pins differently from the "
+            "lock on disk (or OLD..NEW: between two revisions).",
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", metavar="[text|markdown]", help=FORMAT_HELP)
+    ] = OutputFormat.text,
 ) -> None:
-    """Local edits against the pinned version, or (--upstream) the pinned against the update."""
+    """Local edits against the pinned version, or (--upstream) the pinned against the update;
+    --lock REV: a lock change as agents, not hashes."""
+    if lock_rev is not None:
+        if agent is not None or upstream:
+            raise UsageError("--lock compares whole locks; it takes no AGENT or --upstream")
+        _lock_diff(_g(ctx), lock_rev, output)
+    if agent is None:
+        raise UsageError(
+            "diff needs an AGENT, or --lock REV",
+            hint="for example `agentsync diff backend-developer`",
+        )
+    if output is OutputFormat.markdown:
+        raise UsageError("--format markdown goes with --lock REV")
     from agentsync import updater
 
     g = _g(ctx)
@@ -691,6 +789,74 @@ app.command("list", cls=_Command, epilog=STATUS_EXAMPLES, help="Alias of `status
 app.command("ls", cls=_Command, epilog=STATUS_EXAMPLES, help="Alias of `status`.", hidden=True)(
     status_cmd
 )
+
+
+@app.command(
+    "lock",
+    cls=_Command,
+    epilog=examples(
+        "agentsync lock                  # resolve agentsync.toml, write agentsync.lock only",
+        "agentsync lock --check          # CI: exit 1 if agentsync.lock is out of date",
+    ),
+)
+def lock_cmd(
+    ctx: typer.Context,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 if the lock is out of date."),
+    ] = False,
+) -> None:
+    """Resolve the manifest and write agentsync.lock, touching no agent file."""
+    from agentsync import gate
+
+    g = _g(ctx)
+    report = gate.lock(g.options, check=check)
+    if g.json:
+        emit_json(render.lock_json(report, report.path.parent))
+    else:
+        for line in render.lock_lines(report):
+            if report.ok:
+                say(g, line)
+            else:
+                warn(line)
+        if not report.ok:
+            warn("hint: run `agentsync lock` (or `agentsync install`) and commit agentsync.lock")
+    finish(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync verify                # exit 1 if anything differs from agentsync.lock",
+        "agentsync --offline verify      # from the cache only",
+        "agentsync --json verify | jq '.findings[]'",
+    ),
+)
+def verify(ctx: typer.Context) -> None:
+    """Check, writing nothing, that the agent files are exactly what agentsync.lock says."""
+    from agentsync import gate
+
+    g = _g(ctx)
+    report = gate.verify(g.options)
+    if g.json:
+        emit_json(render.verify_json(report))
+    else:
+        states = _prefix_painter(VERIFY_KINDS)
+        for line in render.verify_lines(report):
+            say(g, line, states)
+    finish(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+VERIFY_KINDS = {
+    "missing:": "bad",
+    "extra:": "bad",
+    "modified:": "bad",
+    "conflicted:": "bad",
+    "hash-mismatch:": "bad",
+    "unverifiable:": "bad",
+    "stale:": "bad",
+    "verified": "good",
+}
 
 
 # -- manifest commands ------------------------------------------------------------------------

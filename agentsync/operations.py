@@ -33,7 +33,15 @@ from agentsync.project import user_agents_dir
 from agentsync.requests import AgentRequest, pin_request
 from agentsync.resolve import Policy, Resolver
 from agentsync.session import Options, Session, open_session
-from agentsync.sync import Request, SyncPlan, SyncReport, apply_sync, plan_sync, preload
+from agentsync.sync import (
+    Request,
+    SyncPlan,
+    SyncReport,
+    apply_sync,
+    plan_sync,
+    preload,
+    report_of,
+)
 from agentsync.textsafe import inline
 
 if TYPE_CHECKING:
@@ -50,12 +58,14 @@ def install(
     frozen: bool = False,
     force: bool = False,
     fix: bool = False,
+    dry_run: bool = False,
 ) -> SyncReport:
-    """`install AGENT...` adds and installs; `install` makes the folder match the lock."""
+    """`install AGENT...` adds and installs; `install` makes the folder match the lock;
+    `dry_run` plans either and writes nothing (no manifest, lock or agent file)."""
     parsed = [AgentRequest.parse(text) for text in requests]
     if frozen and parsed:
         raise UsageError("--frozen installs what the lock says; it takes no AGENT arguments")
-    with open_session(options) as run:
+    with open_session(options, locked=not dry_run) as run:
         manifest = run.manifest()
         editor: ManifestEditor | None = None
         if parsed:
@@ -64,6 +74,8 @@ def install(
             manifest = run.use_manifest(editor.manifest())
         request = Request(policy=Policy(fix, force), force=force, frozen=frozen)
         plan = plan_sync(run, manifest, request)
+        if dry_run:
+            return report_of(plan, dry_run=True)
         report = apply_sync(plan, editor)
         if not parsed and not frozen:
             _remember_if_clean(run, plan, report)

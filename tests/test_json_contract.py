@@ -38,6 +38,7 @@ ROW: Shape = {
     "grants": list,
     "drift": list,
     "note": (str, type(None)),
+    "commits": [{"commit": str, "subject": str}],
 }
 PROJECT: Shape = {
     "schema": int,
@@ -144,6 +145,27 @@ SHAPES: dict[str, Shape] = {
         ],
         "warnings": [WARNING],
     },
+    "lock": {
+        "schema": int,
+        "lock": str,
+        "ok": bool,
+        "check": bool,
+        "written": bool,
+        "stale": list,
+        "agents": int,
+        "sources": int,
+    },
+    "verify": {
+        "schema": int,
+        "project": str,
+        "target": str,
+        "ok": bool,
+        "agents": int,
+        "findings": [
+            {"kind": str, "agent": (str, type(None)), "path": (str, type(None)), "message": str}
+        ],
+    },
+    "lock diff": {"schema": int, "from": str, "to": str, "agents": [ROW]},
     "diff": {
         "schema": int,
         "agent": str,
@@ -258,6 +280,11 @@ def test_every_command_answers_in_the_documented_shape(
     assert row["new"]["commit"] == team.head()
     run("project", "add", "writer")
     run("project", "install")
+    run("project", "install", "--dry-run")
+    run("lock", "lock")
+    run("lock", "lock", "--check")
+    run("verify", "verify")
+    GitRepo(project_dir).commit("the project, with its lock")
     status = run("status", "status")
     assert {a["path"] for a in status["agents"]} == {
         ".claude/agents/reviewer.md",
@@ -267,6 +294,8 @@ def test_every_command_answers_in_the_documented_shape(
     run("status", "ls")
     (project_dir / ".claude/agents/reviewer.md").write_text(agent_md("reviewer", "Mine."))
     run("diff", "diff", "reviewer")
+    failed = run("verify", "verify", code=1)
+    assert [f["kind"] for f in failed["findings"]] == ["modified"]
     run("check item", "check")
     run("check item", "check", ".claude/agents/reviewer.md", "--ignore", "AS111")
     team.write("agents/writer.md", agent_md("writer", "Writes better docs.", "Read, Write"))
@@ -275,6 +304,7 @@ def test_every_command_answers_in_the_documented_shape(
     assert any(a["behind"] for a in behind["agents"])
     run("project", "update", "writer", "--dry-run")
     run("project", "update", "writer")
+    run("lock diff", "diff", "--lock", "HEAD")
     run("project", "remove", "writer")
     run("project", "rm", "reviewer", "--force")
     run("source remove", "source", "remove", "team")
