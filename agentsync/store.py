@@ -550,7 +550,13 @@ def _git_failure(error: vcs.GitError, location: Location, root: Path) -> SourceE
         return NetworkError(
             message,
             hint=f"check that `git ls-remote {name}` works in your shell "
-            "(credentials, SSH keys); agentsync never prompts",
+            "(credentials, SSH keys); agentsync never prompts"
+            + (
+                "; in CI, a token in GH_TOKEN or GITHUB_TOKEN is sent to github.com and to "
+                "the hosts named in AGENTSYNC_TOKEN_HOSTS"
+                if location.kind == "https"
+                else ""
+            ),
             subject=name,
         )
     if isinstance(error, vcs.GitNotFound):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -138,3 +140,52 @@ def redact_text(text: str, secret_url: str) -> str:
     for secret in _secrets_of(secret_url):
         text = text.replace(secret, "***")
     return text
+
+
+# -- tokens for private repositories in CI ----------------------------------------------------
+
+TOKEN_VARS = ("GH_TOKEN", "GITHUB_TOKEN")  # gh's order: GH_TOKEN wins
+TOKEN_HOSTS_VAR = "AGENTSYNC_TOKEN_HOSTS"  # noqa: S105 - a variable name, not a secret
+
+
+def token_hosts(environ: Mapping[str, str]) -> frozenset[str]:
+    """The hosts (`host` or `host:port`, lowercase) a CI token may be sent to: github.com,
+    the GitHub server the workflow runs against, and those named in AGENTSYNC_TOKEN_HOSTS."""
+    hosts = {"github.com"}
+    server = environ.get("GITHUB_SERVER_URL", "")
+    if server.startswith("https://"):
+        netloc = urlsplit(server).netloc.rpartition("@")[2]
+        if netloc:
+            hosts.add(netloc.lower())
+    for item in environ.get(TOKEN_HOSTS_VAR, "").split(","):
+        if item.strip():
+            hosts.add(item.strip().lower())
+    return frozenset(hosts)
+
+
+def token_config(url: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """git configuration, as GIT_CONFIG_* environment variables, that sends the CI token of
+    GH_TOKEN or GITHUB_TOKEN to `url`'s host only: over https, to a host in token_hosts,
+    and never when the URL carries its own credentials. The token lives in the environment
+    of that one git process: never on a command line, in a config file, the lock or output."""
+    token = next((environ[v].strip() for v in TOKEN_VARS if environ.get(v, "").strip()), "")
+    if not token or _CONTROL.search(token):
+        return {}
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return {}
+    if parts.scheme.lower() != "https" or "@" in parts.netloc or not parts.hostname:
+        return {}
+    host = parts.hostname.lower()
+    allowed = token_hosts(environ)
+    named = f"{host}:{port}" if port is not None else host
+    if named not in allowed and not (port in (None, 443) and host in allowed):
+        return {}
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.https://{parts.netloc}/.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+    }

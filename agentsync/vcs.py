@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentsync.errors import AgentsyncError
 from agentsync.ids import Commit, is_full_commit
-from agentsync.urls import ALLOWED_SCHEMES
+from agentsync.urls import ALLOWED_SCHEMES, token_config
 
 if TYPE_CHECKING:
     import git
@@ -223,9 +223,10 @@ def run_git(
     cwd: Path | None = None,
     check: bool = True,
     config: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> GitResult:
-    """Run `git <hardening> [-c config...] [--git-dir=...] <args>`; kill its process group
-    after `timeout`."""
+    """Run `git <hardening> [-c config...] [--git-dir=...] <args>` (`env`: more environment
+    for git); kill its process group after `timeout`."""
     argv = ["git", *_HARDENING]
     for setting in config:
         argv += ["-c", setting]
@@ -233,7 +234,9 @@ def run_git(
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
     command = next((arg for arg in args if not arg.startswith("-")), "git")
-    proc = _spawn(argv, stdin=subprocess.DEVNULL, cwd=cwd, outlives=command in _LONG_COMMANDS)
+    proc = _spawn(
+        argv, stdin=subprocess.DEVNULL, cwd=cwd, outlives=command in _LONG_COMMANDS, env=env
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -294,15 +297,19 @@ def _spawn(
     stderr: int = subprocess.PIPE,
     cwd: Path | None = None,
     outlives: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     hook = _parent_death_signal() if outlives else None
+    environment = git_env()
+    if env:
+        environment.update(env)
     try:
         return subprocess.Popen(
             argv,
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=stderr,
-            env=git_env(),
+            env=environment,
             cwd=cwd,
             # Own process group (killable as a whole) and no controlling terminal to prompt on.
             start_new_session=True,
@@ -485,6 +492,7 @@ def fetch(
         git_dir=git_dir,
         timeout=timeout,
         config=config,
+        env=token_config(url, os.environ),
     )
 
 
