@@ -110,3 +110,63 @@ def test_the_check_input_fails_on_an_agent_claude_code_drops(
     steps = run_action(workspace, temp, check="true")
     assert [r.returncode for r in steps] == [0, 1], [r.stdout + r.stderr for r in steps]
     assert "broken.md" in steps[1].stdout
+
+
+def test_the_update_workflow_example_opens_a_pull_request_with_the_table(
+    cli: Cli, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    """The run steps of examples/agentsync-update.yml, with this agentsync on PATH and a
+    stand-in `gh` that records what it was asked to do."""
+    import sys
+
+    flow = yaml.safe_load((ROOT / "examples" / "agentsync-update.yml").read_text())
+    team = make_repo("team")
+    team.write("agents/reviewer.md", agent_md("reviewer", "Reviews code.", "Read"))
+    team.commit("agents")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    project = make_repo("project")
+    write_manifest(project.path, team.url, 'reviewer = "team"\n')
+    assert cli("install", cwd=project.path).code == 0
+    project.commit("agents")
+    project.git("remote", "add", "origin", str(origin))
+    team.write("agents/reviewer.md", agent_md("reviewer", "Reviews code.", "Read, Bash"))
+    team.commit("reviewer: run the tests")
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    asked = tmp_path / "gh-calls"
+    gh = bin_dir / "gh"
+    gh.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{asked}"\n')
+    gh.chmod(0o755)
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    summary = tmp_path / "summary.md"
+    path = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]])
+    env = dict(os.environ, PATH=path, RUNNER_TEMP=str(temp), GITHUB_STEP_SUMMARY=str(summary))
+    steps = [
+        s for s in flow["jobs"]["update"]["steps"] if "run" in s and "pip install" not in s["run"]
+    ]
+    assert [s["name"] for s in steps] == ["Update", "Open or refresh the pull request"]
+    for step in steps:
+        done = subprocess.run(
+            ["bash", "-e", "-c", step["run"]],
+            cwd=project.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    body = (temp / "agents.md").read_text()
+    assert "| **reviewer** |" in body and "reviewer: run the tests" in body and "+Bash" in body
+    assert summary.read_text() == body
+    (call,) = asked.read_text().splitlines()
+    assert call.startswith("pr create --head agentsync/update") and "agents.md" in call
+    pushed = subprocess.run(
+        ["git", f"--git-dir={origin}", "log", "--format=%s", "agentsync/update"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert pushed.stdout.splitlines()[0] == "agentsync: update agents"
