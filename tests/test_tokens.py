@@ -17,7 +17,7 @@ from agentsync.urls import token_config
 from tests.fixtures import TARGET, Cli, MakeRepo, agent_md, cache_dir
 from tests.servers import GitServer, self_signed_cert
 
-TOKEN = "ghs_T0kenThatMustNeverLeak42"
+TOKEN = "ghs_T0kenThatMustNeverLeak42"  # noqa: S105 - a test token the server demands
 
 
 def header_of(config: dict[str, str]) -> str:
