@@ -299,3 +299,36 @@ def test_manifest_edits_killed_at_each_write_leave_the_old_or_the_new_manifest(
     again = agentsync(tmp_path, "--global", "source", "add", "up", upstream.url)
     assert again.code == 0, again
     assert "[sources.up]" in user.read_text()
+
+
+def test_lock_killed_at_each_write_leaves_the_old_or_the_new_lock(
+    upstream: GitRepo, tmp_path: Path
+) -> None:
+    """`agentsync lock` writes the lock (and the state record) only: killed at each write,
+    the lock is whole, old or new, no agent file appears, and the rerun finishes."""
+    import tomllib
+
+    base = tmp_path / "lock-only"
+    base.mkdir()
+    write_manifest(base, upstream.url, 'agent-01 = "team"\nagent-02 = "team"\n')
+    assert inproc(base, "lock").code == 0
+    old = (base / "agentsync.lock").read_bytes()
+    move_upstream(upstream)
+    write_manifest(base, upstream.url, 'agent-01 = "team"\nagent-03 = "team"\n')
+    projects = copies(base, 4)
+    codes = []
+    for project, fault in zip(projects, (1, 2, 3, 4), strict=True):
+        codes.append(agentsync(project, "lock", fault=fault).code)
+        lock = (project / "agentsync.lock").read_bytes()
+        tomllib.loads(lock.decode())  # never half-written
+        assert not (project / TARGET).exists()
+    assert KILLED in codes, codes
+    assert inproc(base, "lock").code == 0
+    new = (base / "agentsync.lock").read_bytes()
+    assert new != old and b"agent-03" in new and b"agent-02" not in new
+    for project in projects:
+        assert (project / "agentsync.lock").read_bytes() in {old, new}
+        assert inproc(project, "lock").code == 0
+        assert (project / "agentsync.lock").read_bytes() == new
+        assert inproc(project, "lock", "--check").code == 0
+        assert not (project / TARGET).exists()
