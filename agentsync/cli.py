@@ -22,6 +22,7 @@ from agentsync.errors import (
     EXIT_USAGE,
     JSON_SCHEMA,
     AgentsyncError,
+    ResolveError,
     UsageError,
     did_you_mean,
 )
@@ -857,6 +858,49 @@ VERIFY_KINDS = {
     "stale:": "bad",
     "verified": "good",
 }
+
+
+@app.command(
+    cls=_Command,
+    epilog=examples(
+        "agentsync which code-reviewer           # the file Claude Code runs for this name",
+        "agentsync which kit:reviewer --plugin-dir ./kit",
+        "agentsync --json which general-purpose",
+    ),
+)
+def which(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="An agent name, as Claude Code sees it.")
+    ],
+    plugin_dirs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--plugin-dir",
+            metavar="DIR",
+            help="Also a plugin folder Claude Code loads (like its own --plugin-dir).",
+        ),
+    ] = None,
+) -> None:
+    """Which file Claude Code runs for NAME: project, user, plugin or built-in."""
+    from agentsync import scopes
+
+    g = _g(ctx)
+    where = (g.options.project or g.options.cwd).resolve()
+    found = scopes.which(name, where, plugin_dirs=plugin_dirs or ())
+    if g.json:
+        emit_json(render.which_json(found, where))
+    elif found.active is None and not found.candidates:
+        raise ResolveError(
+            f"no agent named '{name}' in the project, the user folder, the plugins or the "
+            "built-ins",
+            hint="names are case-sensitive; `agentsync status` lists the installed agents",
+            subject=name,
+        )
+    else:
+        for line in render.which_lines(found, where):
+            say(g, line)
+    finish(EXIT_OK if found.active is not None else EXIT_FAILED)
 
 
 # -- manifest commands ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from agentsync.errors import JSON_SCHEMA, notice_code
 from agentsync.gate import LockReport, VerifyReport
 from agentsync.ids import short
 from agentsync.operations import SearchRow, ShowReport, SourceRow, StatusReport
+from agentsync.scopes import Which
 from agentsync.sync import AgentRow, Pin, SyncReport
 from agentsync.textsafe import inline
 
@@ -649,4 +650,50 @@ def verify_lines(report: VerifyReport) -> list[str]:
         out.append(f"verified {report.agents} agent(s): the folder matches agentsync.lock")
     else:
         out.append(f"{len(report.findings)} difference(s) from agentsync.lock")
+    return out
+
+
+# -- which ----------------------------------------------------------------------------------------
+
+
+def _place(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    shown = relative(path, root)
+    return _home(Path(shown)) if shown is not None and Path(shown).is_absolute() else shown
+
+
+def which_json(found: Which, root: Path) -> dict[str, Any]:
+    active = found.active
+    return document(
+        agent=found.name,
+        scope=active.scope if active is not None else None,
+        path=_place(active.path, root) if active is not None else None,
+        candidates=[
+            {
+                "scope": c.scope,
+                "path": _place(c.path, root),
+                "loads": c.loads,
+                "active": c.active,
+                "why": c.why or None,
+            }
+            for c in found.candidates
+        ],
+    )
+
+
+def which_lines(found: Which, root: Path) -> list[str]:
+    out = []
+    active = found.active
+    if active is None:
+        out.append(f"{inline(found.name)}: no file of that name loads")
+    else:
+        where = _place(active.path, root) or "(built in)"
+        out.append(f"{inline(found.name)}: {active.scope} {inline(where)}")
+    for c in found.candidates:
+        if c.active:
+            continue
+        where = inline(_place(c.path, root) or "(built in)")
+        verdict = f"does not load ({c.why})" if not c.loads else f"not used: {c.why}"
+        out.append(f"  {c.scope} {where}: {inline(verdict)}")
     return out

@@ -26,7 +26,10 @@ LAYERS: dict[str, int] = {
         1,
     ),
     **dict.fromkeys(
-        ["fieldchecks", "compat", "fixer", "catalog", "grants", "journal", "resolve", "installer"],
+        [
+            *("fieldchecks", "compat", "fixer", "catalog", "grants", "journal", "resolve"),
+            *("installer", "plugins", "scopes"),
+        ],
         2,
     ),
     **dict.fromkeys(["session"], 3),

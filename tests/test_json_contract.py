@@ -166,6 +166,21 @@ SHAPES: dict[str, Shape] = {
         ],
     },
     "lock diff": {"schema": int, "from": str, "to": str, "agents": [ROW]},
+    "which": {
+        "schema": int,
+        "agent": str,
+        "scope": (str, type(None)),
+        "path": (str, type(None)),
+        "candidates": [
+            {
+                "scope": str,
+                "path": (str, type(None)),
+                "loads": bool,
+                "active": bool,
+                "why": (str, type(None)),
+            }
+        ],
+    },
     "diff": {
         "schema": int,
         "agent": str,
@@ -284,6 +299,9 @@ def test_every_command_answers_in_the_documented_shape(
     run("lock", "lock")
     run("lock", "lock", "--check")
     run("verify", "verify")
+    found = run("which", "which", "reviewer")
+    assert found["scope"] == "project" and found["path"] == ".claude/agents/reviewer.md"
+    run("which", "which", "nobody", code=1)
     GitRepo(project_dir).commit("the project, with its lock")
     status = run("status", "status")
     assert {a["path"] for a in status["agents"]} == {

@@ -1,0 +1,159 @@
+"""Claude Code plugins: how the plugin loader reads the agents of a plugin folder, which
+differs from the project and user loader in names, descriptions and what it accepts.
+
+A plugin is a folder holding `.claude-plugin/plugin.json` with a string `name`; its agents are
+the files below `agents/`. The loader (measured on the real client):
+
+- walks `agents/` recursively, hidden entries included, but skips symlinks (to files and to
+  folders) and takes any name ending in `.md` whatever its case (`X.MD` loads);
+- names each agent `<plugin>:<subfolder>:...:<name>`, where `<name>` is the frontmatter
+  `name` turned into a string as JavaScript does (`123`, `false`, `x,y` for a list) unless it
+  is missing, null, empty or longer than 256 characters, when the file stem is used;
+- takes the description from `description`, else `when_to_use`, else `when-to-use` (each a
+  string, number or boolean, trimmed, skipped when empty), else `Agent from <plugin> plugin`;
+  a literal `\\n` stays as written;
+- loads files without frontmatter or whose YAML does not parse (name from the stem), and
+  files whose `hooks` the project loader would refuse;
+- ignores `permissionMode`, `hooks`, `mcpServers`, `initialPrompt` and the `observer*` keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentsync.frontmatter import MAX_FILE_BYTES, agent_tools, parse_agent
+from agentsync.js import js_key, js_trim, utf16_len
+
+MANIFEST = Path(".claude-plugin") / "plugin.json"
+AGENTS_FOLDER = "agents"
+MAX_NAME = 256
+# Keys the plugin loader ignores, with a warning in the client's log.
+IGNORED_KEYS = ("permissionMode", "hooks", "mcpServers", "initialPrompt")
+_DESCRIPTION_KEYS = ("description", "when_to_use", "when-to-use")
+
+
+@dataclass(frozen=True)
+class PluginAgent:
+    """One agent of a plugin as the plugin loader reads it."""
+
+    path: Path
+    relative: str  # below the plugin's agents folder
+    name: str  # namespaced: plugin:subfolder:name
+    description: str
+    tools: tuple[str, ...] | None
+    fields: Mapping[str, Any]
+    ignored: tuple[str, ...]  # keys set in the file that plugin agents do not honour
+    stem_name: bool  # the frontmatter name could not be used (missing, empty, too long)
+    long_name: bool  # ... because it is longer than the loader allows
+
+
+def plugin_name(root: Path) -> str | None:
+    """The name in `root`'s plugin.json, or None when `root` is not a plugin the client loads."""
+    try:
+        with (root / MANIFEST).open("rb") as handle:
+            data = json.loads(handle.read(1_048_576))
+    except (OSError, ValueError):
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def plugin_root_of(path: Path) -> Path | None:
+    """The plugin folder that `path` (a file or folder) lies in, or None."""
+    here = path if path.is_dir() else path.parent
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST).is_file():
+            return folder
+    return None
+
+
+def walk_plugin_files(root: Path) -> Iterator[tuple[str, Path]]:
+    """(path below agents/, path) of every file the plugin loader reads, in sorted order."""
+    top = root / AGENTS_FOLDER
+    if top.is_symlink() or not top.is_dir():
+        return
+    stack = [(top, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                continue  # the plugin loader skips links, to files and to folders alike
+            relative = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), relative + "/"))
+            elif entry.name.lower().endswith(".md") and entry.is_file(follow_symlinks=False):
+                yield relative, Path(entry.path)
+
+
+def read_plugin_agent(data: bytes, relative: str, plugin: str, path: Path) -> PluginAgent:
+    """What the plugin loader makes of the file at `relative` (below agents/) of `plugin`."""
+    parsed = parse_agent(data)
+    fields: Mapping[str, Any] = parsed.fields if parsed.parse != "failed" else {}
+    folders = relative.split("/")[:-1]
+    stem = relative.rsplit("/", 1)[-1][: -len(".md")]
+    own, long_name = _own_name(fields.get("name"))
+    name = ":".join([plugin, *folders, own if own is not None else stem])
+    return PluginAgent(
+        path=path,
+        relative=relative,
+        name=name,
+        description=_description(fields, plugin),
+        tools=agent_tools(fields) if fields else None,
+        fields=fields,
+        ignored=tuple(k for k in fields if k in IGNORED_KEYS or k.startswith("observer")),
+        stem_name=own is None,
+        long_name=long_name,
+    )
+
+
+def plugin_agents(root: Path) -> tuple[str, list[PluginAgent]] | None:
+    """(plugin name, its agents) for the plugin folder `root`; None when it is not one."""
+    plugin = plugin_name(root)
+    if plugin is None:
+        return None
+    found = []
+    for relative, path in walk_plugin_files(root):
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        found.append(read_plugin_agent(data, relative, plugin, path))
+    return plugin, found
+
+
+def _own_name(value: Any) -> tuple[str | None, bool]:
+    """(the frontmatter name as the loader takes it, or None for the stem; too long?)"""
+    if value is None or value == "":
+        return None, False
+    text = value if isinstance(value, str) else _js_string(value)
+    if utf16_len(text) > MAX_NAME:
+        return None, True
+    return text, False
+
+
+def _description(fields: Mapping[str, Any], plugin: str) -> str:
+    for key in _DESCRIPTION_KEYS:
+        value = fields.get(key)
+        if isinstance(value, str | int | float) and value is not None:
+            text = js_trim(value if isinstance(value, str) else _js_string(value))
+            if text:
+                return text
+    return f"Agent from {plugin} plugin"
+
+
+def _js_string(value: Any) -> str:
+    """JavaScript's String(value) for what a YAML parser builds."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return js_key(value)

@@ -1,0 +1,201 @@
+"""Scopes and plugins: which file Claude Code runs for a name (`agentsync which`), and how the
+plugin loader names and describes the agents of a plugin folder. The expected values are what
+the real client 2.1.330 showed for the same files (the contract test asks it again)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentsync.plugins import plugin_agents
+from agentsync.scopes import which
+from tests.fixtures import Cli, agent_md
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+@pytest.fixture
+def scopes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(project, user agents folder), the project a git repository of its own."""
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    user = tmp_path / "config" / "agents"
+    user.mkdir(parents=True)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(user.parent))
+    return project, user
+
+
+def test_the_project_file_wins_over_the_user_one(scopes: tuple[Path, Path], cli: Cli) -> None:
+    project, user = scopes
+    mine = write(project / ".claude/agents/reviewer.md", agent_md("reviewer", "Project."))
+    theirs = write(user / "reviewer.md", agent_md("reviewer", "User."))
+    found = which("reviewer", project)
+    assert found.active is not None and found.active.path == mine
+    assert [(c.scope, c.path, c.active) for c in found.candidates] == [
+        ("project", mine, True),
+        ("user", theirs, False),
+    ]
+    result = cli("which", "reviewer", cwd=project)
+    assert result.code == 0
+    assert result.out.splitlines()[0] == "reviewer: project .claude/agents/reviewer.md"
+    assert "the project agent replaces it" in result.out
+
+
+def test_a_project_file_that_does_not_load_lets_the_user_one_win(
+    scopes: tuple[Path, Path], cli: Cli
+) -> None:
+    project, user = scopes
+    write(project / ".claude/agents/reviewer.md", "---\nname: reviewer\n---\nNo description.\n")
+    theirs = write(user / "reviewer.md", agent_md("reviewer", "User."))
+    found = which("reviewer", project)
+    assert found.active is not None and found.active.path == theirs
+    data = json.loads(cli("--json", "which", "reviewer", cwd=project).out)
+    assert data["scope"] == "user" and data["path"] == str(theirs)
+    (broken,) = [c for c in data["candidates"] if not c["active"]]
+    assert broken["scope"] == "project" and broken["loads"] is False
+    assert "description" in broken["why"]
+
+
+def test_names_are_case_sensitive_across_scopes(scopes: tuple[Path, Path]) -> None:
+    project, user = scopes
+    write(project / ".claude/agents/a.md", agent_md("Reviewer", "Project."))
+    theirs = write(user / "b.md", agent_md("reviewer", "User."))
+    found = which("reviewer", project)
+    assert found.active is not None and found.active.path == theirs
+    assert len(found.candidates) == 1
+
+
+def test_a_file_named_like_a_built_in_replaces_it(scopes: tuple[Path, Path]) -> None:
+    project, _user = scopes
+    mine = write(project / ".claude/agents/x.md", agent_md("Explore", "My explorer."))
+    found = which("Explore", project)
+    assert found.active is not None and found.active.path == mine
+    assert [c.scope for c in found.candidates] == ["project", "built-in"]
+    plain = which("general-purpose", project)
+    assert plain.active is not None and plain.active.scope == "built-in"
+
+
+def test_the_nearest_folder_and_then_the_last_path_win(
+    scopes: tuple[Path, Path],
+) -> None:
+    project, _user = scopes
+    inner = project / "app"
+    far = write(project / ".claude/agents/reviewer.md", agent_md("reviewer", "Root."))
+    near = write(inner / ".claude/agents/reviewer.md", agent_md("reviewer", "Nearer."))
+    found = which("reviewer", inner)
+    assert found.active is not None and found.active.path == near
+    assert found.candidates[1].path == far and "nearer folder" in found.candidates[1].why
+    a = write(inner / ".claude/agents/sub/reviewer.md", agent_md("reviewer", "Sub."))
+    z = write(inner / ".claude/agents/z.md", agent_md("reviewer", "Z."))
+    found = which("reviewer", inner)
+    assert found.active is not None and found.active.path == z  # sorts after sub/ and r...
+    assert {c.path for c in found.candidates[1:3]} == {near, a}
+
+
+def test_the_search_stops_at_the_git_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "nobody"))
+    outside = write(tmp_path / ".claude/agents/reviewer.md", agent_md("reviewer", "Outside."))
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    assert which("reviewer", repo).active is None
+    assert which("reviewer", tmp_path).active is not None
+    assert outside.exists()
+
+
+def test_which_of_an_unknown_name_exits_1(scopes: tuple[Path, Path], cli: Cli) -> None:
+    project, _user = scopes
+    result = cli("which", "nobody", cwd=project)
+    assert result.code == 1 and "no agent named 'nobody'" in result.err
+    data = json.loads(cli("--json", "which", "nobody", cwd=project).out)
+    assert data["scope"] is None and data["candidates"] == []
+
+
+# -- plugins --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plugin(tmp_path: Path) -> Path:
+    """A plugin folder holding the cases the plugin loader reads differently."""
+    root = tmp_path / "kit"
+    write(root / ".claude-plugin/plugin.json", '{"name": "kit", "version": "1.0.0"}')
+    agents = root / "agents"
+    write(agents / "rev.md", agent_md("rev", "Reviews."))
+    write(agents / "plain.md", "Just a body, no frontmatter.\n")
+    write(agents / "sub/num.md", "---\nname: 123\nwhen_to_use: Use when X.\n---\nB\n")
+    write(
+        agents / "UP.MD",
+        "---\nname: upper\ndescription: Upper.\nhooks: nonsense\npermissionMode: plan\n---\nB\n",
+    )
+    write(agents / "list.md", "---\nname: [x, y]\ndescription: [a, b]\n---\nB\n")
+    write(agents / "colon.md", "---\nname: a:b\ndescription: colon\n---\nB\n")
+    write(agents / "dash.md", '---\nname: -dash\ndescription: "   "\n---\nB\n')
+    write(agents / "badyaml.md", "---\nname: bad: yaml: here\ndescription: x\n  y: [\n---\nB\n")
+    write(agents / "hy.md", "---\nwhen-to-use: hyphen\n---\nB\n")
+    write(agents / "empty.md", '---\nname: ""\ndescription: ""\n---\nB\n')
+    write(agents / "spaced.md", '---\nname: "  "\ndescription: "  spaced  "\n---\nB\n')
+    write(agents / "f.md", "---\nname: false\ndescription: 123\n---\nB\n")
+    write(agents / "long.md", f"---\nname: {'n' * 257}\ndescription: long\n---\nB\n")
+    write(agents / ".hid/in.md", "---\nname: inhid\ndescription: h\n---\nB\n")
+    write(agents / "deep/er/x.md", '---\nname: deep\ndescription: "Deep \\\\n line"\n---\nB\n')
+    write(agents / "tl.md", "---\nname: tl\ndescription: t\ntools: Read, Grep\n---\nB\n")
+    write(agents / "notes.txt", "not an agent")
+    (agents / "link.md").symlink_to(agents / "rev.md")
+    write(root / "elsewhere/x.md", "---\nname: linked\ndescription: via a folder link\n---\nB\n")
+    (agents / "linked").symlink_to(root / "elsewhere")
+    return root
+
+
+# (name, description, tools) as the client 2.1.330 listed them for the files above
+PLUGIN_LISTING = {
+    "kit:rev": ("Reviews.", None),
+    "kit:plain": ("Agent from kit plugin", None),
+    "kit:sub:123": ("Use when X.", None),
+    "kit:upper": ("Upper.", None),
+    "kit:x,y": ("Agent from kit plugin", None),
+    "kit:a:b": ("colon", None),
+    "kit:-dash": ("Agent from kit plugin", None),
+    "kit:badyaml": ("Agent from kit plugin", None),
+    "kit:hy": ("hyphen", None),
+    "kit:empty": ("Agent from kit plugin", None),
+    "kit:  ": ("spaced", None),
+    "kit:false": ("123", None),
+    "kit:long": ("long", None),
+    "kit:.hid:inhid": ("h", None),
+    "kit:deep:er:deep": ("Deep \\n line", None),
+    "kit:tl": ("t", ("Read", "Grep")),
+}
+
+
+def test_the_plugin_loader_names_and_describes_as_the_client(plugin: Path) -> None:
+    listed = plugin_agents(plugin)
+    assert listed is not None
+    name, agents = listed
+    assert name == "kit"
+    assert {a.name: (a.description, a.tools) for a in agents} == PLUGIN_LISTING
+    upper = next(a for a in agents if a.name == "kit:upper")
+    assert upper.ignored == ("hooks", "permissionMode")
+    long = next(a for a in agents if a.name == "kit:long")
+    assert long.stem_name and long.long_name
+
+
+def test_a_folder_without_a_named_plugin_json_is_no_plugin(tmp_path: Path) -> None:
+    write(tmp_path / "p/.claude-plugin/plugin.json", '{"version": "1"}')
+    write(tmp_path / "p/agents/a.md", agent_md("a", "A."))
+    assert plugin_agents(tmp_path / "p") is None
+    write(tmp_path / "q/.claude-plugin/plugin.json", "not json")
+    assert plugin_agents(tmp_path / "q") is None
+
+
+def test_which_finds_a_plugin_agent_by_its_namespaced_name(
+    plugin: Path, scopes: tuple[Path, Path], cli: Cli
+) -> None:
+    project, _user = scopes
+    result = cli("which", "kit:rev", "--plugin-dir", str(plugin), cwd=project)
+    assert result.code == 0 and result.out.startswith("kit:rev: plugin ")
+    assert cli("which", "rev", "--plugin-dir", str(plugin), cwd=project).code == 1
