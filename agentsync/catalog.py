@@ -13,6 +13,12 @@ from agentsync.errors import Notice, ResolveError, SourceError, did_you_mean
 from agentsync.frontmatter import MAX_FILE_BYTES, parse_agent
 from agentsync.ids import BlobId, Commit, short
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
+from agentsync.marketplace import (
+    MARKETPLACE_FILE,
+    Marketplace,
+    NotAMarketplace,
+    parse_marketplace,
+)
 from agentsync.textsafe import inline
 
 if TYPE_CHECKING:
@@ -33,10 +39,18 @@ class Candidate:
     commit: Commit
     description: str | None
     loads: bool
+    plugin: str | None = None  # the marketplace plugin it belongs to
 
     @property
     def label(self) -> str:
+        if self.plugin is not None:
+            return f"{self.source}/{self.plugin}/{self.name}"
         return f"{self.source}/{self.name}"
+
+    @property
+    def qualified(self) -> str:
+        """`plugin:name` inside a marketplace, else the name: what include globs match."""
+        return f"{self.plugin}:{self.name}" if self.plugin is not None else self.name
 
 
 @dataclass
@@ -52,10 +66,11 @@ class Catalog:
     _found: dict[tuple[str, str | None, str], tuple[list[Candidate], tuple[str, ...]]] = field(
         default_factory=dict
     )
+    _markets: dict[tuple[str, str], Marketplace | None] = field(default_factory=dict)
 
     def with_manifest(self, manifest: Manifest) -> Catalog:
         """The same discoveries, for an edited manifest of the same project."""
-        return Catalog(self.store, manifest, self._found)
+        return Catalog(self.store, manifest, self._found, self._markets)
 
     def mirror(self, source: str) -> Mirror:
         spec = self.manifest.sources[source]
@@ -75,19 +90,49 @@ class Catalog:
             self._found[key] = (self._discover(source, commit, warnings), tuple(warnings))
         return self._found[key]
 
+    def marketplace(self, source: str, commit: Commit) -> Marketplace | None:
+        """The marketplace `source` is at `commit` (a source with a `path` never is one)."""
+        key = (source, commit)
+        if key not in self._markets:
+            self._markets[key] = None
+            if self.manifest.sources[source].path is None:
+                try:
+                    data = self.mirror(source).read_path(commit, MARKETPLACE_FILE)
+                except SourceError as error:
+                    raise type(error)(
+                        f"source {source}: {error.message}", hint=error.hint, subject=error.subject
+                    ) from None
+                if data is not None:
+                    try:
+                        self._markets[key] = parse_marketplace(data)
+                    except NotAMarketplace as error:
+                        raise SourceError(
+                            f"source {source}: {MARKETPLACE_FILE} cannot be read: {error}",
+                            hint="set `path` for the source to read its agent files directly",
+                            subject=f"source {source}",
+                        ) from None
+        return self._markets[key]
+
     def _discover(self, source: str, commit: Commit, warnings: list[str]) -> list[Candidate]:
         spec = self.manifest.sources[source]
         mirror = self.mirror(source)
+        market = self.marketplace(source, commit)
+        want = agent_paths(spec) if market is None else _plugin_paths(market)
         try:
             entries = mirror.list_files(
-                commit, spec.path, skip_folders=SKIPPED_FOLDERS, want=agent_paths(spec)
+                commit,
+                spec.path,
+                skip_folders=SKIPPED_FOLDERS if market is None else (),
+                want=want,
             )
         except SourceError as error:
             raise type(error)(
                 f"source {source}: {error.message}", hint=error.hint, subject=error.subject
             ) from None
+        if market is not None:
+            warnings += _plugin_notices(source, market)
         found: list[Candidate] = []
-        reasons = [_skip_reason(e.kind, e.path, e.size, spec) for e in entries]
+        reasons = [_skip_reason(e.kind, e.path, e.size, spec, want) for e in entries]
         # every candidate's content in one request, not one round trip each
         mirror.reader.preload_blobs(
             e.blob for e, why in zip(entries, reasons, strict=True) if not why
@@ -104,17 +149,60 @@ class Catalog:
             if not name:
                 continue
             description = parsed.description if parsed.loads else parsed.evident_description
+            plugin = market.plugin_of(entry.path) if market is not None else None
             found.append(
-                Candidate(source, name, entry.path, entry.blob, commit, description, parsed.loads)
+                Candidate(
+                    source,
+                    name,
+                    entry.path,
+                    entry.blob,
+                    commit,
+                    description,
+                    parsed.loads,
+                    plugin.name if plugin is not None else None,
+                )
             )
         return found
 
 
-def _skip_reason(kind: str, path: str, size: int, spec: SourceSpec) -> str:
+def _plugin_paths(market: Marketplace) -> Callable[[str], bool]:
+    """A marketplace's agent files: those of its plugins (README files aside)."""
+    return lambda path: (
+        PurePosixPath(path).name not in SKIPPED_NAMES and market.plugin_of(path) is not None
+    )
+
+
+def _plugin_notices(source: str, market: Marketplace) -> list[str]:
+    """What discovery in a marketplace leaves out: plugins elsewhere, plugins it cannot read."""
+    notes: list[str] = []
+    elsewhere = [p.name for p in market.plugins if p.external is not None]
+    if elsewhere:
+        shown = ", ".join(inline(n) for n in elsewhere[:5]) + (", …" if len(elsewhere) > 5 else "")
+        notes.append(
+            Notice(
+                "plugin-elsewhere",
+                f"{source}: {len(elsewhere)} plugin(s) live in other repositories ({shown}); "
+                f"install one with `agentsync install '{source}/PLUGIN:*'`",
+            )
+        )
+    for plugin in market.plugins:
+        if plugin.unsupported is not None:
+            notes.append(
+                Notice(
+                    "plugin-skipped",
+                    f"{source}: skipped plugin {inline(plugin.name)}: {inline(plugin.unsupported)}",
+                )
+            )
+    return notes
+
+
+def _skip_reason(
+    kind: str, path: str, size: int, spec: SourceSpec, want: Callable[[str], bool]
+) -> str:
     """Why a tree entry is not a candidate ("" when it is one)."""
     if kind == "unsafe":
         return "the path holds a control character, a '/' inside a name, or a '.' or '..' part"
-    if not is_agent_path(path, spec.path):
+    if not want(path):
         return "not an agent path"
     if kind != "blob":
         return f"{'symlinks' if kind == 'link' else 'submodules'} are not installed"
@@ -235,6 +323,14 @@ def duplicate_in_source(
     listing = _listing(matches)
     example = matches[0]
     entry = key or example.name
+    if example.plugin is not None and len({c.plugin for c in matches}) == len(matches):
+        # one per plugin of a marketplace: the reference names the plugin
+        return ResolveError(
+            f"marketplace {source} has {len(matches)} plugins with an agent named "
+            f"'{inline(example.name)}':\n{listing}",
+            hint=f"name one: agentsync install {inline(example.label)}",
+            subject=f"{source}/{example.name}",
+        )
     return ResolveError(
         f"source {source} has {len(matches)} files named '{inline(example.name)}':\n{listing}",
         hint=f'pick one in agentsync.toml: {entry} = {{ source = "{source}", '

@@ -6,7 +6,7 @@ import fnmatch
 import hashlib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -70,6 +70,7 @@ class LockedAgent:
     edits: tuple[str, ...] | None = None
     fixed: bool = False  # the written bytes carry `check --fix` repairs
     resolved: str | None = None  # the tag a per-agent version range chose
+    plugin: str | None = None  # the marketplace plugin the file belongs to
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ def _agent_table(a: LockedAgent) -> dict[str, Any]:
             table[key] = value
     if a.resolved is not None:
         table["resolved"] = a.resolved
-    table.update({"upstream-name": a.upstream_name, "path": a.path, "commit": a.commit})
+    table["upstream-name"] = a.upstream_name
+    if a.plugin is not None:
+        table["plugin"] = a.plugin
+    table.update({"path": a.path, "commit": a.commit})
     table.update({"blob": a.blob, "sha256": a.sha256})
     if a.local_edits:
         table["local-edits"] = True
@@ -218,7 +222,7 @@ class _Reader:
 _SOURCE_KEYS = {"url", "ref", "version", "path", "include", "exclude", "resolved", "commit"}
 _AGENT_KEYS = {
     "source", "selected", "ref", "version", "file", "resolved", "upstream-name", "path",
-    "commit", "blob", "sha256", "local-edits", "edits", "fixed",
+    "commit", "blob", "sha256", "local-edits", "edits", "fixed", "plugin",
 }  # fmt: skip
 
 
@@ -362,6 +366,7 @@ def _read_agent(
         edits=edits,
         fixed=r.flag(keys, t, "fixed"),
         resolved=r.optional(keys, t, "resolved"),
+        plugin=r.optional(keys, t, "plugin"),
     )
 
 
@@ -435,9 +440,21 @@ def _still_included(manifest: Manifest, locked: LockedAgent) -> bool:
     spec = manifest.sources.get(locked.source)
     if spec is None:
         return False  # already reported as a removed source, but be explicit
-    name = locked.upstream_name
-    included = any(fnmatch.fnmatchcase(name, p) for p in spec.include)
-    return included and not any(fnmatch.fnmatchcase(name, p) for p in spec.exclude)
+    return include_matches(locked.upstream_name, locked.plugin, spec.include) and not (
+        include_matches(locked.upstream_name, locked.plugin, spec.exclude)
+    )
+
+
+def include_matches(name: str, plugin: str | None, patterns: Iterable[str]) -> bool:
+    """Whether an include (or exclude) glob picks the agent `name`: a glob holding `:` is
+    matched against `plugin:name`, which only a marketplace's agents have."""
+    for pattern in patterns:
+        if ":" in pattern:
+            if plugin is not None and fnmatch.fnmatchcase(f"{plugin}:{name}", pattern):
+                return True
+        elif fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False
 
 
 def stale_reasons(manifest: Manifest, lock: Lock) -> list[str]:

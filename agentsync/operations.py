@@ -18,6 +18,7 @@ from agentsync.errors import (
     SourceError,
     UsageError,
     did_you_mean,
+    notice_code,
 )
 from agentsync.ids import Commit, sha256
 from agentsync.installer import (
@@ -122,6 +123,9 @@ def _record_requests(
                 ),
                 subject=request.source,
             )
+        if request.source is not None and (request.plugin or request.plugin_glob):
+            _record_plugin_request(run, manifest, editor, request)
+            continue
         if request.is_glob:
             if request.source is None or request.ref is not None:
                 raise UsageError(
@@ -147,6 +151,74 @@ def _record_requests(
         source = request.source or _unique_source(run, manifest, request.name)
         ref, version = pin_request(request.ref)
         editor.set_agent(request.name, source, ref=ref, version=version)
+
+
+def _record_plugin_request(
+    run: Session, manifest: Manifest, editor: ManifestEditor, request: AgentRequest
+) -> None:
+    """`SOURCE/PLUGIN/NAME` or `SOURCE/PLUGIN:GLOB` in a marketplace: an agent (or the agents)
+    of one plugin. A plugin kept in another repository becomes a source of its own."""
+    assert request.source is not None  # noqa: S101 - the caller checked
+    source = request.source
+    glob = request.plugin_glob
+    plugin_name = request.plugin if request.plugin is not None else glob[0] if glob else ""
+    resolver = Resolver(manifest, run.store, run.lock(), catalog=run.catalog(manifest))
+    pool = resolver.candidates_of(source)
+    market = run.catalog(manifest).marketplace(source, resolver.source_commit(source))
+    if market is None:
+        raise UsageError(
+            f"source {source} is not a marketplace (it has no .claude-plugin/marketplace.json)",
+            hint=f"name its agents as {source}/NAME or {source}/GLOB",
+            subject=source,
+        )
+    plugin = market.get(plugin_name)
+    if plugin is None:
+        raise ResolveError(
+            f"marketplace {source} has no plugin named '{inline(plugin_name)}'",
+            hint=did_you_mean(
+                plugin_name,
+                (p.name for p in market.plugins),
+                also="`agentsync search` lists the agents with their paths",
+            ),
+            subject=f"{source}/{plugin_name}",
+        )
+    ref, version = pin_request(request.ref)
+    if plugin.external is not None:
+        own = f"{source}-{plugin.name}"
+        if own not in manifest.sources:
+            folder = plugin.external.path
+            editor.add_source(
+                own,
+                plugin.external.url,
+                ref=plugin.external.ref,
+                path=f"{folder}/agents" if folder else "agents",
+            )
+        if glob is not None:
+            editor.add_include(own, glob[1])
+        else:
+            editor.set_agent(request.name, own, ref=ref, version=version)
+        return
+    if plugin.unsupported is not None:
+        raise ResolveError(
+            f"plugin {plugin.name} of {source} cannot be installed: {inline(plugin.unsupported)}",
+            hint="install its agent files from their own repository",
+            subject=f"{source}/{plugin.name}",
+        )
+    if glob is not None:
+        editor.add_include(source, request.name)
+        return
+    found = [c for c in pool if c.plugin == plugin.name and c.name == request.name]
+    if not found:
+        raise ResolveError(
+            f"plugin {plugin.name} of {source} has no agent named '{inline(request.name)}'",
+            hint=did_you_mean(
+                request.name,
+                (c.name for c in pool if c.plugin == plugin.name),
+                also="`agentsync search` lists the agents with their paths",
+            ),
+            subject=f"{source}/{plugin.name}/{request.name}",
+        )
+    editor.set_agent(request.name, source, ref=ref, version=version, file=found[0].path)
 
 
 def _unique_source(run: Session, manifest: Manifest, name: str) -> str:
@@ -583,7 +655,16 @@ def search(options: Options, query: str | None = None) -> SearchReport:
         installed = {(a.source, a.upstream_name) for a in lock.agents.values()}
         rows = []
         left_out: list[str] = []
-        for candidate in available(run, manifest, left_out):
+        pool = available(run, manifest, left_out)
+        catalog = run.catalog(manifest)
+        for source, commit in sorted({(c.source, c.commit) for c in pool}):
+            # what a marketplace holds that search cannot list: plugins kept elsewhere
+            left_out += [
+                w
+                for w in catalog.warnings(source, commit)
+                if notice_code(w) in {"plugin-elsewhere", "plugin-skipped"}
+            ]
+        for candidate in pool:
             if query and not _matches_query(candidate, query):
                 continue
             data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)

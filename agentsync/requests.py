@@ -1,5 +1,6 @@
-"""The AGENT arguments commands take: `name`, `source/name`, `name@ref`, `source/name@ref`
-and `source/glob`, and how `@X` becomes a ref or a version range."""
+"""The AGENT arguments commands take: `name`, `source/name`, `name@ref`, `source/name@ref`,
+`source/glob`, and in a marketplace `source/plugin/name` and `source/plugin:glob`; and how
+`@X` becomes a ref or a version range."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ class AgentRequest:
     source: str | None
     name: str
     ref: str | None
+    plugin: str | None = None  # `source/plugin/name`: the agent of one marketplace plugin
+
+    @property
+    def plugin_glob(self) -> tuple[str, str] | None:
+        """(plugin, glob) of `source/plugin:glob`, the agents of one marketplace plugin."""
+        plugin, colon, glob = self.name.partition(":")
+        return (plugin, glob) if colon and plugin and glob else None
 
     @property
     def is_glob(self) -> bool:
@@ -32,17 +40,29 @@ class AgentRequest:
                 hint="type the agent reference without them",
             )
         body, _, ref = text.partition("@")
+        plugin = None
+        if body.count("/") == 2:
+            market, plugin, name = body.split("/")
+            body = f"{market}/{name}"
+            if not market or not plugin:
+                plugin = ""  # refused below
         source, _, name = body.rpartition("/")
-        if not name or (ref == "" and "@" in text) or body.count("/") > 1:
+        if not name or (ref == "" and "@" in text) or body.count("/") > 1 or plugin == "":
             raise UsageError(
                 f"'{text}' is not an agent reference",
-                hint="use NAME, SOURCE/NAME, NAME@REF, SOURCE/NAME@REF or SOURCE/GLOB",
+                hint="use NAME, SOURCE/NAME, NAME@REF, SOURCE/NAME@REF, SOURCE/GLOB, or in a "
+                "marketplace SOURCE/PLUGIN/NAME or SOURCE/PLUGIN:GLOB",
             )
         if text.startswith("-") or ref.startswith("-"):
             raise UsageError(
                 f"'{text}' is not an agent reference", hint="names cannot start with '-'"
             )
-        return cls(source or None, name, ref or None)
+        if plugin is not None and (":" in name or any(c in name + plugin for c in "*?[:")):
+            raise UsageError(
+                f"'{text}' is not an agent reference",
+                hint="SOURCE/PLUGIN/NAME names one agent; for a glob write SOURCE/PLUGIN:GLOB",
+            )
+        return cls(source or None, name, ref or None, plugin)
 
 
 def pin_request(text: str | None) -> tuple[str | None, str | None]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -20,7 +19,7 @@ from agentsync.catalog import (
 from agentsync.errors import AgentsyncError, Notice, ResolveError, SourceError
 from agentsync.frontmatter import rename_agent
 from agentsync.ids import Commit, is_full_commit, name_problem, sha256
-from agentsync.lockfile import Lock, LockedAgent, LockedSource
+from agentsync.lockfile import Lock, LockedAgent, LockedSource, include_matches
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
 from agentsync.textsafe import inline
 from agentsync.urls import redact
@@ -242,6 +241,10 @@ class Resolver:
             tuple(sorted(found.gone)),
             tuple(sorted(found.held)),
         )
+
+    def source_commit(self, source: str) -> Commit:
+        """The commit `source` is locked at (or, not locked yet, the newest of its ref)."""
+        return self._lock_source(_Findings(), self.manifest.sources[source]).commit
 
     def candidates_of(self, source: str) -> list[Candidate]:
         """Agents in one source at its locked commit (or the newest one when not locked)."""
@@ -511,7 +514,9 @@ def included_candidates(
     cannot be file names are skipped with a warning, and a name twice is an error."""
     chosen: dict[str, Candidate] = {}
     for candidate in pool:
-        if not _matches(candidate.name, spec.include) or _matches(candidate.name, spec.exclude):
+        if not include_matches(candidate.name, candidate.plugin, spec.include) or include_matches(
+            candidate.name, candidate.plugin, spec.exclude
+        ):
             continue
         problem = name_problem(candidate.name)
         if problem is not None:
@@ -538,8 +543,8 @@ def _gone_from_include(previous: LockedAgent, source: SourceSpec, names: set[str
         previous.selected == "include"
         and previous.source == source.name
         and previous.upstream_name not in names
-        and _matches(previous.upstream_name, source.include)
-        and not _matches(previous.upstream_name, source.exclude)
+        and include_matches(previous.upstream_name, previous.plugin, source.include)
+        and not include_matches(previous.upstream_name, previous.plugin, source.exclude)
     )
 
 
@@ -566,6 +571,7 @@ def _entry(
         selected=selected,
         fixed=fix and _needs_fix(data),
         resolved=tag,
+        plugin=candidate.plugin,
     )
     return replace(locked, sha256=sha256(installed_bytes(locked, data)))
 
@@ -632,10 +638,6 @@ def installed_bytes(locked: LockedAgent, upstream: bytes) -> bytes:
     if locked.name != locked.upstream_name:
         data = rename_agent(data, locked.name)
     return data
-
-
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def _same_origin(locked: LockedSource, spec: SourceSpec) -> bool:

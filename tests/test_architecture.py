@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
         [
             *("agenttools", "hookrules", "diagnostics", "frontmatter", "textscan"),
             *("manifest", "lockfile", "project", "vcs", "trees", "mirror_reader", "store"),
+            "marketplace",
         ],
         1,
     ),
