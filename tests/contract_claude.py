@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,12 +143,20 @@ class ClientRun:
     listing: str
 
 
-def run_client(client: str, project: Path, timeout: float = 120) -> ClientRun:
-    """Run `claude -p hi` in `project` against the stub, with a throwaway HOME."""
-    with api_stub() as (base_url, bodies), tempfile.TemporaryDirectory() as home:
+def run_client(
+    client: str,
+    project: Path,
+    timeout: float = 120,
+    *,
+    home: Path | None = None,
+    extra: Sequence[str] = (),
+) -> ClientRun:
+    """Run `claude -p hi` in `project` against the stub, with `home` as HOME (a throwaway
+    one by default) and `extra` client arguments (`--plugin-dir=DIR`)."""
+    with api_stub() as (base_url, bodies), tempfile.TemporaryDirectory() as scratch:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": home,
+            "HOME": str(home) if home is not None else scratch,
             "ANTHROPIC_BASE_URL": base_url,
             "ANTHROPIC_API_KEY": "sk-ant-contract-test",
             "DISABLE_AUTOUPDATER": "1",
@@ -157,7 +165,7 @@ def run_client(client: str, project: Path, timeout: float = 120) -> ClientRun:
             "NO_PROXY": "127.0.0.1",
         }
         done = subprocess.run(
-            [client, "-p", "hi", "--output-format", "stream-json", "--verbose"],
+            [client, "-p", "hi", "--output-format", "stream-json", "--verbose", *extra],
             cwd=project,
             env=env,
             capture_output=True,
