@@ -425,15 +425,24 @@ def _follows(
 
 
 def _shadowed(run: Session, target: Path, path: Path) -> Path | None:
-    """The user-level agent file that `path` hides: Claude Code prefers a project agent to a
-    user one of the same name. None in the user scope itself, or when there is none."""
+    """The user-level agent file that `path` hides: Claude Code runs a project agent instead
+    of a user one of the same (frontmatter) name, when the project file loads. None in the
+    user scope itself, or when there is none."""
     if run.project.global_scope:
         return None
     user = user_agents_dir()
-    if user.resolve() == target.resolve():
+    if not user.is_dir() or user.resolve() == target.resolve():
         return None
-    other = user / path.relative_to(target)
-    return other if other.is_file() else None
+    if run.user_names is None:
+        from agentsync.scopes import loading_names
+
+        run.user_names = loading_names(user)
+    if not run.user_names:
+        return None
+    from agentsync.scopes import loading_name
+
+    name = loading_name(path)
+    return run.user_names.get(name) if name is not None else None
 
 
 def _state_of(

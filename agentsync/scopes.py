@@ -80,6 +80,28 @@ def which(
     return Which(name, tuple(_rank(found)))
 
 
+def loading_names(folder: Path) -> dict[str, Path]:
+    """{name: the file the client runs for it} of the files that load below `folder`."""
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for _relative, path in sorted(walk_agent_files(folder), key=lambda item: str(item[1])):
+        name = loading_name(path)
+        if name is not None:
+            found[name] = path  # the path that sorts last wins
+    return found
+
+
+def loading_name(path: Path) -> str | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        agent = parse_agent(path.read_bytes())
+    except OSError:
+        return None
+    return agent.name if agent.loads else None
+
+
 def _in_tree(folder: Path, name: str, scope: Scope) -> list[Candidate]:
     """The files of one folder tree that carry `name`, the one that sorts last first."""
     found = []

@@ -48,6 +48,8 @@ class Session:
     _lock: Lock | None = None
     lock_bytes: bytes | None = None  # what the lock held when this run read it
     _catalog: Catalog | None = field(default=None, repr=False)
+    # {name: file} of the user's agents that load, read once per run when first needed
+    user_names: dict[str, Path] | None = field(default=None, repr=False)
     _mirrors: dict[tuple[str, str, Path], Mirror] = field(default_factory=dict, repr=False)
 
     @property

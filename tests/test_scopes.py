@@ -11,7 +11,7 @@ import pytest
 
 from agentsync.plugins import plugin_agents
 from agentsync.scopes import which
-from tests.fixtures import Cli, agent_md
+from tests.fixtures import Cli, MakeRepo, agent_md
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -199,3 +199,27 @@ def test_which_finds_a_plugin_agent_by_its_namespaced_name(
     result = cli("which", "kit:rev", "--plugin-dir", str(plugin), cwd=project)
     assert result.code == 0 and result.out.startswith("kit:rev: plugin ")
     assert cli("which", "rev", "--plugin-dir", str(plugin), cwd=project).code == 1
+
+
+def test_status_names_the_user_agent_a_project_agent_hides_by_its_name(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_repo: MakeRepo
+) -> None:
+    from tests.fixtures import write_manifest
+
+    user = tmp_path / "config" / "agents"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(user.parent))
+    hidden = write(user / "my-reviewer-copy.md", agent_md("reviewer", "User copy."))
+    write(user / "other.md", agent_md("other", "Unrelated."))
+    team = make_repo("team")
+    team.write("agents/reviewer.md", agent_md("reviewer", "Team."))
+    team.commit("agents")
+    project = tmp_path / "p"
+    project.mkdir()
+    write_manifest(project, team.url, 'reviewer = "team"\n')
+    assert cli("install", cwd=project).code == 0
+    rows = {r["agent"]: r for r in json.loads(cli("--json", "status", cwd=project).out)["agents"]}
+    assert rows["reviewer"]["shadows"] == str(hidden)  # by name, not by file name
+    # a project file that no longer loads hides nothing: the user's file runs
+    (project / ".claude/agents/reviewer.md").write_text("---\nname: reviewer\n---\nBroken.\n")
+    rows = {r["agent"]: r for r in json.loads(cli("--json", "status", cwd=project).out)["agents"]}
+    assert rows["reviewer"]["shadows"] is None
