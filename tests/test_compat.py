@@ -39,6 +39,10 @@ CASES: list[tuple[str, bytes, str, str]] = [
     ("hooks-string", fm("hooks: nonsense\n"), "a.md", "AS012"),
     ("hooks-list", fm("hooks: []\n"), "a.md", "AS012"),
     ("cr-only", fm("").replace(b"\n", b"\r"), "a.md", "AS013"),
+    ("launch-refused", fm("tools: read, grep\n"), "a.md", "AS016"),
+    ("launch-refused-retired", fm("tools: MultiEdit, LS\n"), "a.md", "AS016"),
+    ("launch-refused-session-only", fm("tools: TodoWrite\n"), "a.md", "AS016"),
+    ("launch-refused-pipe", fm("tools: Read|Grep\n"), "a.md", "AS016"),
     (
         "conflict-markers",
         fm("") + b"<<<<<<< local\nA\n=======\nB\n>>>>>>> upstream\n",
@@ -158,7 +162,7 @@ def test_retired_tools_name_the_successor() -> None:
 
 def test_lowercase_tool_suggests_the_right_case() -> None:
     _, found = diagnose(fm("tools: webfetch\n"), "a.md")
-    assert found[0].fix == "write `WebFetch`"
+    assert [d.fix for d in found if d.code == "AS107"] == ["write `WebFetch`"]
 
 
 def test_did_you_mean() -> None:
@@ -215,6 +219,13 @@ def test_mcp_server_configured_or_declared_is_quiet() -> None:
     assert codes(data) == []  # no project knowledge: say nothing
     own = fm("tools: mcp__db__query\nmcpServers: [db]\n")
     assert codes(own, mcp_servers=frozenset()) == ["AS204"]
+
+
+def test_only_tools_of_an_unconfigured_server_refuse_every_launch() -> None:
+    data = fm("tools: mcp__x__y, mcp__x\n")
+    assert codes(data, mcp_servers=frozenset()) == ["AS016", "AS202", "AS202"]
+    assert codes(data, mcp_servers=frozenset({"x"})) == []
+    assert codes(data) == []  # no project knowledge: taken as configured
 
 
 def test_star_tools_need_no_name_checks() -> None:
