@@ -24,18 +24,6 @@ from agentsync.frontmatter import KNOWN_KEYS, AgentFile
 from agentsync.js import js_truthy
 
 _TOOLS_BY_FOLDED = {t.casefold(): t for t in BUILTIN_TOOLS | set(RETIRED_TOOLS)}
-# Keys the client reads beyond the documented KNOWN_KEYS: never "did you mean" for them.
-OTHER_CLIENT_KEYS = frozenset(
-    {
-        "autoCompactWindow",
-        "omitClaudeMd",
-        "observer",
-        "observerMessage",
-        "observeSubagents",
-        "observeToolResults",
-        "experimental",
-    }
-)
 _KEY_ALIASES = {
     "allowedtools": "tools",
     "allowed-tools": "tools",
@@ -49,7 +37,9 @@ _FOLDED_KEYS = {k.casefold().replace("-", "").replace("_", ""): k for k in KNOWN
 
 COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan")
 PERMISSION_MODES = ("default", "acceptEdits", "auto", "dontAsk", "bypassPermissions", "plan")
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
+_OTHER_MODES = frozenset({"manual"})  # the client reads it as `default`
+EFFORTS = ("low", "medium", "high", "xhigh", "max")  # in any case: the client lower-cases it
+MIN_COMPACT_WINDOW = 100_000  # a smaller `autoCompactWindow` is ignored with a warning
 ISOLATIONS = ("worktree", "remote")
 MODEL_ALIASES = frozenset({"inherit", "sonnet", "opus", "haiku"})
 _MODEL_ID = re.compile(r"^(?:[\w.-]*[./:])?claude-[a-z0-9][a-z0-9.\-@:\[\]]*$", re.IGNORECASE)
@@ -325,11 +315,12 @@ def _enum_checks(agent: AgentFile) -> Iterator[Diagnostic]:
         checks.append(("color", isinstance(color, str) and color in COLORS, ", ".join(COLORS)))
     if "permissionMode" in fields:
         mode = fields["permissionMode"]
-        checks.append(("permissionMode", mode in PERMISSION_MODES, ", ".join(PERMISSION_MODES)))
+        ok = mode in PERMISSION_MODES or mode in _OTHER_MODES
+        checks.append(("permissionMode", ok, ", ".join(PERMISSION_MODES)))
     if "effort" in fields:
-        effort = fields["effort"]
-        ok = effort in EFFORTS or (isinstance(effort, int) and not isinstance(effort, bool))
-        checks.append(("effort", ok, ", ".join(EFFORTS) + " or an integer"))
+        checks.append(
+            ("effort", _valid_effort(fields["effort"]), ", ".join(EFFORTS) + " or an integer")
+        )
     if "memory" in fields:
         checks.append(("memory", fields["memory"] in MEMORY_SCOPES, ", ".join(MEMORY_SCOPES)))
     if "isolation" in fields:
@@ -339,6 +330,10 @@ def _enum_checks(agent: AgentFile) -> Iterator[Diagnostic]:
     if "background" in fields:
         ok = fields["background"] in (True, False, "true", "false")
         checks.append(("background", ok, "true or false"))
+    if "autoCompactWindow" in fields:
+        window = fields["autoCompactWindow"]
+        ok = _integer(window) and window >= MIN_COMPACT_WINDOW
+        checks.append(("autoCompactWindow", ok, f"an integer of at least {MIN_COMPACT_WINDOW}"))
     for key, ok, valid in checks:
         if ok or fields[key] is None:
             continue
@@ -348,6 +343,20 @@ def _enum_checks(agent: AgentFile) -> Iterator[Diagnostic]:
             f"`{key}: {short(str(fields[key]), 40)}` is not valid; Claude Code ignores it",
             f"valid values: {valid}",
         )
+
+
+def _valid_effort(value: Any) -> bool:
+    """A level in any case, an integer, or a string of digits (read as that integer)."""
+    if isinstance(value, str):
+        return value.lower() in EFFORTS or bool(re.fullmatch(r"[0-9]+", value))
+    return _integer(value)
+
+
+def _integer(value: Any) -> bool:
+    """A whole number as JavaScript sees one (`1e5` is one; `true` is not)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def _positive_int(value: Any) -> bool:
@@ -375,7 +384,7 @@ def _mcp_servers_check(agent: AgentFile) -> Iterator[Diagnostic]:
 
 def _key_checks(agent: AgentFile) -> Iterator[Diagnostic]:
     for key in agent.fields:
-        if key in KNOWN_KEYS or key in OTHER_CLIENT_KEYS:
+        if key in KNOWN_KEYS:
             continue
         meant = _did_you_mean(key)
         if meant is None:

@@ -342,7 +342,7 @@ _DIALOGUE_WORDS = frozenset(
 )
 
 
-# The frontmatter keys Claude Code documents for agents.
+# The frontmatter keys Claude Code reads for agents (its schema, 2.1.330–2.1.332).
 KNOWN_KEYS = (
     "name",
     "description",
@@ -355,11 +355,18 @@ KNOWN_KEYS = (
     "memory",
     "isolation",
     "maxTurns",
+    "autoCompactWindow",
     "background",
     "skills",
     "mcpServers",
     "hooks",
     "initialPrompt",
+    "omitClaudeMd",
+    "observer",
+    "observerMessage",
+    "observeToolResults",
+    "observeSubagents",
+    "experimental",
 )
 _FIELD_KEYS = frozenset(k.casefold() for k in KNOWN_KEYS)
 
