@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agentsync.js import js_trim, js_truthy
@@ -119,3 +122,167 @@ def _split_item(item: str) -> list[str]:
     if js_trim(current):
         pieces.append(js_trim(current))
     return pieces
+
+
+# --- what the client lists, and what a launched subagent really gets -------------------
+
+# The tools a launched subagent can hold (observed on 2.1.330–2.1.332): every other built-in
+# is for the main session only, and a `tools` naming nothing but those is refused at launch.
+SUBAGENT_TOOLS = frozenset(
+    {
+        "Agent",
+        "Bash",
+        "Edit",
+        "EnterWorktree",
+        "ExitWorktree",
+        "Glob",
+        "Grep",
+        "Monitor",
+        "NotebookEdit",
+        "Read",
+        "SendMessage",
+        "Skill",
+        "TaskStop",
+        "WebFetch",
+        "WebSearch",
+        "Write",
+    }
+)
+# A subagent that inherits all tools gets these (the client's own search runs through Bash,
+# so Glob and Grep are not among them), plus the tools of every connected MCP server.
+DEFAULT_SUBAGENT_TOOLS = tuple(sorted(SUBAGENT_TOOLS - {"Glob", "Grep"}))
+# ToolSearch resolves (an agent listing it is launched) but only loads deferred tools, so it
+# is never reported as a tool the agent has.
+LOADER_TOOLS = frozenset({"ToolSearch"})
+# The names the client maps at run time, in `tools` and `disallowedTools` alike.
+RUNTIME_ALIASES = {"Task": "Agent", "KillShell": "TaskStop", "KillBash": "TaskStop"}
+RUNTIME_ALIASES["BashOutput"] = "TaskOutput"  # which a subagent never gets
+_SPECIFIER = re.compile(r"^([A-Za-z_][\w-]*)\((.*)\)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ToolView:
+    """One agent's tools three ways: the client's agent list, and what a launch really gets."""
+
+    listed: tuple[str, ...] | None  # the list's pieces; None for "All tools"
+    disallowed: tuple[str, ...] | None  # shown as "All tools except …"; else None
+    effective: tuple[str, ...] | None  # a launched subagent's tools; None for the default set
+    launch: bool  # False when the client refuses every launch
+    shown: str  # the tools part of the client's agent list, as it prints it
+    unresolved: tuple[str, ...] = ()  # listed pieces that give no tool at all
+
+
+def tool_name(piece: str) -> str:
+    """The tool a piece names at run time: `Bash(git *)` is all of Bash, aliases mapped."""
+    found = _SPECIFIER.match(piece)
+    name = found.group(1) if found else piece
+    return RUNTIME_ALIASES.get(name, name)
+
+
+def listed_tools(fields: Mapping[str, Any], *, auto_memory: bool = True) -> tuple[str, ...] | None:
+    """`tools` as the client reads it: split, plus what a valid `memory` appends while
+    auto-memory is on (to a defined list only, an empty one included)."""
+    if "tools" not in fields:
+        return None
+    pieces = split_tools(fields["tools"])
+    if pieces is None or not auto_memory or fields.get("memory") not in MEMORY_SCOPES:
+        return pieces
+    return pieces + tuple(tool for tool in MEMORY_TOOLS if tool not in pieces)
+
+
+def disallowed_tools(fields: Mapping[str, Any]) -> tuple[str, ...]:
+    """`disallowedTools` split as `tools` is; a `*` anywhere makes the client ignore all of it."""
+    if "disallowedTools" not in fields:
+        return ()
+    return split_tools(fields["disallowedTools"]) or ()
+
+
+def tool_view(
+    fields: Mapping[str, Any],
+    *,
+    auto_memory: bool = True,
+    mcp_servers: frozenset[str] | None = None,
+) -> ToolView:
+    """The listing and the launch of one agent; `mcp_servers`: the servers it can reach
+    (None when unknown: its MCP tools are then taken as reachable)."""
+    pieces = listed_tools(fields, auto_memory=auto_memory)
+    denied = disallowed_tools(fields)
+    if not pieces:  # the list shows "All tools" (an empty value too), less what is disallowed
+        shown = f"All tools except {', '.join(denied)}" if denied else "All tools"
+        if pieces == ():
+            return ToolView((), denied or None, (), launch=True, shown=shown)
+        if not denied:
+            return ToolView(None, None, None, launch=True, shown=shown)
+        servers = tuple(f"mcp__{s}__*" for s in sorted(mcp_servers or ()))
+        kept = _without(DEFAULT_SUBAGENT_TOOLS + servers, denied)
+        return ToolView(None, denied, _sorted(kept), launch=True, shown=shown)
+    listed = tuple(p for p in pieces if p not in denied)  # exact, case-sensitive
+    if not listed:  # nothing left to list: the agent starts with zero tools
+        return ToolView((), None, (), launch=True, shown="None")
+    granted = {piece: _resolve(piece, mcp_servers) for piece in listed}
+    unresolved = tuple(piece for piece, tool in granted.items() if tool is None)
+    kept = _without(tuple(t for t in granted.values() if t is not None), denied)
+    if "Bash" in kept:  # searches run through Bash: no separate Glob or Grep
+        kept = tuple(t for t in kept if t not in ("Glob", "Grep"))
+    return ToolView(
+        listed, None, _sorted(kept), bool(kept), ", ".join(listed), unresolved=unresolved
+    )
+
+
+def own_mcp_servers(fields: Mapping[str, Any]) -> frozenset[str]:
+    """The MCP servers an agent's own `mcpServers` list names."""
+    servers = fields.get("mcpServers")
+    if not isinstance(servers, list):
+        return frozenset()
+    names: set[str] = set()
+    for item in servers:
+        if isinstance(item, str):
+            names.add(item)
+        elif isinstance(item, dict):
+            names.update(str(k) for k in item)
+    return frozenset(names)
+
+
+def _resolve(piece: str, mcp_servers: frozenset[str] | None) -> str | None:
+    """The tool one listed piece gives a subagent, or None; `mcp__s__*` stands for all the
+    tools of server `s`."""
+    if piece.startswith("mcp__"):
+        server, _, tool = piece[len("mcp__") :].partition("__")
+        if not server or (mcp_servers is not None and server not in mcp_servers):
+            return None
+        return f"mcp__{server}__*" if tool in ("", "*") else piece
+    name = tool_name(piece)
+    return name if name in SUBAGENT_TOOLS or name in LOADER_TOOLS else None
+
+
+def _without(tools: tuple[str, ...], denied: tuple[str, ...]) -> tuple[str, ...]:
+    """`tools` minus what `denied` takes away at run time: whole tools, by name."""
+    names: set[str] = set()
+    servers: set[str] = set()
+    every_server = False
+    for piece in denied:
+        if piece.startswith("mcp__"):
+            server, _, tool = piece[len("mcp__") :].partition("__")
+            if server == "*":
+                every_server = True
+            elif tool in ("", "*"):
+                servers.add(server)
+            else:
+                names.add(piece)
+            continue
+        names.add(tool_name(piece))
+        if tool_name(piece) == "Bash":
+            names.add("Monitor")  # it watches Bash's background commands
+    return tuple(
+        tool
+        for tool in tools
+        if tool not in names
+        and not (
+            tool.startswith("mcp__")
+            and (every_server or tool[len("mcp__") :].partition("__")[0] in servers)
+        )
+    )
+
+
+def _sorted(tools: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(tools) - LOADER_TOOLS))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from agentsync._fs import NotRegularFile, atomic_write, read_regular, read_small
-from agentsync.compat import diagnose
+from agentsync.compat import ToolView, agent_view, diagnose
 from agentsync.diagnostics import Diagnostic, by_severity
 from agentsync.errors import EXIT_FAILED, EXIT_OK, JSON_SCHEMA
 from agentsync.fixer import plan_fix, unified_diff
@@ -35,18 +35,26 @@ class FileReport:
     location: Path  # where the bytes live (for --fix)
     # The folder below which --fix follows no symlink: the project's, or the argument's.
     base: str = ""
+    view: ToolView | None = None  # its tools as listed and as launched (None: unreadable)
 
     def as_json(self) -> dict[str, Any]:
-        """The `check --json` object; name, description and tools are null when it does not load."""
-        loads = self.agent.loads
+        """The `check --json` object; every key about the agent is null when it does not load."""
+        view = self.view if self.agent.loads else None
         return {
             "path": self.path,
-            "loads": loads,
-            "name": self.agent.name if loads else None,
-            "description": self.agent.description if loads else None,
-            "tools": list(self.agent.tools) if loads and self.agent.tools is not None else None,
+            "loads": self.agent.loads,
+            "name": self.agent.name if view else None,
+            "description": self.agent.description if view else None,
+            "tools": _listed(view.listed) if view else None,
+            "disallowed": _listed(view.disallowed) if view else None,
+            "effective_tools": _listed(view.effective) if view else None,
+            "launch": view.launch if view else None,
             "diagnostics": [d.as_json() for d in self.diagnostics],
         }
+
+
+def _listed(tools: tuple[str, ...] | None) -> list[str] | None:
+    return None if tools is None else list(tools)
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class _Found:
     location: Path
     group: str  # files in one folder tree compete for names
     base: str = ""
+    project: Path | None = None  # whose settings the client applies to it
 
 
 def find_agent_files(given: Sequence[str], within: Path | None = None) -> list[_Found]:
@@ -99,15 +108,74 @@ def find_agent_files(given: Sequence[str], within: Path | None = None) -> list[_
     for argument in given:
         path = Path(argument)
         base = _fix_base(argument, within)
+        project = project_of(argument, within)
         if path.is_dir():
             group = os.path.realpath(path)
             found += [
-                _Found(os.path.join(argument, rel), location, group, base)  # noqa: PTH118
+                _Found(os.path.join(argument, rel), location, group, base, project)  # noqa: PTH118
                 for rel, location in walk_agent_files(path)
             ]
         else:
-            found.append(_Found(argument, path, os.path.realpath(path.parent), base))
+            found.append(_Found(argument, path, os.path.realpath(path.parent), base, project))
     return found
+
+
+def project_of(argument: str, within: Path | None = None) -> Path | None:
+    """The project whose settings the client applies to the agents under `argument`:
+    `within` when it holds the argument, else the nearest folder at or above it that has a
+    `.claude` folder or an agentsync.toml (the client reads the settings of the folder it
+    runs in; this is where it would run to use these agents). None when there is none."""
+    lexical = _lexical(Path(argument))
+    if within is not None:
+        root = _lexical(within)
+        if lexical == root or root in lexical.parents:
+            return root
+    start = lexical if Path(argument).is_dir() else lexical.parent
+    for folder in (start, *start.parents):
+        if (folder / ".claude").is_dir() or (folder / "agentsync.toml").is_file():
+            return folder
+    return None
+
+
+# The client's reading of a yes/no environment variable.
+_ENV_YES = frozenset({"1", "true", "yes", "on"})
+_ENV_NO = frozenset({"0", "false", "no", "off"})
+
+
+def auto_memory_on(project: Path | None, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the client's auto-memory is on for agents of `project` (observed 2.1.330).
+
+    `CLAUDE_CODE_DISABLE_AUTO_MEMORY` decides when it says yes or no; otherwise
+    `autoMemoryEnabled` in the settings files, the later of user, project, project-local
+    winning. It is on by default.
+    """
+    environ = os.environ if environ is None else environ
+    flag = environ.get("CLAUDE_CODE_DISABLE_AUTO_MEMORY", "").strip().lower()
+    if flag in _ENV_YES or flag in _ENV_NO:
+        return flag in _ENV_NO
+    user = Path(environ.get("CLAUDE_CONFIG_DIR") or Path(environ.get("HOME") or "~") / ".claude")
+    files = [user.expanduser() / "settings.json"]
+    if project is not None:
+        files += [
+            project / ".claude" / "settings.json",
+            project / ".claude" / "settings.local.json",
+        ]
+    enabled = True
+    for settings in files:
+        value = _json_object(settings).get("autoMemoryEnabled")
+        if isinstance(value, bool):
+            enabled = value
+    return enabled
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in a small settings file; {} when it is missing or not one."""
+    try:
+        data = read_small(path, MAX_FILE_BYTES)  # not a FIFO: no hang
+        document = json.loads(data.decode("utf-8")) if data is not None else {}
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _fix_base(argument: str, within: Path | None) -> str:
@@ -146,17 +214,27 @@ def check_paths(
     *,
     mcp_servers: frozenset[str] | None = None,
     within: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> CheckReport:
-    """Diagnose every agent file under `given`, including duplicate names per folder tree."""
+    """Diagnose every agent file under `given`, including duplicate names per folder tree.
+
+    `environ` (default: this process's) and each project's settings say whether the
+    client's auto-memory is on, which changes the tools of agents with a `memory`.
+    """
     reports: list[tuple[_Found, FileReport]] = []
+    memory: dict[Path | None, bool] = {}
     for item in find_agent_files(given, within):
-        reports.append((item, _check_file(item, mcp_servers)))
+        if item.project not in memory:
+            memory[item.project] = auto_memory_on(item.project, environ)
+        reports.append((item, _check_file(item, mcp_servers, memory[item.project])))
     reports = _with_duplicates(reports)
     files = sorted((r for _, r in reports), key=lambda r: r.path)
     return CheckReport(tuple(files))
 
 
-def _check_file(item: _Found, mcp_servers: frozenset[str] | None) -> FileReport:
+def _check_file(
+    item: _Found, mcp_servers: frozenset[str] | None, auto_memory: bool = True
+) -> FileReport:
     # Never more than the size limit plus one byte, and only regular files: a planted
     # `x.md -> /dev/zero`, a FIFO or a 4 GiB file must not hang the check or fill memory.
     try:
@@ -175,8 +253,11 @@ def _check_file(item: _Found, mcp_servers: frozenset[str] | None) -> FileReport:
             "check that the file exists and is readable, or move it out of the agents folder",
         )
         return FileReport(item.display, parse_agent(b""), (problem,), item.location, item.base)
-    agent, diagnostics = diagnose(data, item.display, mcp_servers=mcp_servers)
-    return FileReport(item.display, agent, tuple(diagnostics), item.location, item.base)
+    agent, diagnostics = diagnose(
+        data, item.display, mcp_servers=mcp_servers, auto_memory=auto_memory
+    )
+    view = agent_view(agent.fields, mcp_servers, auto_memory)
+    return FileReport(item.display, agent, tuple(diagnostics), item.location, item.base, view)
 
 
 def _with_duplicates(
@@ -214,12 +295,7 @@ def _code_units(path: str) -> bytes:
 
 def load_mcp_servers(project_dir: Path) -> frozenset[str]:
     """Names of the MCP servers the project's `.mcp.json` configures (empty if none)."""
-    try:
-        data = read_small(project_dir / ".mcp.json", MAX_FILE_BYTES)  # not a FIFO: no hang
-        document = json.loads(data.decode("utf-8")) if data is not None else {}
-    except (OSError, ValueError, RecursionError):
-        return frozenset()
-    servers = document.get("mcpServers") if isinstance(document, dict) else None
+    servers = _json_object(project_dir / ".mcp.json").get("mcpServers")
     return frozenset(str(k) for k in servers) if isinstance(servers, dict) else frozenset()
 
 

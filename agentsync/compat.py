@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from agentsync.agenttools import ToolView, own_mcp_servers, tool_view
 from agentsync.diagnostics import CODES, Diagnostic, by_severity, diag, short, yaml_type
 from agentsync.fieldchecks import field_checks
 from agentsync.frontmatter import (
@@ -20,16 +21,24 @@ from agentsync.frontmatter import (
 from agentsync.js import utf16_len
 from agentsync.textscan import conflict_marker_line, hidden_characters
 
-__all__ = ["CODES", "MAX_HIDDEN_LINES", "Diagnostic", "diagnose"]
+__all__ = ["CODES", "MAX_HIDDEN_LINES", "Diagnostic", "ToolView", "agent_view", "diagnose"]
 
 MAX_HIDDEN_LINES = 20  # AS120 findings listed one by one; the rest are summed up in one
 FIX_HINT = "run `agentsync check --fix` to rewrite the frontmatter as strict YAML"
 
 
 def diagnose(
-    data: bytes, display_path: str, *, mcp_servers: frozenset[str] | None = None
+    data: bytes,
+    display_path: str,
+    *,
+    mcp_servers: frozenset[str] | None = None,
+    auto_memory: bool = True,
 ) -> tuple[AgentFile, list[Diagnostic]]:
-    """Parse `data` as the client does and list every finding, most severe first."""
+    """Parse `data` as the client does and list every finding, most severe first.
+
+    `mcp_servers`: the servers the project configures (None: unknown, taken as all);
+    `auto_memory`: whether the client's auto-memory is on where the agent runs.
+    """
     agent = parse_agent(data)
     found = list(_file_checks(agent, display_path))
     found += [_describe_drop(agent, reason, data) for reason in agent.drop_reasons]
@@ -37,9 +46,20 @@ def diagnose(
         found += _content_checks(agent, data)
     if agent.frontmatter is not None:
         found += _parse_checks(agent, data)
-        found += field_checks(agent, mcp_servers)
+        found += field_checks(
+            agent, mcp_servers, agent_view(agent.fields, mcp_servers, auto_memory)
+        )
     found.sort(key=by_severity)
     return agent, found
+
+
+def agent_view(
+    fields: Mapping[str, Any], mcp_servers: frozenset[str] | None, auto_memory: bool = True
+) -> ToolView:
+    """The agent's tools as the client lists them and as a launch gets them; its own
+    `mcpServers` are reachable besides the project's."""
+    reachable = None if mcp_servers is None else mcp_servers | own_mcp_servers(fields)
+    return tool_view(fields, auto_memory=auto_memory, mcp_servers=reachable)
 
 
 # --- the file as a whole --------------------------------------------------------------

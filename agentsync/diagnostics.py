@@ -48,6 +48,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS013": ("error", "CR-only line endings"),
     "AS014": ("error", "file cannot be read"),
     "AS015": ("error", "unresolved merge conflict markers"),
+    "AS016": ("error", "listed, but every launch is refused: no tool resolves"),
     "AS101": ("warning", "loads only through the client's quoting fallback"),
     "AS102": ("warning", "--- inside a value ends the frontmatter early"),
     "AS103": ("warning", "# comment becomes part of a value (fallback path)"),

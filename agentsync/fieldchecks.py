@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from agentsync.agenttools import (
@@ -14,25 +14,16 @@ from agentsync.agenttools import (
     RETIRED_TOOLS,
     SESSION_ONLY_TOOLS,
     STILL_ALIASED,
+    ToolView,
+    own_mcp_servers,
     split_tools,
+    tool_view,
 )
 from agentsync.diagnostics import Diagnostic, diag, short, yaml_type
 from agentsync.frontmatter import KNOWN_KEYS, AgentFile
 from agentsync.js import js_truthy
 
 _TOOLS_BY_FOLDED = {t.casefold(): t for t in BUILTIN_TOOLS | set(RETIRED_TOOLS)}
-# Keys the client reads beyond the documented KNOWN_KEYS: never "did you mean" for them.
-OTHER_CLIENT_KEYS = frozenset(
-    {
-        "autoCompactWindow",
-        "omitClaudeMd",
-        "observer",
-        "observerMessage",
-        "observeSubagents",
-        "observeToolResults",
-        "experimental",
-    }
-)
 _KEY_ALIASES = {
     "allowedtools": "tools",
     "allowed-tools": "tools",
@@ -46,7 +37,9 @@ _FOLDED_KEYS = {k.casefold().replace("-", "").replace("_", ""): k for k in KNOWN
 
 COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "pink", "cyan")
 PERMISSION_MODES = ("default", "acceptEdits", "auto", "dontAsk", "bypassPermissions", "plan")
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
+_OTHER_MODES = frozenset({"manual"})  # the client reads it as `default`
+EFFORTS = ("low", "medium", "high", "xhigh", "max")  # in any case: the client lower-cases it
+MIN_COMPACT_WINDOW = 100_000  # a smaller `autoCompactWindow` is ignored with a warning
 ISOLATIONS = ("worktree", "remote")
 MODEL_ALIASES = frozenset({"inherit", "sonnet", "opus", "haiku"})
 _MODEL_ID = re.compile(r"^(?:[\w.-]*[./:])?claude-[a-z0-9][a-z0-9.\-@:\[\]]*$", re.IGNORECASE)
@@ -56,15 +49,19 @@ _BAD_SEPARATORS = (";", "|", "\t", "\n", "\r")
 _POSITIVE_INT = re.compile(r"^\s*\+?0*[1-9][0-9]*\s*$")
 
 
-def field_checks(agent: AgentFile, mcp_servers: frozenset[str] | None) -> Iterator[Diagnostic]:
-    """What the values of a parsed frontmatter mean; `mcp_servers`: those the project has."""
+def field_checks(
+    agent: AgentFile, mcp_servers: frozenset[str] | None, view: ToolView
+) -> Iterator[Diagnostic]:
+    """What the values of a parsed frontmatter mean; `mcp_servers`: those the project has;
+    `view`: the agent's tools as the client lists them and launches it."""
     fields = agent.fields
     yield from _name_convention(agent)
     if "tools" in fields:
-        yield from _tools_checks(agent, "tools", mcp_servers)
+        yield from _tools_checks(agent, "tools", mcp_servers, view)
     if "disallowedTools" in fields:
-        yield from _tools_checks(agent, "disallowedTools", mcp_servers)
-    yield from _memory_tools_check(agent)
+        yield from _tools_checks(agent, "disallowedTools", mcp_servers, view)
+    yield from _memory_tools_check(agent, view)
+    yield from _launch_check(agent, view)
     yield from _model_check(agent)
     yield from _enum_checks(agent)
     yield from _mcp_servers_check(agent)
@@ -90,7 +87,7 @@ def _conventional(name: str) -> str:
 
 
 def _tools_checks(
-    agent: AgentFile, key: str, mcp_servers: frozenset[str] | None
+    agent: AgentFile, key: str, mcp_servers: frozenset[str] | None, view: ToolView
 ) -> Iterator[Diagnostic]:
     pieces = split_tools(agent.fields[key])
     line = agent.line_of(key)
@@ -98,19 +95,19 @@ def _tools_checks(
         yield diag(
             "AS105",
             line,
-            "`tools` is empty, which gives the agent only Write, Edit and Read (added for "
-            "its `memory`)"
-            if agent.tools
+            f"`tools` is empty, which gives the agent only {', '.join(view.effective)} "
+            "(added for its `memory`)"
+            if view.effective
             else "`tools` is empty, which gives the agent no tools at all "
-            "(the client's agent list still shows 'All tools')",
+            f"(the client's agent list shows '{short(view.shown, 80)}')",
             "list the tools the agent needs, or delete the `tools` line to inherit all tools",
         )
         return
-    own_servers = _own_mcp_servers(agent.fields)
+    own_servers = own_mcp_servers(agent.fields)
     for piece in pieces or ():
         yield from _piece_checks(piece, key, line, mcp_servers, own_servers)
-    if key == "tools" and pieces and "Bash" in {_base(p) for p in pieces}:
-        shadowed = sorted({_base(p) for p in pieces} & {"Glob", "Grep"})
+    if key == "tools" and "Bash" in (view.effective or ()):
+        shadowed = sorted({_base(p) for p in pieces or ()} & {"Glob", "Grep"})
         if shadowed:
             yield diag(
                 "AS111",
@@ -121,11 +118,12 @@ def _tools_checks(
             )
 
 
-def _memory_tools_check(agent: AgentFile) -> Iterator[Diagnostic]:
+def _memory_tools_check(agent: AgentFile, view: ToolView) -> Iterator[Diagnostic]:
     listed = split_tools(agent.fields["tools"]) if "tools" in agent.fields else None
-    if not listed or agent.tools is None:
+    if not listed or view.listed is None:
         return  # inherits all tools, or empty (AS105 says what it gets)
-    added = [tool for tool in agent.tools if tool not in listed]
+    gets = set(view.effective or ())
+    added = [tool for tool in view.listed if tool not in listed and tool in gets]
     if added:
         yield diag(
             "AS119",
@@ -134,6 +132,41 @@ def _memory_tools_check(agent: AgentFile) -> Iterator[Diagnostic]:
             "agent can keep its memory files), beyond the `tools` it lists",
             "drop `memory` if the agent must stay read-only, or list the tools to say so",
         )
+
+
+def _launch_check(agent: AgentFile, view: ToolView) -> Iterator[Diagnostic]:
+    """A `tools` that resolves to nothing: the client lists the agent, then refuses it."""
+    if view.launch:
+        return
+    if view.unresolved:
+        why = (
+            f"{', '.join(f'`{short(p, 40)}`' for p in view.unresolved[:8])} "
+            f"{'names' if len(view.unresolved) == 1 else 'name'} no tool a subagent can have"
+        )
+        if len(view.unresolved) < len(view.listed or ()):
+            why += ", and `disallowedTools` removes the rest"
+    else:
+        why = "`disallowedTools` removes every tool it lists"
+    yield diag(
+        "AS016",
+        agent.line_of("tools"),
+        f"Claude Code lists this agent but refuses every launch ('would be spawned with zero "
+        f"tools'): {why}",
+        _launch_fix(agent, view),
+    )
+
+
+def _launch_fix(agent: AgentFile, view: ToolView) -> str:
+    renamed = {p: RETIRED_TOOLS[p] for p in view.listed or () if p in RETIRED_TOOLS}
+    if renamed:
+        fixed = [RETIRED_TOOLS.get(p, p) for p in split_tools(agent.fields["tools"]) or ()]
+        if tool_view({**agent.fields, "tools": fixed}).launch:
+            names = ", ".join(f"{old} -> {new}" for old, new in renamed.items())
+            return f"run `agentsync check --fix --fix-tools` ({names})"
+    return (
+        "list tools a subagent can have, spelled as Claude Code spells them (Read, Grep, "
+        "Bash, ...), or delete the `tools` line to inherit all tools"
+    )
 
 
 def _base(piece: str) -> str:
@@ -164,12 +197,25 @@ def _piece_checks(
         return
     specifier = _SPECIFIER.match(piece)
     if specifier:
-        yield diag(
-            "AS110",
-            line,
-            f"`{short(piece, 40)}`: a subagent's `{key}` ignore the part in parentheses, "
-            f"so it grants all of {specifier.group(1)}",
-            "restrict commands with permission rules in settings, not in `tools`",
+        tool = specifier.group(1)
+        yield (
+            diag(
+                "AS110",
+                line,
+                f"`{short(piece, 40)}`: a subagent's `tools` ignore the part in parentheses, "
+                f"so it grants all of {tool}",
+                "restrict commands with permission rules in settings, not in `tools`",
+            )
+            if key == "tools"
+            else diag(
+                "AS110",
+                line,
+                f"`{short(piece, 40)}`: `disallowedTools` ignores the part in parentheses, "
+                f"so it removes all of {tool}"
+                + (" (and Monitor with it)" if tool == "Bash" else ""),
+                f"write `{tool}` to say so; to forbid only some uses, write permission rules "
+                "in settings",
+            )
         )
         piece = specifier.group(1)
     yield from _name_check(piece, key, line)
@@ -234,19 +280,6 @@ def _mcp_tool_check(
     )
 
 
-def _own_mcp_servers(fields: Mapping[str, Any]) -> frozenset[str]:
-    servers = fields.get("mcpServers")
-    if not isinstance(servers, list):
-        return frozenset()
-    names: set[str] = set()
-    for item in servers:
-        if isinstance(item, str):
-            names.add(item)
-        elif isinstance(item, dict):
-            names.update(str(k) for k in item)
-    return frozenset(names)
-
-
 def _model_check(agent: AgentFile) -> Iterator[Diagnostic]:
     if "model" not in agent.fields:
         return
@@ -282,11 +315,12 @@ def _enum_checks(agent: AgentFile) -> Iterator[Diagnostic]:
         checks.append(("color", isinstance(color, str) and color in COLORS, ", ".join(COLORS)))
     if "permissionMode" in fields:
         mode = fields["permissionMode"]
-        checks.append(("permissionMode", mode in PERMISSION_MODES, ", ".join(PERMISSION_MODES)))
+        ok = mode in PERMISSION_MODES or mode in _OTHER_MODES
+        checks.append(("permissionMode", ok, ", ".join(PERMISSION_MODES)))
     if "effort" in fields:
-        effort = fields["effort"]
-        ok = effort in EFFORTS or (isinstance(effort, int) and not isinstance(effort, bool))
-        checks.append(("effort", ok, ", ".join(EFFORTS) + " or an integer"))
+        checks.append(
+            ("effort", _valid_effort(fields["effort"]), ", ".join(EFFORTS) + " or an integer")
+        )
     if "memory" in fields:
         checks.append(("memory", fields["memory"] in MEMORY_SCOPES, ", ".join(MEMORY_SCOPES)))
     if "isolation" in fields:
@@ -296,6 +330,10 @@ def _enum_checks(agent: AgentFile) -> Iterator[Diagnostic]:
     if "background" in fields:
         ok = fields["background"] in (True, False, "true", "false")
         checks.append(("background", ok, "true or false"))
+    if "autoCompactWindow" in fields:
+        window = fields["autoCompactWindow"]
+        ok = _integer(window) and window >= MIN_COMPACT_WINDOW
+        checks.append(("autoCompactWindow", ok, f"an integer of at least {MIN_COMPACT_WINDOW}"))
     for key, ok, valid in checks:
         if ok or fields[key] is None:
             continue
@@ -305,6 +343,20 @@ def _enum_checks(agent: AgentFile) -> Iterator[Diagnostic]:
             f"`{key}: {short(str(fields[key]), 40)}` is not valid; Claude Code ignores it",
             f"valid values: {valid}",
         )
+
+
+def _valid_effort(value: Any) -> bool:
+    """A level in any case, an integer, or a string of digits (read as that integer)."""
+    if isinstance(value, str):
+        return value.lower() in EFFORTS or bool(re.fullmatch(r"[0-9]+", value))
+    return _integer(value)
+
+
+def _integer(value: Any) -> bool:
+    """A whole number as JavaScript sees one (`1e5` is one; `true` is not)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def _positive_int(value: Any) -> bool:
@@ -332,7 +384,7 @@ def _mcp_servers_check(agent: AgentFile) -> Iterator[Diagnostic]:
 
 def _key_checks(agent: AgentFile) -> Iterator[Diagnostic]:
     for key in agent.fields:
-        if key in KNOWN_KEYS or key in OTHER_CLIENT_KEYS:
+        if key in KNOWN_KEYS:
             continue
         meant = _did_you_mean(key)
         if meant is None:

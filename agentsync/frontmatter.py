@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentsync.agenttools import MEMORY_SCOPES, MEMORY_TOOLS, split_tools
+from agentsync.agenttools import listed_tools, split_tools  # noqa: F401 - callers split here too
 from agentsync.errors import ResolveError, StorageError
 from agentsync.hookrules import hooks_problem
 from agentsync.js import JS_LINE_END, JS_WS, js_key, utf16_len
@@ -172,13 +172,9 @@ def _name_problems(name: Any) -> Iterator[DropReason]:
 
 
 def agent_tools(fields: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The agent's tools as the client loads them: `tools` split, plus the memory tools."""
-    if "tools" not in fields:
-        return None
-    pieces = split_tools(fields["tools"])
-    if pieces is None or fields.get("memory") not in MEMORY_SCOPES:
-        return pieces
-    return pieces + tuple(tool for tool in MEMORY_TOOLS if tool not in pieces)
+    """The agent's tools as the client loads them: `tools` split, plus the memory tools
+    (auto-memory on, the client's default)."""
+    return listed_tools(fields)
 
 
 def _decode(data: bytes) -> tuple[str, bool]:
@@ -346,7 +342,7 @@ _DIALOGUE_WORDS = frozenset(
 )
 
 
-# The frontmatter keys Claude Code documents for agents.
+# The frontmatter keys Claude Code reads for agents (its schema, 2.1.330–2.1.332).
 KNOWN_KEYS = (
     "name",
     "description",
@@ -359,11 +355,18 @@ KNOWN_KEYS = (
     "memory",
     "isolation",
     "maxTurns",
+    "autoCompactWindow",
     "background",
     "skills",
     "mcpServers",
     "hooks",
     "initialPrompt",
+    "omitClaudeMd",
+    "observer",
+    "observerMessage",
+    "observeToolResults",
+    "observeSubagents",
+    "experimental",
 )
 _FIELD_KEYS = frozenset(k.casefold() for k in KNOWN_KEYS)
 

@@ -70,25 +70,40 @@ def _has_guarded_event(value: Any) -> bool:
     )
 
 
-def _holds_guarded_hooks(value: Any, depth: int, matchers_count: bool, in_list: bool) -> bool:
+def _holds_guarded_hooks(
+    value: Any,
+    depth: int,
+    matchers_count: bool,
+    in_list: bool,
+    unscanned: frozenset[str] = _UNSCANNED_KEYS,
+) -> bool:
     if _has_guarded_event(value) or (matchers_count and _looks_like_matcher(value)):
         return True
     if depth == 0 or not isinstance(value, dict | list) or not value:
         return False
     if isinstance(value, list):
-        return any(_holds_guarded_hooks(v, depth - 1, matchers_count, in_list) for v in value)
+        return any(
+            _holds_guarded_hooks(v, depth - 1, matchers_count, in_list, unscanned) for v in value
+        )
     if in_list and isinstance(value.get("type"), str):
         return False
     return any(
-        k not in _UNSCANNED_KEYS
+        k not in unscanned
         and _holds_guarded_hooks(
             v,
             depth - 1,
             matchers_count and k not in HOOK_EVENTS,
             k == "hooks" and isinstance(v, list),
+            unscanned,
         )
         for k, v in value.items()
     )
+
+
+def _guarded_inside(value: Any) -> bool:
+    """Whether PreToolUse/PermissionRequest hooks sit somewhere in an entry of `hooks`
+    (where every key is looked into)."""
+    return _holds_guarded_hooks(value, 3, False, False, frozenset())
 
 
 def hooks_problem(fields: Mapping[str, Any]) -> str | None:
@@ -107,9 +122,21 @@ def hooks_problem(fields: Mapping[str, Any]) -> str | None:
         return "`hooks` must be a mapping of hook events to matcher lists"
     for event, matchers in hooks.items():
         if event not in HOOK_EVENTS:
+            # An unknown event is skipped with a warning, unless guarding hooks sit in it:
+            # those may be what protects the rest, so the client loads none of it.
+            if _guarded_inside(matchers):
+                return (
+                    f"`hooks.{event}` is not a hook event, but it holds "
+                    "PreToolUse/PermissionRequest hooks"
+                )
             continue
         if event in _GUARDED_EVENTS and matchers is not None and not _valid_matchers(matchers):
             return f"`hooks.{event}` is not a list of valid matchers"
+        if isinstance(matchers, list) and any(_guarded_inside(m) for m in matchers):
+            return (
+                f"`hooks.{event}` holds PreToolUse/PermissionRequest hooks where a matcher "
+                "was expected"
+            )
     return None
 
 

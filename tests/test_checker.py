@@ -134,6 +134,9 @@ def test_json_follows_spec(tmp_path: Path) -> None:
         "name": "ok",
         "description": "One\ntwo",
         "tools": ["Read", "Bash(git *)"],
+        "disallowed": None,
+        "effective_tools": ["Bash", "Read"],
+        "launch": True,
         "diagnostics": entries["ok.md"]["diagnostics"],
     }
     assert entries["all.md"]["tools"] is None
@@ -145,6 +148,7 @@ def test_json_follows_spec(tmp_path: Path) -> None:
         None,
         None,
     )
+    assert (bad["disallowed"], bad["effective_tools"], bad["launch"]) == (None, None, None)
     diagnostics = bad["diagnostics"]
     assert isinstance(diagnostics, list)
     assert diagnostics[0]["code"] == "AS006"
@@ -153,7 +157,7 @@ def test_json_follows_spec(tmp_path: Path) -> None:
 
 
 def test_text_rendering_and_exit_codes(tmp_path: Path) -> None:
-    write(tmp_path / "warn.md", "warn", "description: d\ntools: MultiEdit\n")
+    write(tmp_path / "warn.md", "warn", "description: d\ntools: Read, MultiEdit\n")
     report = check_paths([str(tmp_path)])
     text = render_text(report)
     first, summary = text.splitlines()[0], text.splitlines()[-1]

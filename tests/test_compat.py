@@ -39,6 +39,10 @@ CASES: list[tuple[str, bytes, str, str]] = [
     ("hooks-string", fm("hooks: nonsense\n"), "a.md", "AS012"),
     ("hooks-list", fm("hooks: []\n"), "a.md", "AS012"),
     ("cr-only", fm("").replace(b"\n", b"\r"), "a.md", "AS013"),
+    ("launch-refused", fm("tools: read, grep\n"), "a.md", "AS016"),
+    ("launch-refused-retired", fm("tools: MultiEdit, LS\n"), "a.md", "AS016"),
+    ("launch-refused-session-only", fm("tools: TodoWrite\n"), "a.md", "AS016"),
+    ("launch-refused-pipe", fm("tools: Read|Grep\n"), "a.md", "AS016"),
     (
         "conflict-markers",
         fm("") + b"<<<<<<< local\nA\n=======\nB\n>>>>>>> upstream\n",
@@ -76,6 +80,10 @@ CASES: list[tuple[str, bytes, str, str]] = [
     ("bad-color", fm("color: magenta\n"), "a.md", "AS113"),
     ("bad-permission-mode", fm("permissionMode: yolo\n"), "a.md", "AS113"),
     ("bad-effort", fm("effort: extreme\n"), "a.md", "AS113"),
+    ("bad-effort-number-text", fm("effort: '3.5'\n"), "a.md", "AS113"),
+    ("small-compact-window", fm("autoCompactWindow: 99999\n"), "a.md", "AS113"),
+    ("compact-window-text", fm("autoCompactWindow: '200000'\n"), "a.md", "AS113"),
+    ("compact-window-fraction", fm("autoCompactWindow: 150000.5\n"), "a.md", "AS113"),
     ("tag-characters", fm("", description="Reviews code.\U000e0041\U000e0042"), "a.md", "AS120"),
     ("memory-adds-tools", fm("memory: project\ntools: Read, Grep\n"), "a.md", "AS119"),
     ("bad-memory", fm("memory: global\n"), "a.md", "AS113"),
@@ -158,7 +166,7 @@ def test_retired_tools_name_the_successor() -> None:
 
 def test_lowercase_tool_suggests_the_right_case() -> None:
     _, found = diagnose(fm("tools: webfetch\n"), "a.md")
-    assert found[0].fix == "write `WebFetch`"
+    assert [d.fix for d in found if d.code == "AS107"] == ["write `WebFetch`"]
 
 
 def test_did_you_mean() -> None:
@@ -202,6 +210,15 @@ def test_known_models(model: str) -> None:
         "memory: project\n",
         "isolation: worktree\n",
         "color: cyan\n",
+        "effort: HIGH\n",
+        "effort: Max\n",
+        "effort: '3'\n",
+        "permissionMode: manual\n",
+        "autoCompactWindow: 100000\n",
+        "autoCompactWindow: 1e6\n",
+        "omitClaudeMd: true\n",
+        "observer: true\nobserverMessage: watch\nobserveToolResults: true\n",
+        "observeSubagents: false\nexperimental: {cacheTtl: 1h}\n",
     ],
 )
 def test_valid_values_are_quiet(rest: str) -> None:
@@ -215,6 +232,64 @@ def test_mcp_server_configured_or_declared_is_quiet() -> None:
     assert codes(data) == []  # no project knowledge: say nothing
     own = fm("tools: mcp__db__query\nmcpServers: [db]\n")
     assert codes(own, mcp_servers=frozenset()) == ["AS204"]
+
+
+def test_a_specifier_in_disallowed_tools_removes_the_whole_tool() -> None:
+    [on_tools] = findings(fm("tools: Bash(git *), Read\n"), "AS110")
+    assert "grants all of Bash" in on_tools.message
+    [on_denied] = findings(fm("disallowedTools: Bash(rm *)\n"), "AS110")
+    assert "removes all of Bash (and Monitor with it)" in on_denied.message
+    assert "grants" not in on_denied.message
+    assert "`Bash`" in on_denied.fix
+
+
+@pytest.mark.parametrize("denied", ["Bash", "Bash(rm *)"])
+def test_glob_and_grep_are_granted_once_bash_is_disallowed(denied: str) -> None:
+    assert findings(fm("tools: Bash, Glob, Grep\n"), "AS111")
+    assert not findings(fm(f"tools: Bash, Glob, Grep\ndisallowedTools: {denied}\n"), "AS111")
+
+
+def test_empty_tools_names_the_listing_the_client_shows() -> None:
+    [plain] = findings(fm("tools: []\n"), "AS105")
+    assert "shows 'All tools')" in plain.message
+    [denied] = findings(fm("tools: []\ndisallowedTools: Edit, Write\n"), "AS105")
+    assert "shows 'All tools except Edit, Write')" in denied.message
+
+
+def test_memory_tools_note_leaves_out_what_disallowed_tools_removes() -> None:
+    [note] = findings(fm("memory: user\ntools: Grep\ndisallowedTools: Write(x)\n"), "AS119")
+    assert "gives this agent Edit, Read (" in note.message
+    assert findings(fm("memory: user\ntools: Grep\n"), "AS119") != []
+    quiet = diagnose(fm("memory: user\ntools: Grep\n"), "a.md", auto_memory=False)[1]
+    assert "AS119" not in {d.code for d in quiet}  # auto-memory off: nothing is added
+
+
+def test_launch_refusal_says_why_and_how_to_fix_it() -> None:
+    [retired] = findings(fm("tools: MultiEdit, LS\n"), "AS016")
+    assert retired.severity == "error"
+    assert "`MultiEdit`, `LS` name no tool a subagent can have" in retired.message
+    assert retired.fix == "run `agentsync check --fix --fix-tools` (MultiEdit -> Edit, LS -> Glob)"
+    [lower] = findings(fm("tools: read, grep\n"), "AS016")
+    assert "spelled as Claude Code spells them" in lower.fix
+    [session] = findings(fm("tools: TodoRead\n"), "AS016")  # its successor is session-only
+    assert "--fix-tools" not in session.fix
+    [denied] = findings(fm("tools: Task\ndisallowedTools: Agent\n"), "AS016")
+    assert "`disallowedTools` removes every tool it lists" in denied.message
+    [mixed] = findings(fm("tools: read, Bash\ndisallowedTools: Bash(x)\n"), "AS016")
+    assert "`read` names no tool" in mixed.message and "removes the rest" in mixed.message
+    assert not findings(fm("tools: Read, Edit\ndisallowedTools: Read, Edit\n"), "AS016")
+
+
+def test_the_new_schema_keys_are_known() -> None:
+    [typo] = findings(fm("Observer: true\n"), "AS115")
+    assert typo.fix == "rename `Observer` to `observer`"
+
+
+def test_only_tools_of_an_unconfigured_server_refuse_every_launch() -> None:
+    data = fm("tools: mcp__x__y, mcp__x\n")
+    assert codes(data, mcp_servers=frozenset()) == ["AS016", "AS202", "AS202"]
+    assert codes(data, mcp_servers=frozenset({"x"})) == []
+    assert codes(data) == []  # no project knowledge: taken as configured
 
 
 def test_star_tools_need_no_name_checks() -> None:

@@ -197,6 +197,9 @@ SHAPES: dict[str, Shape] = {
         "name": (str, type(None)),
         "description": (str, type(None)),
         "tools": (list, type(None)),
+        "disallowed": (list, type(None)),
+        "effective_tools": (list, type(None)),
+        "launch": (bool, type(None)),
         "diagnostics": list,
     },
 }

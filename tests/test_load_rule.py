@@ -51,6 +51,50 @@ def test_every_broken_rule_is_kept_in_the_clients_order() -> None:
     ]
 
 
+# Observed on the real client: an unknown event is skipped with a warning unless guarding
+# hooks (PreToolUse, PermissionRequest) sit somewhere inside it, up to four levels down.
+UNKNOWN_EVENTS: list[tuple[str, bool]] = [
+    (
+        "pre:\n    PreToolUse:\n      - matcher: Bash\n"
+        "        hooks: [{type: command, command: x}]",
+        False,
+    ),
+    ("pre: {PreToolUse: x}", False),
+    ("pre: {PermissionRequest: [1]}", False),
+    ("pre: {x: {PreToolUse: y}}", False),
+    ("pre: [{x: {PreToolUse: y}}]", False),
+    ("pre: {a: {b: {c: {PreToolUse: y}}}}", False),
+    ("pre: {mcpServers: {PreToolUse: y}}", False),  # no key is passed over inside `hooks`
+    ("pre: {a: {b: {c: {d: {PreToolUse: y}}}}}", True),  # too deep to be looked at
+    ("pre: [[[[{PreToolUse: y}]]]]", True),
+    ("pre: [{matcher: Bash, hooks: [{type: command, command: x}]}]", True),
+    ("pre: {PostToolUse: [{matcher: Bash, hooks: [{type: command, command: x}]}]}", True),
+    ("pre: {PreToolUse: []}", True),
+    ("pre: {PreToolUse: null}", True),
+    ("pre: x", True),
+    ("pre: []", True),
+    # a known event whose entry holds guarding hooks where a matcher belongs
+    ("PostToolUse: [{pre: {PreToolUse: y}}]", False),
+    ("PostToolUse: [[{PreToolUse: y}]]", False),
+    (
+        "PostToolUse: [{matcher: x, hooks: [{type: command, command: c}], extra: {PreToolUse: y}}]",
+        False,
+    ),
+    ("PostToolUse: [{matcher: x, hooks: [{type: command, command: c}]}]", True),
+]
+
+
+@pytest.mark.parametrize(("hooks", "loads"), UNKNOWN_EVENTS)
+def test_guarding_hooks_inside_an_unknown_event_drop_the_agent(hooks: str, loads: bool) -> None:
+    data = f"---\nname: a\ndescription: d\nhooks:\n  {hooks}\n---\nbody\n".encode()
+    agent, found = diagnose(data, "a.md")
+    assert agent.loads is loads
+    if not loads:
+        assert [reason.rule for reason in agent.drop_reasons] == ["hooks"]
+        assert [d.code for d in found if d.code in DROP_CODES] == ["AS012"]
+        assert "PreToolUse/PermissionRequest" in found[0].message
+
+
 def test_a_file_that_loads_breaks_no_rule() -> None:
     agent = parse_agent(b"---\nname: a\ndescription: d\n---\nbody\n")
     assert (agent.loads, agent.drop_reasons, agent.drop_reason) == (True, (), None)
