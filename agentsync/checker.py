@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +21,7 @@ from agentsync.fixer import plan_fix, unified_diff
 from agentsync.frontmatter import (
     CLIENT_VERSION,
     MAX_FILE_BYTES,
+    VERIFIED_CLIENTS,
     AgentFile,
     parse_agent,
     walk_agent_files,
@@ -349,7 +353,9 @@ def apply_fixes(patches: Sequence[FilePatch]) -> None:
 GROUPED_AFTER = 5  # files listed per warning or info code before the rest are counted
 
 
-def render_text(report: CheckReport, *, verbose: bool = False) -> str:
+def render_text(
+    report: CheckReport, *, verbose: bool = False, client: InstalledClient | None = None
+) -> str:
     """`path:line: severity CODE message` per finding, then a summary line.
 
     Each finding stays one line, escaped: a path or a quoted value with a newline or an
@@ -375,7 +381,79 @@ def render_text(report: CheckReport, *, verbose: bool = False) -> str:
     for (severity, code), count in hidden.items():
         lines.append(f"... and {count} more {severity} {code} (-v lists every one)")
     lines.append(summary_line(report))
+    lines += client_lines(client, verbose=verbose)
     return "\n".join(lines) + "\n"
+
+
+# --- the client installed here ---------------------------------------------------------
+
+VERSION_TIMEOUT = 3.0  # seconds `claude --version` may take before it counts as unreadable
+_VERSION = re.compile(r"\b(\d+)\.(\d+)\.(\d+)\b")
+
+
+@dataclass(frozen=True)
+class InstalledClient:
+    """The Claude Code found here ($CLAUDE_BIN, else `claude` on PATH) and its version."""
+
+    path: str
+    version: str | None  # None when `--version` failed or printed none
+
+    @property
+    def verified(self) -> bool:
+        """Whether it is one of the versions these rules were checked against."""
+        if self.version is None:
+            return False
+        low, high = (_version_key(v) for v in VERIFIED_CLIENTS)
+        return low <= _version_key(self.version) <= high
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def installed_client(environ: Mapping[str, str] | None = None) -> InstalledClient | None:
+    """The client on this machine and its version, or None when there is none. Runs
+    `claude --version` once, briefly; a client that fails or hangs has no version."""
+    environ = os.environ if environ is None else environ
+    path = environ.get("CLAUDE_BIN") or shutil.which("claude", path=environ.get("PATH"))
+    if not path:
+        return None
+    try:
+        done = subprocess.run(
+            [path, "--version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=VERSION_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):  # not runnable, or too slow
+        return InstalledClient(path, None)
+    found = _VERSION.search(done.stdout) if done.returncode == 0 else None
+    return InstalledClient(path, ".".join(found.groups()) if found else None)
+
+
+def client_lines(client: InstalledClient | None, *, verbose: bool = False) -> list[str]:
+    """What `check` says about the client: a warning when the installed one is outside the
+    verified versions; with `verbose`, which rules apply and which client was found."""
+    low, high = VERIFIED_CLIENTS
+    lines = []
+    if verbose:
+        lines.append(f"rules: Claude Code {CLIENT_VERSION}, verified on {low} to {high}")
+        if client is None:
+            lines.append("installed client: none found (CLAUDE_BIN, or `claude` on PATH)")
+        elif client.version is None:
+            lines.append(f"installed client: {inline(client.path)} (its version could not be read)")
+        elif client.verified:
+            lines.append(f"installed client: Claude Code {client.version} ({inline(client.path)})")
+    if client is not None and client.version is not None and not client.verified:
+        lines.append(
+            f"warning: the installed Claude Code {client.version} ({inline(client.path)}) is "
+            f"outside the versions these rules were verified on ({low} to {high}): what it "
+            "loads may differ"
+        )
+    return lines
 
 
 def ignoring(report: CheckReport, codes: Collection[str]) -> CheckReport:

@@ -1267,7 +1267,8 @@ def check(
     if g.json:
         emit_json(checker.render_json(report))
     elif not g.quiet or report.exit_code(strict=strict):
-        for line in checker.render_text(report, verbose=g.verbose).splitlines():
+        client = checker.installed_client()
+        for line in checker.render_text(report, verbose=g.verbose, client=client).splitlines():
             echo(line, painter=_severity_painter)
     finish(report.exit_code(strict=strict))
 

@@ -22,7 +22,9 @@ else:
 
     yaml12 = OnFirstUse("agentsync.yaml12")  # PyYAML: only for files that are parsed
 
-CLIENT_VERSION = "2.1.330"
+CLIENT_VERSION = "2.1.330"  # the client whose rules these are
+# The oldest and newest clients these rules were checked against: they behave alike.
+VERIFIED_CLIENTS = ("2.1.330", "2.1.332")
 MAX_FILE_BYTES = 1_048_576  # the client skips larger files
 MAX_NAME_UTF16 = 256
 
