@@ -821,7 +821,11 @@ def lock_cmd(
             else:
                 warn(line)
         if not report.ok:
-            warn("hint: run `agentsync lock` (or `agentsync install`) and commit agentsync.lock")
+            echo(
+                "hint: run `agentsync lock` (or `agentsync install`) and commit agentsync.lock",
+                err=True,
+                painter=_paint_error,
+            )
     finish(EXIT_OK if report.ok else EXIT_FAILED)
 
 

@@ -254,7 +254,7 @@ def lock_diff(options: Options, revisions: str) -> LockDiff:
     """The agents two versions of agentsync.lock pin differently: `REV` against the lock on
     disk, or `OLD..NEW` between two revisions of the project's git repository."""
     old_rev, dots, new_rev = revisions.partition("..")
-    if not old_rev or (dots and not new_rev):
+    if not old_rev or (dots and not new_rev) or new_rev.startswith("."):
         raise UsageError(
             f"--lock {revisions}: give a revision, or two as OLD..NEW",
             hint="for example `agentsync diff --lock HEAD` or `--lock main..HEAD`",

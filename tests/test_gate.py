@@ -289,7 +289,9 @@ def test_diff_lock_against_a_revision_without_a_lock_lists_every_agent_as_new(
     assert result.code == 0 and "installed reviewer" in result.out
 
 
-@pytest.mark.parametrize("revision", ["no-such-branch", "HEAD..", "..HEAD", "--output=x"])
+@pytest.mark.parametrize(
+    "revision", ["no-such-branch", "HEAD..", "..HEAD", "--output=x", "HEAD...HEAD~1"]
+)
 def test_diff_lock_refuses_what_names_no_commit(cli: Cli, installed: Path, revision: str) -> None:
     GitRepo(installed).commit("locked")
     result = cli("diff", f"--lock={revision}", cwd=installed)
