@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentsync._fs import read_regular
 from agentsync.agenttools import listed_tools, split_tools  # noqa: F401 - callers split here too
 from agentsync.errors import ResolveError, StorageError
 from agentsync.hookrules import hooks_problem
@@ -513,6 +514,16 @@ def _walk_too_large(root: Path) -> StorageError:
         hint="agents folders hold agent files: remove the link or folder that leads elsewhere",
         subject=str(root),
     )
+
+
+def read_agent_file(path: Path) -> bytes | None:
+    """The bytes of an agent file the client would read: None for one it skips (over the
+    size limit) and for anything that is not a regular file (a FIFO must not hang a run)."""
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except OSError:
+        return None
+    return data if data is not None and len(data) <= MAX_FILE_BYTES else None
 
 
 def walk_agent_files(root: Path) -> Iterator[tuple[str, Path]]:

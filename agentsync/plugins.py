@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentsync.frontmatter import MAX_FILE_BYTES, agent_tools, parse_agent
+from agentsync.frontmatter import agent_tools, parse_agent, read_agent_file
 from agentsync.js import js_key, js_trim, utf16_len
 
 MANIFEST = Path(".claude-plugin") / "plugin.json"
@@ -122,13 +122,9 @@ def plugin_agents(root: Path) -> tuple[str, list[PluginAgent]] | None:
         return None
     found = []
     for relative, path in walk_plugin_files(root):
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                continue
-            data = path.read_bytes()
-        except OSError:
-            continue
-        found.append(read_plugin_agent(data, relative, plugin, path))
+        data = read_agent_file(path)
+        if data is not None:
+            found.append(read_plugin_agent(data, relative, plugin, path))
     return plugin, found
 
 

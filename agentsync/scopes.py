@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agentsync.frontmatter import MAX_FILE_BYTES, parse_agent, walk_agent_files
+from agentsync.frontmatter import parse_agent, read_agent_file, walk_agent_files
 from agentsync.plugins import plugin_agents
 from agentsync.project import user_agents_dir
 
@@ -93,24 +93,18 @@ def loading_names(folder: Path) -> dict[str, Path]:
 
 
 def loading_name(path: Path) -> str | None:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        agent = parse_agent(path.read_bytes())
-    except OSError:
-        return None
-    return agent.name if agent.loads else None
+    """The name the client loads from `path`, or None when it loads nothing."""
+    data = read_agent_file(path)
+    agent = parse_agent(data) if data is not None else None
+    return agent.name if agent is not None and agent.loads else None
 
 
 def _in_tree(folder: Path, name: str, scope: Scope) -> list[Candidate]:
     """The files of one folder tree that carry `name`, the one that sorts last first."""
     found = []
     for _relative, path in walk_agent_files(folder):
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                continue
-            data = path.read_bytes()
-        except OSError:
+        data = read_agent_file(path)
+        if data is None:
             continue
         agent = parse_agent(data)
         if agent.loads and agent.name == name:
