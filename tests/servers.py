@@ -180,3 +180,16 @@ class GitServer(AuthServer):
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+
+def serve_bare_clone(
+    work: Path, tmp_path: Path, cert_dir: Path, user: str, password: str
+) -> tuple[GitServer, Path, Path]:
+    """A bare clone of `work` served over HTTPS to `user:password` only, with a certificate
+    for 127.0.0.1 made in `cert_dir`: (server, the bare repository, the certificate)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    bare = root / "agents.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    cert, key = self_signed_cert(cert_dir)
+    return GitServer(cert, key, root, user, password), bare, cert

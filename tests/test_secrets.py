@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from tests.fixtures import (
     installed,
     write_manifest,
 )
-from tests.servers import GitServer, closed_port, self_signed_cert, tcp_server
+from tests.servers import GitServer, closed_port, serve_bare_clone, tcp_server
 
 pytestmark = pytest.mark.slow  # an HTTPS git server and timeouts
 
@@ -63,15 +62,10 @@ def private(
     work = make_repo("private-work")
     work.write("agents/helper.md", agent_md("helper", "A private helper."))
     work.commit("helper")
-    root = tmp_path / "served"
-    root.mkdir()
-    subprocess.run(
-        ["git", "clone", "-q", "--bare", str(work.path), str(root / "agents.git")], check=True
-    )
-    work.git("remote", "add", "origin", str(root / "agents.git"))
-    cert, key = self_signed_cert(tmp_path_factory.mktemp("tls"))
+    tls = tmp_path_factory.mktemp("tls")
+    server, bare, cert = serve_bare_clone(work.path, tmp_path, tls, USER, SECRET)
+    work.git("remote", "add", "origin", str(bare))
     monkeypatch.setenv("GIT_SSL_CAINFO", str(cert))
-    server = GitServer(cert, key, root, USER, SECRET)
     url = f"https://{USER}:{SECRET}@127.0.0.1:{server.port}/agents.git"
     yield server, work, url
     server.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from agentsync.urls import token_config
 from tests.fixtures import TARGET, Cli, MakeRepo, agent_md, cache_dir
-from tests.servers import GitServer, self_signed_cert
+from tests.servers import GitServer, serve_bare_clone
 
 TOKEN = "ghs_T0kenThatMustNeverLeak42"  # noqa: S105 - a test token the server demands
 
@@ -74,14 +73,9 @@ def served(
     work = make_repo("private")
     work.write("agents/helper.md", agent_md("helper", "A private helper."))
     work.commit("helper")
-    root = tmp_path / "served"
-    root.mkdir()
-    subprocess.run(
-        ["git", "clone", "-q", "--bare", str(work.path), str(root / "agents.git")], check=True
-    )
-    cert, key = self_signed_cert(tmp_path_factory.mktemp("tls"))
+    tls = tmp_path_factory.mktemp("tls")
+    server, _bare, cert = serve_bare_clone(work.path, tmp_path, tls, "x-access-token", TOKEN)
     monkeypatch.setenv("GIT_SSL_CAINFO", str(cert))
-    server = GitServer(cert, key, root, "x-access-token", TOKEN)
     yield server, f"https://127.0.0.1:{server.port}/agents.git"
     server.close()
 
