@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agentsync._fs import NotRegularFile, atomic_write, read_regular, read_small
-from agentsync.compat import ToolView, agent_view, diagnose
+from agentsync.compat import ToolView, agent_view, diagnose, diagnose_plugin
 from agentsync.diagnostics import Diagnostic, by_severity
 from agentsync.errors import EXIT_FAILED, EXIT_OK, JSON_SCHEMA
 from agentsync.fixer import plan_fix, unified_diff
@@ -26,6 +26,7 @@ from agentsync.frontmatter import (
     parse_agent,
     walk_agent_files,
 )
+from agentsync.plugins import AGENTS_FOLDER, MANIFEST, plugin_name, walk_plugin_entries
 from agentsync.textsafe import inline
 
 
@@ -100,27 +101,102 @@ class _Found:
     group: str  # files in one folder tree compete for names
     base: str = ""
     project: Path | None = None  # whose settings the client applies to it
+    plugin: str | None = None  # read by the plugin loader of this plugin
+    relative: str = ""  # ... at this path below the plugin's agents folder
+    skipped: tuple[str, str] | None = None  # why the plugin loader does not read it, the fix
 
 
 def find_agent_files(given: Sequence[str], within: Path | None = None) -> list[_Found]:
     """Every file Claude Code would read under `given` (files are taken as they are).
 
-    `within` (the project folder) is where --fix follows no symlink; an argument outside it
-    is its own such folder.
+    Files below a plugin's agents folder are read as the plugin loader reads them, also
+    when a folder given holds plugins further down. `within` (the project folder) is where
+    --fix follows no symlink; an argument outside it is its own such folder.
     """
     found: list[_Found] = []
     for argument in given:
         path = Path(argument)
         base = _fix_base(argument, within)
         project = project_of(argument, within)
-        if path.is_dir():
+        inside = _plugin_above(path)
+        if inside is not None:
+            found += _plugin_files(argument, inside, base, project)
+        elif path.is_dir():
             group = os.path.realpath(path)
+            roots = _plugins_below(path)
             found += [
                 _Found(os.path.join(argument, rel), location, group, base, project)  # noqa: PTH118
                 for rel, location in walk_agent_files(path)
+                if not any(rel.startswith(root) for root in roots)
             ]
+            for root in roots:
+                below = os.path.join(argument, root)  # noqa: PTH118
+                found += _plugin_files(below, _lexical(Path(below)), base, project)
         else:
             found.append(_Found(argument, path, os.path.realpath(path.parent), base, project))
+    return found
+
+
+def _plugin_above(path: Path) -> Path | None:
+    """The plugin folder that holds `path`, when `path` is the plugin itself or lies in its
+    agents folder (elsewhere in a plugin the project loader's rules are all there is)."""
+    lexical = _lexical(path)
+    for folder in (lexical, *lexical.parents):
+        if (folder / MANIFEST).is_file():
+            agents = folder / AGENTS_FOLDER
+            return folder if lexical in (folder, agents) or agents in lexical.parents else None
+    return None
+
+
+def _plugins_below(folder: Path) -> list[str]:
+    """Paths (relative to `folder`, ending in '/') of the plugin folders below it; the walk
+    follows no link, as the plugin loader does not, and stops at each plugin it finds."""
+    found = []
+    for top, folders, _files in os.walk(folder):
+        if (Path(top) / MANIFEST).is_file() and Path(top) != folder:
+            found.append(os.path.relpath(top, folder) + "/")
+            folders.clear()
+        else:
+            folders[:] = [f for f in folders if f != ".git"]
+    return found
+
+
+def _plugin_files(argument: str, root: Path, base: str, project: Path | None) -> list[_Found]:
+    """The files of the plugin at `root` at or below `argument`, as its loader reads them."""
+    plugin = plugin_name(root)
+    wanted = _lexical(Path(argument))
+    agents = root / AGENTS_FOLDER
+    group = os.path.realpath(root)
+    if not wanted.is_dir():  # one file given
+        relative = os.path.relpath(wanted, agents)
+        link = _symlink_on_the_way(wanted, str(root))
+        entries = [(relative.replace(os.sep, "/"), wanted, link is not None)]
+    else:
+        entries = [
+            (relative, location, linked)
+            for relative, location, linked in walk_plugin_entries(root)
+            if wanted in (root, agents) or wanted in location.parents
+        ]
+    found = []
+    for relative, location, linked in sorted(entries):
+        display = os.path.join(argument, os.path.relpath(location, wanted))  # noqa: PTH118
+        if wanted == location:
+            display = argument
+        skipped = None
+        if plugin is None:
+            skipped = (
+                f"the plugin's {MANIFEST.as_posix()} has no `name`, so Claude Code does not load "
+                "the plugin",
+                'add `"name": "your-plugin"` to the plugin.json',
+            )
+        elif linked:
+            skipped = (
+                "it is reached through a symlink, and Claude Code's plugin loader skips links",
+                "put the file itself in the plugin's agents folder",
+            )
+        found.append(
+            _Found(display, location, group, base, project, plugin or "", relative, skipped)
+        )
     return found
 
 
@@ -239,6 +315,9 @@ def check_paths(
 def _check_file(
     item: _Found, mcp_servers: frozenset[str] | None, auto_memory: bool = True
 ) -> FileReport:
+    if item.skipped is not None:
+        problem = Diagnostic("AS017", "error", 1, *item.skipped)
+        return FileReport(item.display, parse_agent(b""), (problem,), item.location, item.base)
     # Never more than the size limit plus one byte, and only regular files: a planted
     # `x.md -> /dev/zero`, a FIFO or a 4 GiB file must not hang the check or fill memory.
     try:
@@ -257,6 +336,16 @@ def _check_file(
             "check that the file exists and is readable, or move it out of the agents folder",
         )
         return FileReport(item.display, parse_agent(b""), (problem,), item.location, item.base)
+    if item.plugin is not None:
+        agent, found, view = diagnose_plugin(
+            data,
+            item.display,
+            item.relative,
+            item.plugin,
+            mcp_servers=mcp_servers,
+            auto_memory=auto_memory,
+        )
+        return FileReport(item.display, agent, tuple(found), item.location, item.base, view)
     agent, diagnostics = diagnose(
         data, item.display, mcp_servers=mcp_servers, auto_memory=auto_memory
     )
@@ -278,13 +367,17 @@ def _with_duplicates(
         for index in indexes:
             item, report = reports[index]
             others = [reports[i][1].path for i in indexes if i != index]
+            loaded = (
+                "reads a plugin's files side by side, so which one it loads varies from run to run"
+                if item.plugin is not None
+                else f"{CLIENT_VERSION} loads only {reports[winner][1].path} (the path that "
+                "sorts last), 2.1.197 whichever it reads last"
+            )
             finding = Diagnostic(
                 "AS116",
                 "warning",
                 report.agent.line_of("name"),
-                f"the name `{name}` is also used by {', '.join(others)}; Claude Code "
-                f"{CLIENT_VERSION} loads only {reports[winner][1].path} (the path that sorts "
-                "last), 2.1.197 whichever it reads last",
+                f"the name `{name}` is also used by {', '.join(others)}; Claude Code {loaded}",
                 "give each agent a unique name (or remove the copy)",
             )
             merged = sorted((*report.diagnostics, finding), key=by_severity)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from agentsync.agenttools import ToolView, own_mcp_servers, tool_view
@@ -19,9 +21,18 @@ from agentsync.frontmatter import (
     parse_agent,
 )
 from agentsync.js import utf16_len
+from agentsync.plugins import PluginAgent, read_plugin_agent
 from agentsync.textscan import conflict_marker_line, hidden_characters
 
-__all__ = ["CODES", "MAX_HIDDEN_LINES", "Diagnostic", "ToolView", "agent_view", "diagnose"]
+__all__ = [
+    "CODES",
+    "MAX_HIDDEN_LINES",
+    "Diagnostic",
+    "ToolView",
+    "agent_view",
+    "diagnose",
+    "diagnose_plugin",
+]
 
 MAX_HIDDEN_LINES = 20  # AS120 findings listed one by one; the rest are summed up in one
 FIX_HINT = "run `agentsync check --fix` to rewrite the frontmatter as strict YAML"
@@ -51,6 +62,83 @@ def diagnose(
         )
     found.sort(key=by_severity)
     return agent, found
+
+
+def diagnose_plugin(
+    data: bytes,
+    display_path: str,
+    relative: str,
+    plugin: str,
+    *,
+    mcp_servers: frozenset[str] | None = None,
+    auto_memory: bool = True,
+) -> tuple[AgentFile, list[Diagnostic], ToolView]:
+    """`diagnose` for a file the plugin loader reads (`relative`: its path below the plugin's
+    agents folder). That loader takes what the project loader drops: no frontmatter, YAML
+    that does not parse, a bad name or description, any `hooks`; only the size limit holds.
+    The agent comes back under its namespaced name, without the keys plugins ignore."""
+    parsed = parse_agent(data)
+    loaded = read_plugin_agent(data, relative, plugin, Path(display_path))
+    kept = {k: v for k, v in loaded.fields.items() if k not in loaded.ignored}
+    agent = replace(
+        parsed,
+        name=loaded.name,
+        description=loaded.description,
+        tools=loaded.tools,
+        drop_reasons=tuple(r for r in parsed.drop_reasons if r.rule == "size"),
+        fields=kept,
+    )
+    view = agent_view(kept, mcp_servers, auto_memory)
+    found = [
+        d
+        for d in _file_checks(agent, display_path)
+        if d.code != "AS001" or not display_path.lower().endswith(".md")
+    ]
+    found += [_describe_drop(agent, reason, data) for reason in agent.drop_reasons]
+    if not agent.too_large:
+        found += _content_checks(agent, data)
+        found += _plugin_notes(parsed, loaded, plugin)
+    if parsed.frontmatter is not None and parsed.parse != "failed":
+        found += _parse_checks(agent, data)
+        found += field_checks(agent, mcp_servers, view)
+    found.sort(key=by_severity)
+    return agent, found, view
+
+
+def _plugin_notes(parsed: AgentFile, loaded: PluginAgent, plugin: str) -> Iterator[Diagnostic]:
+    """What the plugin loader makes of the file that its author may not expect."""
+    for key in loaded.ignored:
+        yield diag(
+            "AS121",
+            parsed.line_of(key),
+            f"Claude Code ignores `{short(key, 40)}` in plugin agents: this agent runs without it",
+            "remove it, or install the agent into .claude/agents (`agentsync install` keeps "
+            "it there)",
+        )
+    if loaded.stem_name:
+        if parsed.frontmatter is None:
+            why = "the file has no frontmatter"
+        elif parsed.parse == "failed":
+            why = f"its frontmatter does not parse ({short(parsed.strict_error)})"
+        elif loaded.long_name:
+            why = "`name` is longer than 256 characters"
+        else:
+            why = "`name` is missing or empty"
+        yield diag(
+            "AS122",
+            parsed.line_of("name"),
+            f"{why}, so the plugin loader names the agent after its file: "
+            f"`{short(loaded.name, 80)}`",
+            "set `name:` in the frontmatter",
+        )
+    if loaded.generic_description:
+        yield diag(
+            "AS123",
+            parsed.line_of("description"),
+            f"no description: Claude Code lists the agent as `Agent from {short(plugin, 60)} "
+            "plugin`, which does not tell the model when to use it",
+            "add `description:` saying when to use the agent",
+        )
 
 
 def agent_view(

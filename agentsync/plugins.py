@@ -50,6 +50,7 @@ class PluginAgent:
     ignored: tuple[str, ...]  # keys set in the file that plugin agents do not honour
     stem_name: bool  # the frontmatter name could not be used (missing, empty, too long)
     long_name: bool  # ... because it is longer than the loader allows
+    generic_description: bool = False  # no description key gave text: the loader made one up
 
 
 def plugin_name(root: Path) -> str | None:
@@ -74,24 +75,44 @@ def plugin_root_of(path: Path) -> Path | None:
 
 def walk_plugin_files(root: Path) -> Iterator[tuple[str, Path]]:
     """(path below agents/, path) of every file the plugin loader reads, in sorted order."""
+    for relative, path, linked in walk_plugin_entries(root):
+        if not linked:
+            yield relative, path
+
+
+def walk_plugin_entries(root: Path) -> Iterator[tuple[str, Path, bool]]:
+    """(path below agents/, path, reached through a link?) of every `.md` file below the
+    plugin's agents folder, in sorted order. The loader skips the linked ones (links to
+    files and to folders alike); they are listed so that a check can say so."""
     top = root / AGENTS_FOLDER
-    if top.is_symlink() or not top.is_dir():
+    if not top.is_dir():
         return
-    stack = [(top, "")]
+    seen: set[str] = set()
+    stack = [(top, "", top.is_symlink())]
     while stack:
-        folder, prefix = stack.pop()
+        folder, prefix, linked = stack.pop()
+        real = os.path.realpath(folder)
+        if real in seen:
+            continue  # a link loop, or a folder reached twice through links
+        seen.add(real)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
         except OSError:
             continue
         for entry in entries:
-            if entry.is_symlink():
-                continue  # the plugin loader skips links, to files and to folders alike
             relative = f"{prefix}{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), relative + "/"))
-            elif entry.name.lower().endswith(".md") and entry.is_file(follow_symlinks=False):
-                yield relative, Path(entry.path)
+            through = linked or entry.is_symlink()
+            if _is_folder(entry):
+                stack.append((Path(entry.path), relative + "/", through))
+            elif entry.name.lower().endswith(".md"):
+                yield relative, Path(entry.path), through
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def read_plugin_agent(data: bytes, relative: str, plugin: str, path: Path) -> PluginAgent:
@@ -102,16 +123,18 @@ def read_plugin_agent(data: bytes, relative: str, plugin: str, path: Path) -> Pl
     stem = relative.rsplit("/", 1)[-1][: -len(".md")]
     own, long_name = _own_name(fields.get("name"))
     name = ":".join([plugin, *folders, own if own is not None else stem])
+    description = _description(fields)
     return PluginAgent(
         path=path,
         relative=relative,
         name=name,
-        description=_description(fields, plugin),
+        description=description if description is not None else f"Agent from {plugin} plugin",
         tools=agent_tools(fields) if fields else None,
         fields=fields,
         ignored=tuple(k for k in fields if k in IGNORED_KEYS or k.startswith("observer")),
         stem_name=own is None,
         long_name=long_name,
+        generic_description=description is None,
     )
 
 
@@ -138,14 +161,15 @@ def _own_name(value: Any) -> tuple[str | None, bool]:
     return text, False
 
 
-def _description(fields: Mapping[str, Any], plugin: str) -> str:
+def _description(fields: Mapping[str, Any]) -> str | None:
+    """The first description key that gives text; None when the loader has to make one up."""
     for key in _DESCRIPTION_KEYS:
         value = fields.get(key)
         if isinstance(value, str | int | float) and value is not None:
             text = js_trim(value if isinstance(value, str) else _js_string(value))
             if text:
                 return text
-    return f"Agent from {plugin} plugin"
+    return None
 
 
 def _js_string(value: Any) -> str:

@@ -3,13 +3,16 @@ scopes and plugin agents. Skipped without a client (set CLAUDE_BIN)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agentsync.plugins import plugin_agents
 from agentsync.scopes import which
-from tests.contract_claude import find_client, run_client
+from tests.contract_claude import find_client, run_client, shown_tools
 from tests.fixtures import agent_md
 from tests.test_scopes import PLUGIN_LISTING, plugin, write
 
@@ -90,3 +93,27 @@ def test_plugin_agents_are_named_and_described_as_the_client_does(
     assert listed is not None
     assert {a.name: a.description for a in listed[1]} == client
     assert client == {name: description for name, (description, _) in PLUGIN_LISTING.items()}
+
+
+def test_check_of_a_plugin_folder_predicts_the_client(
+    scopes: tuple[Path, Path], plugin: Path
+) -> None:
+    project, home = scopes
+    assert CLIENT is not None
+    run = run_client(CLIENT, project, home=home, extra=[f"--plugin-dir={plugin}"])
+    client = {n: (e.description, e.tools) for n, e in run.listed.items() if n.startswith("kit:")}
+    checked = subprocess.run(
+        [sys.executable, "-m", "agentsync", "--json", "check", str(plugin)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    files = json.loads(checked.stdout)
+    predicted = {
+        f["name"]: (f["description"], shown_tools(f["tools"], tuple(f["disallowed"] or ())))
+        for f in files
+        if f["loads"]
+    }
+    assert predicted == client
+    skipped = {Path(f["path"]).name for f in files if not f["loads"]}
+    assert skipped == {"link.md", "x.md"}  # a link to a file, and a file in a linked folder

@@ -223,3 +223,66 @@ def test_status_names_the_user_agent_a_project_agent_hides_by_its_name(
     (project / ".claude/agents/reviewer.md").write_text("---\nname: reviewer\n---\nBroken.\n")
     rows = {r["agent"]: r for r in json.loads(cli("--json", "status", cwd=project).out)["agents"]}
     assert rows["reviewer"]["shadows"] is None
+
+
+# -- check on a plugin folder -------------------------------------------------------------------
+
+
+def check_json(cli: Cli, *args: str, cwd: Path) -> dict[str, dict[str, object]]:
+    result = cli("--json", "check", *args, cwd=cwd)
+    assert result.code in (0, 1), result.err
+    return {str(f["path"]): f for f in json.loads(result.out)}
+
+
+def codes(entry: dict[str, object]) -> list[str]:
+    return [str(d["code"]) for d in entry["diagnostics"]]  # type: ignore[attr-defined]
+
+
+def test_check_reads_a_plugin_folder_as_the_plugin_loader(plugin: Path, cli: Cli) -> None:
+    files = check_json(cli, "kit", cwd=plugin.parent)
+    loading = {
+        f["name"]: (f["description"], tuple(f["tools"]) if f["tools"] is not None else None)
+        for f in files.values()
+        if f["loads"]
+    }
+    assert loading == PLUGIN_LISTING
+    for skipped in ("kit/agents/link.md", "kit/agents/linked/x.md"):
+        assert files[skipped]["loads"] is False and codes(files[skipped]) == ["AS017"]
+    assert "kit/agents/notes.txt" not in files
+    assert codes(files["kit/agents/UP.MD"]).count("AS121") == 2  # hooks and permissionMode
+    assert "AS203" not in codes(files["kit/agents/UP.MD"])  # ignored hooks run nothing
+    assert sorted(codes(files["kit/agents/plain.md"])) == ["AS122", "AS123"]
+    assert "AS122" in codes(files["kit/agents/long.md"])
+    assert "AS122" in codes(files["kit/agents/badyaml.md"])
+    assert "AS006" not in codes(files["kit/agents/badyaml.md"])  # the project loader's drop
+    assert codes(files["kit/agents/rev.md"]) == []
+
+
+def test_check_of_part_of_a_plugin_or_one_of_its_files(plugin: Path, cli: Cli) -> None:
+    sub = check_json(cli, "agents/sub", cwd=plugin)
+    assert [(p, f["name"]) for p, f in sub.items()] == [("agents/sub/num.md", "kit:sub:123")]
+    one = check_json(cli, "kit/agents/plain.md", "kit/agents/link.md", cwd=plugin.parent)
+    assert one["kit/agents/plain.md"]["name"] == "kit:plain"
+    assert codes(one["kit/agents/link.md"]) == ["AS017"]
+    inside = check_json(cli, ".", cwd=plugin / "agents")
+    assert inside["./rev.md"]["name"] == "kit:rev"
+
+
+def test_check_of_a_collection_applies_each_loader_where_it_reads(tmp_path: Path, cli: Cli) -> None:
+    repo = tmp_path / "market"
+    write(repo / ".claude/agents/plain.md", "Just a body, no frontmatter.\n")
+    write(repo / "plugins/one/.claude-plugin/plugin.json", '{"name": "one"}')
+    write(repo / "plugins/one/agents/plain.md", "Just a body, no frontmatter.\n")
+    write(repo / "plugins/one/agents/X.MD", agent_md("x", "Upper-case extension."))
+    write(repo / "plugins/anon/.claude-plugin/plugin.json", '{"version": "1"}')
+    write(repo / "plugins/anon/agents/a.md", agent_md("a", "A."))
+    files = check_json(cli, ".", cwd=repo)
+    assert files["./.claude/agents/plain.md"]["loads"] is False  # the project loader's rules
+    assert "AS003" in codes(files["./.claude/agents/plain.md"])
+    assert files["./plugins/one/agents/plain.md"]["name"] == "one:plain"
+    assert files["./plugins/one/agents/X.MD"]["name"] == "one:x"
+    anon = files["./plugins/anon/agents/a.md"]
+    assert anon["loads"] is False and codes(anon) == ["AS017"]
+    result = cli("check", ".", cwd=repo)
+    assert result.code == 1
+    assert "plugins/anon/agents/a.md:1: error AS017 the plugin's" in result.out
