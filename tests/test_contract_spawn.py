@@ -75,6 +75,23 @@ ALIASES = (
     ("alias-dis-taskstop", "tools: KillBash, Read\ndisallowedTools: TaskStop"),
     ("alias-bashoutput", "tools: BashOutput, Read"),
 )
+# Left with no tool: launched with none when `disallowedTools` took every piece on purpose,
+# refused when a rule with a specifier (or an alias it does not map) left a piece unresolved.
+EMPTIED = (
+    ("empty-exact", "tools: Read, Edit\ndisallowedTools: Read, Edit"),
+    ("empty-alias", "tools: Agent\ndisallowedTools: Task"),
+    ("empty-alias-back", "tools: KillShell\ndisallowedTools: TaskStop"),
+    ("empty-aliases", "tools: TaskStop\ndisallowedTools: KillBash"),
+    ("empty-spec-piece", "tools: Read(x)\ndisallowedTools: Read"),
+    ("empty-monitor", "tools: Monitor\ndisallowedTools: Bash(rm *)"),
+    ("empty-unknown", "tools: Foo\ndisallowedTools: Foo"),
+    ("empty-spec-rule", "tools: Read\ndisallowedTools: Read(x)"),
+    ("empty-spec-both", "tools: Bash(git *)\ndisallowedTools: Bash(git *)"),
+    ("empty-task", "tools: Task\ndisallowedTools: Task"),
+    ("empty-agent-types", "tools: Agent(Explore)\ndisallowedTools: Agent"),
+    ("empty-bashoutput", "tools: BashOutput\ndisallowedTools: TaskOutput"),
+    ("empty-memory", "memory: project\ntools: Read\ndisallowedTools: Read, Write, Edit"),
+)
 REFUSED = (
     ("refuse-lowercase", "tools: read, grep"),
     ("refuse-retired", "tools: MultiEdit, LS"),
@@ -106,6 +123,9 @@ MCP_CONFIGURED = (
     ("mcp-tools-dis", f"tools: mcp__{STUB_SERVER}__*, Read\ndisallowedTools: mcp__{STUB_SERVER}"),
     ("mcp-other-server", "tools: mcp__other__x"),
     ("mcp-spec-dis", f"tools: Bash, mcp__{STUB_SERVER}\ndisallowedTools: Bash(ls *)"),
+    ("mcp-emptied", f"tools: mcp__{STUB_SERVER}__echo\ndisallowedTools: mcp__{STUB_SERVER}"),
+    ("mcp-emptied-every", f"tools: mcp__{STUB_SERVER}__*\ndisallowedTools: mcp__*"),
+    ("mcp-emptied-other", "tools: mcp__other__x\ndisallowedTools: mcp__other"),
 )
 
 
@@ -120,7 +140,9 @@ class Project:
 
 
 PROJECTS = {
-    "tools": Project(DISALLOWED + SPECIFIERS + BASH + ALIASES + REFUSED + MCP_UNCONFIGURED),
+    "tools": Project(
+        DISALLOWED + SPECIFIERS + BASH + ALIASES + EMPTIED + REFUSED + MCP_UNCONFIGURED
+    ),
     "memory-on": Project(MEMORY),
     "memory-off-env": Project(MEMORY, env={"CLAUDE_CODE_DISABLE_AUTO_MEMORY": "1"}),
     "memory-off-settings": Project(MEMORY, settings={"autoMemoryEnabled": False}),
