@@ -136,7 +136,9 @@ class Project:
     agents: tuple[tuple[str, str], ...]
     mcp: bool = False  # configure the stub MCP server in .mcp.json
     settings: dict[str, Any] = field(default_factory=dict)  # .claude/settings.json
+    user_settings: dict[str, Any] = field(default_factory=dict)  # HOME/.claude/settings.json
     env: dict[str, str] = field(default_factory=dict)
+    auto_memory: bool = True  # whether the client's auto-memory is on there
 
 
 PROJECTS = {
@@ -144,8 +146,18 @@ PROJECTS = {
         DISALLOWED + SPECIFIERS + BASH + ALIASES + EMPTIED + REFUSED + MCP_UNCONFIGURED
     ),
     "memory-on": Project(MEMORY),
-    "memory-off-env": Project(MEMORY, env={"CLAUDE_CODE_DISABLE_AUTO_MEMORY": "1"}),
-    "memory-off-settings": Project(MEMORY, settings={"autoMemoryEnabled": False}),
+    "memory-off-env": Project(
+        MEMORY, env={"CLAUDE_CODE_DISABLE_AUTO_MEMORY": "1"}, auto_memory=False
+    ),
+    "memory-off-settings": Project(
+        MEMORY, settings={"autoMemoryEnabled": False}, auto_memory=False
+    ),
+    "memory-off-user": Project(
+        MEMORY, user_settings={"autoMemoryEnabled": False}, auto_memory=False
+    ),
+    "memory-on-again": Project(  # the project's settings override the user's
+        MEMORY, settings={"autoMemoryEnabled": True}, user_settings={"autoMemoryEnabled": False}
+    ),
     "mcp": Project(MCP_CONFIGURED + REFUSED[:2] + MCP_UNCONFIGURED[:1] + DISALLOWED[:1], mcp=True),
 }
 
@@ -194,6 +206,9 @@ def both(
     root = tmp_path_factory.mktemp(f"spawn-{request.param}")
     home = tmp_path_factory.mktemp(f"spawn-{request.param}-home")
     _write(root, project)
+    if project.user_settings:
+        (home / ".claude").mkdir()
+        (home / ".claude" / "settings.json").write_text(json.dumps(project.user_settings))
     names = [INHERIT, *(name for name, _ in project.agents)]
     run = launch_all(CLIENT, root, names, 90, home=home, env=project.env)
     report = _check_json(root, home, project.env)
@@ -241,6 +256,10 @@ def test_listing_matches_tools(
     predicted = {name: _listing(entries[name], root) for name in _names(project)}
     listed = {name: run.listed[name].tools for name in _names(project)}
     assert predicted == listed
+    if "memory-tools" in listed:  # the settings and environment really turned memory on or off
+        assert listed["memory-tools"] == (
+            "Glob, Write, Edit, Read" if project.auto_memory else "Glob"
+        )
 
 
 def test_launch_matches(
