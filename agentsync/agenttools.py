@@ -217,16 +217,18 @@ def tool_view(
         kept = _without(DEFAULT_SUBAGENT_TOOLS + servers, denied)
         return ToolView(None, denied, _sorted(kept), launch=True, shown=shown)
     listed = tuple(p for p in pieces if p not in denied)  # exact, case-sensitive
-    if not listed:  # nothing left to list: the agent starts with zero tools
-        return ToolView((), None, (), launch=True, shown="None")
-    granted = {piece: _resolve(piece, mcp_servers) for piece in listed}
-    unresolved = tuple(piece for piece, tool in granted.items() if tool is None)
+    # A launch starts again from every piece, not from that list.
+    granted = {piece: _resolve(piece, mcp_servers) for piece in pieces}
     kept = _without(tuple(t for t in granted.values() if t is not None), denied)
     if "Bash" in kept:  # searches run through Bash: no separate Glob or Grep
         kept = tuple(t for t in kept if t not in ("Glob", "Grep"))
-    return ToolView(
-        listed, None, _sorted(kept), bool(kept), ", ".join(listed), unresolved=unresolved
-    )
+    # Left with no tool, the client refuses the launch unless `disallowedTools` took away
+    # every piece on purpose; then the subagent starts with none.
+    launch = bool(kept) or all(_denied_outright(piece, denied) for piece in pieces)
+    if not listed:  # nothing left to list
+        return ToolView((), None, (), launch, shown="None")
+    unresolved = tuple(piece for piece in listed if granted[piece] is None)
+    return ToolView(listed, None, _sorted(kept), launch, ", ".join(listed), unresolved=unresolved)
 
 
 def own_mcp_servers(fields: Mapping[str, Any]) -> frozenset[str]:
@@ -253,6 +255,29 @@ def _resolve(piece: str, mcp_servers: frozenset[str] | None) -> str | None:
         return f"mcp__{server}__*" if tool in ("", "*") else piece
     name = tool_name(piece)
     return name if name in SUBAGENT_TOOLS or name in LOADER_TOOLS else None
+
+
+# The names matched as one tool when `disallowedTools` is held against a piece of `tools`;
+# not BashOutput, whose TaskOutput no subagent has.
+_DENIAL_ALIASES = {"Task": "Agent", "KillShell": "TaskStop", "KillBash": "TaskStop"}
+
+
+def _denied_outright(piece: str, denied: tuple[str, ...]) -> bool:
+    """Whether a `disallowedTools` rule takes `piece` away on purpose (observed 2.1.330–2.1.332):
+    a rule without a specifier naming its tool (aliases either way, any spelling, known or not),
+    a server's MCP pattern, or any Bash rule for Monitor. A piece whose tool only a rule with a
+    specifier removes (`Read` under `Read(x)`) is not: the client then refuses the launch."""
+    found = _SPECIFIER.match(piece)
+    name = found.group(1) if found else piece
+    if name == "Task" or (found and name == "Agent"):
+        return False  # read as a choice of agent types, which no rule takes away outright
+    if piece.startswith("mcp__"):
+        server = piece[len("mcp__") :].partition("__")[0]
+        return any(d in (piece, "mcp__*", f"mcp__{server}", f"mcp__{server}__*") for d in denied)
+    if name == "Monitor" and any(tool_name(d) == "Bash" for d in denied):
+        return True  # it watches Bash's background commands and goes with it
+    name = _DENIAL_ALIASES.get(name, name)
+    return any(not _SPECIFIER.match(d) and _DENIAL_ALIASES.get(d, d) == name for d in denied)
 
 
 def _without(tools: tuple[str, ...], denied: tuple[str, ...]) -> tuple[str, ...]:

@@ -90,6 +90,19 @@ LISTINGS: list[tuple[str, Any, Any, Any, bool, str]] = [
     ("tools: read, Edit\ndisallowedTools: Edit\n", ["read"], None, [], False, "read"),
     ("tools: Bash(git *)\ndisallowedTools: Bash(rm *)\n", ["Bash(git *)"], None, [], False, ""),
     ("tools: Task\ndisallowedTools: Agent\n", ["Task"], None, [], False, ""),
+    # left with no tool: a launch starts with none only if `disallowedTools` took away every
+    # piece on purpose (a rule without a specifier, aliases either way); else it is refused
+    ("tools: Agent\ndisallowedTools: Task\n", ["Agent"], None, [], True, ""),
+    ("tools: KillShell\ndisallowedTools: TaskStop\n", ["KillShell"], None, [], True, ""),
+    ("tools: TaskStop\ndisallowedTools: KillBash\n", ["TaskStop"], None, [], True, ""),
+    ("tools: Read(x)\ndisallowedTools: Read\n", ["Read(x)"], None, [], True, ""),
+    ("tools: Monitor\ndisallowedTools: Bash(rm *)\n", ["Monitor"], None, [], True, ""),
+    ("tools: Foo\ndisallowedTools: Foo\n", [], None, [], True, "None"),
+    ("tools: Read\ndisallowedTools: Read(x)\n", ["Read"], None, [], False, ""),
+    ("tools: Task\ndisallowedTools: Task\n", [], None, [], False, "None"),
+    ("tools: Agent(Explore)\ndisallowedTools: Agent\n", ["Agent(Explore)"], None, [], False, ""),
+    ("tools: Bash(git *)\ndisallowedTools: Bash(git *)\n", [], None, [], False, "None"),
+    ("tools: BashOutput\ndisallowedTools: TaskOutput\n", ["BashOutput"], None, [], False, ""),
     # memory: Write, Edit, Read appended to a defined list, an empty one too
     (
         "tools: Glob\nmemory: project\n",
@@ -148,6 +161,11 @@ def test_mcp_tools_resolve_only_for_a_reachable_server() -> None:
     assert (read.effective, read.launch, read.unresolved) == (("Read",), True, ("mcp__nope__x",))
     nope = view("tools: mcp__nope__x\n", mcp_servers=servers)
     assert (nope.effective, nope.launch) == ((), False)
+    for denied in ("mcp__srv", "mcp__srv__*", "mcp__*"):  # taken away on purpose: no refusal
+        gone = view(f"tools: mcp__srv__ping\ndisallowedTools: {denied}\n", mcp_servers=servers)
+        assert (gone.effective, gone.launch) == ((), True)
+    gone = view("tools: mcp__nope__x\ndisallowedTools: mcp__nope\n", mcp_servers=servers)
+    assert (gone.effective, gone.launch) == ((), True)
     unknown = view("tools: mcp__nope__x\n")  # no knowledge of the servers: taken as reachable
     assert (unknown.effective, unknown.launch) == (("mcp__nope__x",), True)
 
