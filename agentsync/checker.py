@@ -15,7 +15,7 @@ from typing import Any
 
 from agentsync._fs import NotRegularFile, atomic_write, read_regular, read_small
 from agentsync.compat import ToolView, agent_view, diagnose, diagnose_plugin
-from agentsync.diagnostics import Diagnostic, by_severity
+from agentsync.diagnostics import Diagnostic, by_severity, diag
 from agentsync.errors import EXIT_FAILED, EXIT_OK, JSON_SCHEMA
 from agentsync.fixer import plan_fix, unified_diff
 from agentsync.frontmatter import (
@@ -27,6 +27,7 @@ from agentsync.frontmatter import (
     walk_agent_files,
 )
 from agentsync.plugins import AGENTS_FOLDER, MANIFEST, plugin_name, walk_plugin_entries
+from agentsync.scopes import BUILT_INS, loading_names
 from agentsync.textsafe import inline
 
 
@@ -233,8 +234,7 @@ def auto_memory_on(project: Path | None, environ: Mapping[str, str] | None = Non
     flag = environ.get("CLAUDE_CODE_DISABLE_AUTO_MEMORY", "").strip().lower()
     if flag in _ENV_YES or flag in _ENV_NO:
         return flag in _ENV_NO
-    user = Path(environ.get("CLAUDE_CONFIG_DIR") or Path(environ.get("HOME") or "~") / ".claude")
-    files = [user.expanduser() / "settings.json"]
+    files = [user_folder(environ).parent / "settings.json"]
     if project is not None:
         files += [
             project / ".claude" / "settings.json",
@@ -307,7 +307,7 @@ def check_paths(
         if item.project not in memory:
             memory[item.project] = auto_memory_on(item.project, environ)
         reports.append((item, _check_file(item, mcp_servers, memory[item.project])))
-    reports = _with_duplicates(reports)
+    reports = _with_scopes(_with_duplicates(reports), environ)
     files = sorted((r for _, r in reports), key=lambda r: r.path)
     return CheckReport(tuple(files))
 
@@ -383,6 +383,75 @@ def _with_duplicates(
             merged = sorted((*report.diagnostics, finding), key=by_severity)
             reports[index] = (item, replace(report, diagnostics=tuple(merged)))
     return reports
+
+
+def _with_scopes(
+    reports: list[tuple[_Found, FileReport]], environ: Mapping[str, str] | None
+) -> list[tuple[_Found, FileReport]]:
+    """Notes on project agents whose name the user's agents folder or a built-in also has:
+    the project file replaces them, or, when it does not load, the user's file runs."""
+    user = user_folder(environ)
+    user_real = os.path.realpath(user)
+    theirs: dict[str, Path] | None = None  # read only when a project agent is checked
+    for index, (item, report) in enumerate(reports):
+        if item.plugin is not None or not _in_agents_folder(item.location):
+            continue
+        if os.path.realpath(item.location).startswith(user_real + os.sep):
+            continue  # the user's own agents are what the others hide
+        agent = report.agent
+        name = agent.name if agent.loads else agent.evident_name
+        if name is None:
+            continue
+        if theirs is None:
+            theirs = loading_names(user)
+        finding = _shadow_note(agent, name, theirs.get(name))
+        if finding is not None:
+            merged = sorted((*report.diagnostics, finding), key=by_severity)
+            reports[index] = (item, replace(report, diagnostics=tuple(merged)))
+    return reports
+
+
+def _shadow_note(agent: AgentFile, name: str, user_file: Path | None) -> Diagnostic | None:
+    line = agent.line_of("name")
+    if user_file is not None and agent.loads:
+        return diag(
+            "AS207",
+            line,
+            f"the user's agents folder also has `{name}` ({user_file}); in this project "
+            "Claude Code runs this file instead",
+            "rename one of them if both are wanted",
+        )
+    if user_file is not None:
+        return diag(
+            "AS207",
+            line,
+            f"this file does not load, so for `{name}` Claude Code runs the user's agent "
+            f"{user_file} instead",
+            "fix the errors above so that the project's agent is the one that runs",
+        )
+    if agent.loads and name in BUILT_INS:
+        return diag(
+            "AS207",
+            line,
+            f"`{name}` is the name of a built-in agent: in this project this file replaces it",
+            "rename the agent unless it is meant to replace the built-in",
+        )
+    return None
+
+
+def _in_agents_folder(location: Path) -> bool:
+    """Whether the file lies below a `.claude/agents` folder (a project's, or the user's)."""
+    return any(
+        p.name == "agents" and p.parent.name == ".claude" for p in _lexical(location).parents
+    )
+
+
+def user_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's agents folder: `$CLAUDE_CONFIG_DIR/agents`, else `~/.claude/agents`."""
+    environ = os.environ if environ is None else environ
+    config = environ.get("CLAUDE_CONFIG_DIR")
+    base = Path(config) if config else Path(environ.get("HOME") or "~") / ".claude"
+    return base.expanduser() / "agents"
 
 
 def _code_units(path: str) -> bytes:

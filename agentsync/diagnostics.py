@@ -79,6 +79,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS204": ("info", "agent declares MCP servers"),
     "AS205": ("info", "agent bypasses permission prompts"),
     "AS206": ("info", "UTF-8 byte order mark"),
+    "AS207": ("info", "project agent hiding a user or built-in agent, or hidden by one"),
 }
 
 

@@ -286,3 +286,32 @@ def test_check_of_a_collection_applies_each_loader_where_it_reads(tmp_path: Path
     result = cli("check", ".", cwd=repo)
     assert result.code == 1
     assert "plugins/anon/agents/a.md:1: error AS017 the plugin's" in result.out
+
+
+def test_check_says_which_project_agents_hide_user_or_built_in_ones(
+    scopes: tuple[Path, Path], cli: Cli
+) -> None:
+    project, user = scopes
+    write(user / "reviewer.md", agent_md("reviewer", "User."))
+    write(user / "helper-copy.md", agent_md("helper", "User helper."))
+    write(project / ".claude/agents/reviewer.md", agent_md("reviewer", "Project."))
+    write(project / ".claude/agents/helper.md", "---\nname: helper\n---\nNo description.\n")
+    write(project / ".claude/agents/Explore.md", agent_md("Explore", "Mine."))
+    write(project / ".claude/agents/alone.md", agent_md("alone", "Only here."))
+    files = check_json(cli, ".claude/agents", cwd=project)
+    notes = {
+        path: [str(d["message"]) for d in f["diagnostics"] if d["code"] == "AS207"]  # type: ignore[attr-defined,index]
+        for path, f in files.items()
+    }
+    assert notes[".claude/agents/reviewer.md"] == [
+        f"the user's agents folder also has `reviewer` ({user / 'reviewer.md'}); in this "
+        "project Claude Code runs this file instead"
+    ]
+    assert notes[".claude/agents/helper.md"] == [
+        f"this file does not load, so for `helper` Claude Code runs the user's agent "
+        f"{user / 'helper-copy.md'} instead"
+    ]
+    assert "built-in" in notes[".claude/agents/Explore.md"][0]
+    assert notes[".claude/agents/alone.md"] == []
+    # the user's own folder, checked directly, hides nothing
+    assert all("AS207" not in codes(f) for f in check_json(cli, str(user), cwd=project).values())
