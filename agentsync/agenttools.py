@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from agentsync.js import js_trim, js_truthy
@@ -101,7 +102,8 @@ def split_tools(value: Any) -> tuple[str, ...] | None:
     return tuple(pieces)
 
 
-def _split_item(item: str) -> list[str]:
+@lru_cache(maxsize=4096)  # a check reads the same few tool lines in thousands of files
+def _split_item(item: str) -> tuple[str, ...]:
     """Split on `,` and the space only, except inside `(...)` (an on/off flag)."""
     pieces: list[str] = []
     current = ""
@@ -121,7 +123,7 @@ def _split_item(item: str) -> list[str]:
             current += char
     if js_trim(current):
         pieces.append(js_trim(current))
-    return pieces
+    return tuple(pieces)
 
 
 # --- what the client lists, and what a launched subagent really gets -------------------

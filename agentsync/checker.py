@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agentsync._fs import NotRegularFile, atomic_write, read_regular, read_small
-from agentsync.compat import ToolView, agent_view, diagnose, diagnose_plugin
+from agentsync.compat import ToolView, diagnose_plugin, diagnose_with_view
 from agentsync.diagnostics import Diagnostic, by_severity, diag
 from agentsync.errors import EXIT_FAILED, EXIT_OK, JSON_SCHEMA
 from agentsync.fixer import plan_fix, unified_diff
@@ -346,10 +346,9 @@ def _check_file(
             auto_memory=auto_memory,
         )
         return FileReport(item.display, agent, tuple(found), item.location, item.base, view)
-    agent, diagnostics = diagnose(
+    agent, diagnostics, view = diagnose_with_view(
         data, item.display, mcp_servers=mcp_servers, auto_memory=auto_memory
     )
-    view = agent_view(agent.fields, mcp_servers, auto_memory)
     return FileReport(item.display, agent, tuple(diagnostics), item.location, item.base, view)
 
 
@@ -393,8 +392,12 @@ def _with_scopes(
     user = user_folder(environ)
     user_real = os.path.realpath(user)
     theirs: dict[str, Path] | None = None  # read only when a project agent is checked
+    in_agents: dict[Path, bool] = {}  # by folder: most files share a few
     for index, (item, report) in enumerate(reports):
-        if item.plugin is not None or not _in_agents_folder(item.location):
+        folder = item.location.parent
+        if folder not in in_agents:
+            in_agents[folder] = _in_agents_folder(folder)
+        if item.plugin is not None or not in_agents[folder]:
             continue
         if os.path.realpath(item.location).startswith(user_real + os.sep):
             continue  # the user's own agents are what the others hide
@@ -439,10 +442,11 @@ def _shadow_note(agent: AgentFile, name: str, user_file: Path | None) -> Diagnos
     return None
 
 
-def _in_agents_folder(location: Path) -> bool:
-    """Whether the file lies below a `.claude/agents` folder (a project's, or the user's)."""
+def _in_agents_folder(folder: Path) -> bool:
+    """Whether `folder` is or lies below a `.claude/agents` folder (a project's, or the user's)."""
+    lexical = _lexical(folder)
     return any(
-        p.name == "agents" and p.parent.name == ".claude" for p in _lexical(location).parents
+        p.name == "agents" and p.parent.name == ".claude" for p in (lexical, *lexical.parents)
     )
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "agent_view",
     "diagnose",
     "diagnose_plugin",
+    "diagnose_with_view",
 ]
 
 MAX_HIDDEN_LINES = 20  # AS120 findings listed one by one; the rest are summed up in one
@@ -50,18 +51,31 @@ def diagnose(
     `mcp_servers`: the servers the project configures (None: unknown, taken as all);
     `auto_memory`: whether the client's auto-memory is on where the agent runs.
     """
+    agent, found, _view = diagnose_with_view(
+        data, display_path, mcp_servers=mcp_servers, auto_memory=auto_memory
+    )
+    return agent, found
+
+
+def diagnose_with_view(
+    data: bytes,
+    display_path: str,
+    *,
+    mcp_servers: frozenset[str] | None = None,
+    auto_memory: bool = True,
+) -> tuple[AgentFile, list[Diagnostic], ToolView]:
+    """`diagnose`, and the agent's tools as listed and launched (worked out once for both)."""
     agent = parse_agent(data)
+    view = agent_view(agent.fields, mcp_servers, auto_memory)
     found = list(_file_checks(agent, display_path))
     found += [_describe_drop(agent, reason, data) for reason in agent.drop_reasons]
     if not agent.too_large:
         found += _content_checks(agent, data)
     if agent.frontmatter is not None:
         found += _parse_checks(agent, data)
-        found += field_checks(
-            agent, mcp_servers, agent_view(agent.fields, mcp_servers, auto_memory)
-        )
+        found += field_checks(agent, mcp_servers, view)
     found.sort(key=by_severity)
-    return agent, found
+    return agent, found, view
 
 
 def diagnose_plugin(

@@ -180,6 +180,8 @@ def hidden_characters(text: str) -> list[HiddenCharacters]:
     laptop) or between two letters of a script that spells with it, and the tags of a
     subdivision flag.
     """
+    if text.isascii():
+        return []  # every character looked for lies above U+007F
     found: dict[int, list[int]] = {}
     flag_tags = _flag_tag_offsets(text)
     line, counted_to = 1, 0
