@@ -7,9 +7,9 @@ import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from agentsync.errors import Notice, ResolveError, SourceError, did_you_mean
+from agentsync.errors import Notice, ResolveError, SourceError, did_you_mean, notice_code
 from agentsync.frontmatter import MAX_FILE_BYTES, parse_agent
 from agentsync.ids import BlobId, Commit, short
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
@@ -22,6 +22,7 @@ from agentsync.marketplace import (
 from agentsync.textsafe import inline
 
 if TYPE_CHECKING:
+    from agentsync.state import DiscoveryIndex
     from agentsync.store import Mirror, Store
 
 SKIPPED_NAMES = frozenset({"README.md", "SKILL.md"})
@@ -67,10 +68,13 @@ class Catalog:
         default_factory=dict
     )
     _markets: dict[tuple[str, str], Marketplace | None] = field(default_factory=dict)
+    # Discoveries kept across runs (a look-around such as `search` sets it), with verdicts.
+    index: DiscoveryIndex | None = None
+    _keys: dict[tuple[str, Commit], str] = field(default_factory=dict)
 
     def with_manifest(self, manifest: Manifest) -> Catalog:
         """The same discoveries, for an edited manifest of the same project."""
-        return Catalog(self.store, manifest, self._found, self._markets)
+        return Catalog(self.store, manifest, self._found, self._markets, index=self.index)
 
     def mirror(self, source: str) -> Mirror:
         spec = self.manifest.sources[source]
@@ -86,9 +90,46 @@ class Catalog:
     def _entry(self, source: str, commit: Commit) -> tuple[list[Candidate], tuple[str, ...]]:
         key = (source, self.manifest.sources[source].path, commit)
         if key not in self._found:
-            warnings: list[str] = []
-            self._found[key] = (self._discover(source, commit, warnings), tuple(warnings))
+            kept = self._indexed(source, commit)
+            if kept is not None:
+                self._found[key] = kept
+            else:
+                warnings: list[str] = []
+                self._found[key] = (self._discover(source, commit, warnings), tuple(warnings))
+                if self.index is not None:
+                    self.index.put(self._index_key(source, commit), _encode(*self._found[key]))
         return self._found[key]
+
+    def verdict(self, candidate: Candidate) -> str:
+        """What the checker makes of a candidate: `ok`, `warnings`, `errors` (it loads, but
+        wrong) or `will not load`; kept in the index with its commit's discovery."""
+        key = self._index_key(candidate.source, candidate.commit) if self.index else ""
+        entry = self.index.get(key) if self.index is not None else None
+        verdicts = entry.get("verdicts") if isinstance(entry, dict) else None
+        known = verdicts.get(candidate.path) if isinstance(verdicts, dict) else None
+        if isinstance(known, str) and known in VERDICTS:
+            return known
+        found = _verdict(self.mirror(candidate.source).read_blob(candidate.blob), candidate.path)
+        if isinstance(verdicts, dict):
+            verdicts[candidate.path] = found
+            assert self.index is not None  # noqa: S101 - an entry came from it
+            self.index.put(key, entry)
+        return found
+
+    def _index_key(self, source: str, commit: Commit) -> str:
+        spec = self.manifest.sources[source]
+        found = self._keys.get((source, commit))
+        if found is None:
+            parts = (source, self.mirror(source).key, spec.path or "", commit)
+            found = self._keys[(source, commit)] = "\0".join(parts)
+        return found
+
+    def _indexed(
+        self, source: str, commit: Commit
+    ) -> tuple[list[Candidate], tuple[str, ...]] | None:
+        if self.index is None:
+            return None
+        return _decode(self.index.get(self._index_key(source, commit)), source, commit)
 
     def marketplace(self, source: str, commit: Commit) -> Marketplace | None:
         """The marketplace `source` is at `commit` (a source with a `path` never is one)."""
@@ -163,6 +204,58 @@ class Catalog:
                 )
             )
         return found
+
+
+VERDICTS = ("ok", "warnings", "errors", "will not load")
+
+
+def _verdict(data: bytes, path: str) -> str:
+    from agentsync.compat import diagnose
+
+    parsed, diagnostics = diagnose(data, path)
+    severities = {d.severity for d in diagnostics}
+    if not parsed.loads:
+        return "will not load"
+    if "error" in severities:
+        return "errors"  # it loads, but wrong (conflict markers)
+    return "warnings" if "warning" in severities else "ok"
+
+
+def _encode(candidates: list[Candidate], warnings: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "candidates": [
+            [c.name, c.path, c.blob, c.description, c.loads, c.plugin] for c in candidates
+        ],
+        "warnings": [[notice_code(w), str(w)] for w in warnings],
+        "verdicts": {},
+    }
+
+
+def _decode(
+    entry: Any, source: str, commit: Commit
+) -> tuple[list[Candidate], tuple[str, ...]] | None:
+    """An index entry back as discovery's result; None when it is not one (damaged, foreign)."""
+    try:
+        found = [
+            Candidate(source, name, path, BlobId(blob), commit, description, loads, plugin)
+            for name, path, blob, description, loads, plugin in entry["candidates"]
+            if isinstance(name, str)
+            and isinstance(path, str)
+            and isinstance(blob, str)
+            and isinstance(description, str | None)
+            and isinstance(loads, bool)
+            and isinstance(plugin, str | None)
+        ]
+        warnings = tuple(
+            Notice(code, text)
+            for code, text in entry["warnings"]
+            if isinstance(code, str) and isinstance(text, str)
+        )
+    except (TypeError, KeyError, ValueError):
+        return None
+    if len(found) != len(entry["candidates"]) or len(warnings) != len(entry["warnings"]):
+        return None
+    return found, warnings
 
 
 def _plugin_paths(market: Marketplace) -> Callable[[str], bool]:

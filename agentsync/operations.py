@@ -652,7 +652,8 @@ class SearchReport:
 def search(options: Options, query: str | None = None) -> SearchReport:
     """Agents available in all sources, filtered by a substring or glob of name/description;
     a source that cannot be fetched is left out with a warning."""
-    from agentsync.compat import diagnose
+    from agentsync.fastpath import code_key
+    from agentsync.state import DiscoveryIndex
 
     with open_session(options, locked=False) as run:
         manifest = run.manifest()
@@ -664,8 +665,9 @@ def search(options: Options, query: str | None = None) -> SearchReport:
         installed = {(a.source, a.upstream_name) for a in lock.agents.values()}
         rows = []
         left_out: list[str] = []
-        pool = available(run, manifest, left_out)
         catalog = run.catalog(manifest)
+        catalog.index = DiscoveryIndex(run.store.root, code_key())
+        pool = available(run, manifest, left_out)
         for source, commit in sorted({(c.source, c.commit) for c in pool}):
             # what a marketplace holds that search cannot list: plugins kept elsewhere
             left_out += [
@@ -676,21 +678,12 @@ def search(options: Options, query: str | None = None) -> SearchReport:
         for candidate in pool:
             if query and not _matches_query(candidate, query):
                 continue
-            data = run.mirror(manifest, candidate.source).read_blob(candidate.blob)
-            parsed, diagnostics = diagnose(data, candidate.path)
-            severities = {d.severity for d in diagnostics}
-            verdict = (
-                "will not load"
-                if not parsed.loads
-                else "errors"  # it loads, but wrong (conflict markers)
-                if "error" in severities
-                else "warnings"
-                if "warning" in severities
-                else "ok"
-            )
+            verdict = catalog.verdict(candidate)
             rows.append(
                 SearchRow(candidate, (candidate.source, candidate.name) in installed, verdict)
             )
+        if catalog.index is not None:
+            catalog.index.save()
         ordered = tuple(sorted(rows, key=lambda r: (r.candidate.name, r.candidate.source)))
         return SearchReport(ordered, tuple(left_out))
 

@@ -169,35 +169,60 @@ def share_lock_data(cache_root: Path, data: bytes, parsed: Mapping[str, Any]) ->
         pass
 
 
-class FindingsIndex:
-    """Findings of the checker per content, kept in the shared cache: the same bytes under the
-    same file name always give the same findings, so they are computed once per machine.
+class CacheIndex:
+    """A map kept in one JSON file of the shared cache, keyed by the code of the agentsync
+    that wrote it (`fastpath.code_key`): another version never reads it. A pure cache: a
+    damaged file, or an entry lost to another run saving at the same time, is worked out
+    again. The oldest entries go once there are more than `kept`."""
 
-    Keyed by the checker's own code (`fastpath.code_key`): another agentsync never reads
-    them."""
+    folder = "index"
+    kept = 100_000
 
     def __init__(self, cache_root: Path, code_key: str) -> None:
-        self.path = cache_root / "findings" / f"{code_key}.json"
+        self.path = cache_root / self.folder / f"{code_key}.json"
         raw = _load(self.path)
         entries = raw.get("entries")
-        self.entries: dict[str, list[list[Any]]] = entries if isinstance(entries, dict) else {}
+        self.entries: dict[str, Any] = entries if isinstance(entries, dict) else {}
         self._dirty = False
 
-    def get(self, key: str) -> list[list[Any]] | None:
-        found = self.entries.get(key)
-        return found if isinstance(found, list) else None
+    def get(self, key: str) -> Any:
+        return self.entries.get(key)
 
-    def put(self, key: str, findings: list[list[Any]]) -> None:
-        self.entries[key] = findings
+    def put(self, key: str, value: Any) -> None:
+        self.entries.pop(key, None)  # the newest last: the oldest are dropped first
+        self.entries[key] = value
         self._dirty = True
 
     def save(self) -> None:
         if not self._dirty:
             return
+        keys = list(self.entries)
+        for old in keys[: max(0, len(keys) - self.kept)]:
+            del self.entries[old]
         record = {"version": _VERSION, "entries": self.entries}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, json.dumps(record).encode(), durable=False)
         except (OSError, AgentsyncError):
-            pass  # a cache: the next run computes them again
+            pass  # a cache: the next run works them out again
         self._dirty = False
+
+
+class FindingsIndex(CacheIndex):
+    """Findings of the checker per content: the same bytes under the same file name always
+    give the same findings, so they are computed once per machine."""
+
+    folder = "findings"
+
+    def get(self, key: str) -> list[list[Any]] | None:
+        found = self.entries.get(key)
+        return found if isinstance(found, list) else None
+
+
+class DiscoveryIndex(CacheIndex):
+    """What discovery found in a source at a commit, and the checker's verdict on each file:
+    a commit never changes, so an entry never goes stale (`search` lists thousands of agents
+    without reading or parsing one)."""
+
+    folder = "discovery"
+    kept = 4096  # commits

@@ -332,3 +332,29 @@ def test_lock_killed_at_each_write_leaves_the_old_or_the_new_lock(
         assert (project / "agentsync.lock").read_bytes() == new
         assert inproc(project, "lock", "--check").code == 0
         assert not (project / TARGET).exists()
+
+
+def test_search_killed_at_each_write_leaves_a_cache_the_next_search_reads(
+    upstream: GitRepo, tmp_path: Path
+) -> None:
+    """`search` writes only its index in the shared cache: killed at each write (the
+    mirror's fetch included), no project file changes and the next search lists the same."""
+    import json
+
+    project = tmp_path / "look"
+    project.mkdir()
+    write_manifest(project, upstream.url, 'agent-01 = "team"\n')
+    manifest = (project / "agentsync.toml").read_bytes()
+    cache = Path(os.environ["AGENTSYNC_CACHE_DIR"])
+    codes = []
+    for fault in range(1, 8):
+        shutil.rmtree(cache, ignore_errors=True)
+        codes.append(agentsync(project, "search", fault=fault).code)
+        assert (project / "agentsync.toml").read_bytes() == manifest
+        assert not (project / "agentsync.lock").exists()
+        for index in (cache / "discovery").glob("*.json"):
+            json.loads(index.read_bytes())  # whole, or not there
+        again = inproc(project, "--json", "search")
+        assert again.code == 0, again
+        assert len(json.loads(again.out)["agents"]) == 12
+    assert KILLED in codes and 0 in codes, codes
