@@ -21,6 +21,7 @@ from agentsync.fixer import plan_fix, unified_diff
 from agentsync.frontmatter import (
     CLIENT_VERSION,
     MAX_FILE_BYTES,
+    MAX_WALK_ENTRIES,
     VERIFIED_CLIENTS,
     AgentFile,
     parse_agent,
@@ -153,7 +154,11 @@ def _plugins_below(folder: Path) -> list[str]:
     """Paths (relative to `folder`, ending in '/') of the plugin folders below it; the walk
     follows no link, as the plugin loader does not, and stops at each plugin it finds."""
     found = []
-    for top, folders, _files in os.walk(folder):
+    seen = 0
+    for top, folders, files in os.walk(folder):
+        seen += len(folders) + len(files)
+        if seen > MAX_WALK_ENTRIES:
+            break  # the walk of the agent files that follows says the folder is too large
         if (Path(top) / MANIFEST).is_file() and Path(top) != folder:
             found.append(os.path.relpath(top, folder) + "/")
             folders.clear()
