@@ -109,6 +109,9 @@ def _outdated_project(
 ) -> SyncReport:
     if not run.has_lock:
         raise UsageError("there is no agentsync.lock yet", hint="run `agentsync install` first")
+    from agentsync.fastpath import code_key
+    from agentsync.state import DiscoveryIndex
+
     request = Request(
         mode="outdated",
         update="all",
@@ -116,7 +119,14 @@ def _outdated_project(
         fetched=fetched,
         history=history,
     )
-    return report_of(plan_sync(run, run.manifest(), request))
+    manifest = run.manifest()
+    # A source that did not move is found at a commit already discovered: read from the index.
+    catalog = run.catalog(manifest)
+    catalog.index = DiscoveryIndex(run.store.root, code_key())
+    try:
+        return report_of(plan_sync(run, manifest, request))
+    finally:
+        catalog.index.save()
 
 
 def _scope(names: Sequence[str], manifest: Manifest, old: Lock) -> UpdateScope:
