@@ -772,8 +772,11 @@ STATUS_EXAMPLES = examples(
 
 def status_cmd(ctx: typer.Context) -> None:
     """Installed agents: ok, modified locally, missing, not managed by agentsync."""
+    from agentsync.fast_status import note_target
+
     g = _g(ctx)
     report = ops.status(g.options)
+    note_target(str(report.target))
     if g.json:
         emit_json(render.status_json(report))
     else:

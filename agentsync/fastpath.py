@@ -473,3 +473,7 @@ def _write_cache_file(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+    if os.environ.get("AGENTSYNC_FAULT_AFTER_WRITES"):  # the crash tests count this write too
+        from agentsync._fs import _maybe_fault
+
+        _maybe_fault()

@@ -10,6 +10,7 @@ exit 0 and no file reported as locally modified.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -339,7 +340,6 @@ def test_search_killed_at_each_write_leaves_a_cache_the_next_search_reads(
 ) -> None:
     """`search` writes only its index in the shared cache: killed at each write (the
     mirror's fetch included), no project file changes and the next search lists the same."""
-    import json
 
     project = tmp_path / "look"
     project.mkdir()
@@ -358,3 +358,28 @@ def test_search_killed_at_each_write_leaves_a_cache_the_next_search_reads(
         assert again.code == 0, again
         assert len(json.loads(again.out)["agents"]) == 12
     assert KILLED in codes and 0 in codes, codes
+
+
+def test_status_killed_at_each_write_leaves_a_record_the_next_status_reads(
+    upstream: GitRepo, tmp_path: Path
+) -> None:
+    """A full `status` keeps its answer in the state folder (one write): killed there, the
+    next status still prints the full run's answer, and then keeps it."""
+    base = tmp_path / "st"
+    base.mkdir()
+    write_manifest(base, upstream.url, 'agent-01 = "team"\nagent-02 = "team"\n')
+    assert inproc(base, "install").code == 0
+    assert inproc(base, "install").code == 0  # nothing to do: the clean record
+    time.sleep(2.1)  # past the coarse-clock margin, so that the answer can be kept
+    reference = inproc(base, "status")
+    assert reference.code == 0 and "agent-02" in reference.out
+    record = base / ".agentsync" / "status.json"
+    assert record.is_file()
+    record.unlink()
+    killed = agentsync(base, "status", fault=1)
+    assert killed.code == KILLED, killed
+    assert killed.out == reference.out  # printed before the record is written
+    assert not record.exists() or json.loads(record.read_bytes())
+    for _ in range(2):  # in full (a temp file was left), then kept and read back
+        again = inproc(base, "status")
+        assert (again.code, again.out) == (reference.code, reference.out)
