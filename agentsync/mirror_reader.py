@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from agentsync import trees, vcs
@@ -198,6 +198,20 @@ class MirrorReader:
         commit, the trees on each path, each blob), so that they answer from memory. Only
         a cache: every object is checked against its id, and each path is still walked
         through the trees, now from memory."""
+        names = self._batch_names(files, blobs)
+        if len(names) < 2 or not vcs.looks_like_git_dir(self.path):
+            return  # nothing to batch, or not fetched yet
+        budget = _BLOB_CACHE_BYTES - self._blob_bytes
+        try:
+            self._reading.objects()  # takes the readers lock, as every read does
+            found = vcs.read_batch(self.path, names, budget=budget, timeout=self.walk_timeout)
+        except (OSError, AgentsyncError):
+            return  # the one-by-one reads say what is wrong
+        self._absorb(found)
+
+    def _batch_names(
+        self, files: Iterable[tuple[Commit, str, BlobId]], blobs: Iterable[BlobId]
+    ) -> list[str]:
         wanted = list(files)
         names: list[str] = []
         for commit in dict.fromkeys(c for c, _path, _blob in wanted):
@@ -214,20 +228,15 @@ class MirrorReader:
         names.extend(sorted(folders))
         more = [b for _c, _p, b in wanted] + list(blobs)
         names.extend(dict.fromkeys(b for b in more if b not in self._blobs))
-        if len(names) < 2 or not vcs.looks_like_git_dir(self.path):
-            return  # nothing to batch, or not fetched yet
-        budget = _BLOB_CACHE_BYTES - self._blob_bytes
-        try:
-            self._reading.objects()  # takes the readers lock, as every read does
-            found = vcs.read_batch(self.path, names, budget=budget, timeout=self.walk_timeout)
-        except (OSError, AgentsyncError):
-            return  # the one-by-one reads say what is wrong
+        return names
+
+    def _absorb(self, found: Iterable[tuple[str, str, bytes] | None]) -> None:
         for answer in found:
             if answer is None:
                 continue
             oid, kind, data = answer
             if kind == "blob":
-                if oid not in self._blobs:
+                if oid not in self._blobs and self._blob_bytes + len(data) <= _BLOB_CACHE_BYTES:
                     self._blobs[BlobId(oid)] = data
                     self._blob_bytes += len(data)
             elif self._tree_objects.prime(oid, kind, data) and kind == "commit":
@@ -300,6 +309,43 @@ class MirrorReader:
         """Stop the cat-file process and release the readers lock (both are taken again on
         the next read)."""
         self._reading.close()
+
+
+def preload_together(jobs: Sequence[tuple[MirrorReader, list[tuple[Commit, str, BlobId]]]]) -> None:
+    """`preload` of several mirrors through one `git cat-file --batch` that sees all their
+    objects (the others as alternates): one process for the whole run instead of one per
+    mirror, which is most of the time of reading a few files of many sources.
+
+    Sound because an object is named by the hash of its content, and every one is checked
+    against its id before use: a mirror can only be handed the bytes its own copy would
+    hold. A mirror whose path git cannot take as an alternate is read on its own.
+    """
+    shared: list[tuple[MirrorReader, list[str]]] = []
+    for reader, files in jobs:
+        names = reader._batch_names(files, ())
+        if len(names) < 2 or not vcs.looks_like_git_dir(reader.path):
+            continue
+        if len(jobs) > 1 and vcs.can_be_alternate(reader.path):
+            shared.append((reader, names))
+        else:
+            reader.preload(files)
+    if not shared:
+        return
+    try:
+        for reader, _names in shared:
+            reader._reading.start()  # the readers lock of each mirror read, as every read does
+        found = vcs.read_batch(
+            shared[0][0].path,
+            [name for _reader, names in shared for name in names],
+            budget=_BLOB_CACHE_BYTES,
+            timeout=shared[0][0].walk_timeout,
+            alternates=[reader.path for reader, _names in shared[1:]],
+        )
+    except (OSError, AgentsyncError):
+        return  # the one-by-one reads say what is wrong
+    answers = iter(found)
+    for reader, names in shared:
+        reader._absorb([next(answers, None) for _name in names])
 
 
 class RefTable:

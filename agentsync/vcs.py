@@ -342,19 +342,36 @@ _BATCH_HEADER = re.compile(rb"([0-9a-f]{40}) (blob|tree|commit|tag) ([0-9]+)")
 
 
 def read_batch(
-    git_dir: Path, names: Sequence[str], *, budget: int, timeout: float | None = None
+    git_dir: Path,
+    names: Sequence[str],
+    *,
+    budget: int,
+    timeout: float | None = None,
+    alternates: Sequence[Path] = (),
 ) -> list[tuple[str, str, bytes] | None]:
     """Objects by name (an id, `<commit>^{tree}`, `<commit>:<path>`) through one
     `git cat-file --batch`: for each name, in order, (id, type, content), or None when it is
     missing or past the `budget` of content bytes. Names holding a line break or a space
-    are never sent (git's answer to them could not be told apart); they come back None."""
+    are never sent (git's answer to them could not be told apart); they come back None.
+    The objects of the repositories in `alternates` are read too (see `can_be_alternate`)."""
     sendable = [bool(n) and not any(c in n for c in "\n\r ") for n in names]
     asked = [n for n, ok in zip(names, sendable, strict=True) if ok]
     answers: list[tuple[str, str, bytes] | None] = []
     if asked:
-        answers = _cat_file_batch(git_dir, asked, budget, timeout)
+        env = {}
+        if alternates:
+            objects = [str(Path(path).absolute() / "objects") for path in alternates]
+            env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(objects)
+        answers = _cat_file_batch(git_dir, asked, budget, timeout, env=env)
     replies = iter(answers)
     return [next(replies, None) if ok else None for ok in sendable]
+
+
+def can_be_alternate(git_dir: Path) -> bool:
+    """True when git can take the objects of `git_dir` from GIT_ALTERNATE_OBJECT_DIRECTORIES
+    as written: a path holding the list separator or a quote would need quoting."""
+    text = str(Path(git_dir).absolute())
+    return not any(c in text for c in (os.pathsep, '"', "\n", "\r"))
 
 
 def read_headers(
@@ -375,12 +392,13 @@ def _cat_file_batch(
     timeout: float | None,
     *,
     headers_only: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str, bytes] | None]:
     """Each answer is (id, type, content), or with `headers_only` (id, type, size as text)."""
     found: list[tuple[str, str, bytes] | None] = []
     mode = "--batch-check" if headers_only else "--batch"
     argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", mode]
-    proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - both are pipes
     request = ("\n".join(names) + "\n").encode("utf-8", "surrogateescape")
 
