@@ -147,12 +147,15 @@ class MirrorReader:
             return
         objects = self._tree_objects
         try:
-            self._reading.objects()  # takes the readers lock, as every read does
-            first = vcs.read_batch(self.path, [commit, f"{commit}^{{tree}}"], budget=_PRIME_BYTES)
-            for answer in first:
-                if answer is not None and objects.prime(*answer) and answer[1] == "commit":
-                    self._known_commits.add(answer[0])
-            frontier = [answer[0] for answer in first[1:] if answer is not None]
+            root = objects.cached_root(commit)
+            if root is None:
+                self._reading.objects()  # takes the readers lock, as every read does
+                first = vcs.read_batch(
+                    self.path, [commit, f"{commit}^{{tree}}"], budget=_PRIME_BYTES
+                )
+                self._absorb(first)
+                root = next((a[0] for a in first[1:] if a is not None), None)
+            frontier = [root] if root is not None else []
             seen, blobs = 0, []
             for _depth in range(_PRIME_DEPTH):
                 subtrees = []
@@ -181,6 +184,8 @@ class MirrorReader:
         SourceError, never a missing file."""
         check_full_commit(commit)
         objects = self._tree_objects
+        if objects.cached_root(commit) is None:
+            self._prime_path(commit, path)
         try:
             entry = trees.find_entry(objects, objects.root_tree(commit), path)
         except trees.WalkLimit as error:
@@ -190,6 +195,22 @@ class MirrorReader:
         if entry is None or entry.is_tree or entry.kind != "blob":
             return None
         return BlobId(entry.oid)
+
+    def _prime_path(self, commit: Commit, path: str) -> None:
+        """Read the commit and the trees on `path` in one request (a first look at a commit,
+        such as the marketplace check: the long-lived reader would cost a process and
+        GitPython's import for three objects). Only a cache, like `preload`."""
+        parts = path.split("/")
+        names = [commit, f"{commit}^{{tree}}"]
+        names += [f"{commit}:{'/'.join(parts[:depth])}" for depth in range(1, len(parts))]
+        if not vcs.looks_like_git_dir(self.path):
+            return
+        try:
+            self._reading.start()  # the readers lock, as every read takes it
+            found = vcs.read_batch(self.path, names, budget=_PRIME_BYTES)
+        except (OSError, AgentsyncError):
+            return  # the one-by-one reads say what is wrong
+        self._absorb(answer for answer in found if answer is None or answer[1] != "blob")
 
     def preload(
         self, files: Iterable[tuple[Commit, str, BlobId]], blobs: Iterable[BlobId] = ()
