@@ -296,12 +296,23 @@ def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple
             "ref-moved", Drift(name, None, kind, ref, locked.commit, now).message + " (kept)"
         )
 
-    # one git process per source: run them side by side (each mirror has its own reader)
-    from concurrent.futures import ThreadPoolExecutor
+    # only a source a tag chose can drift: the others cost no git process, nor a thread
+    names = [
+        name
+        for name in sorted(lock.sources)
+        if name in manifest.sources
+        and _can_drift(
+            manifest.sources[name].ref, manifest.sources[name].version, lock.sources[name].resolved
+        )
+    ]
+    if len(names) < 2:
+        found = [drift_of(name) for name in names]
+    else:
+        # one git process per source: run them side by side (each mirror has its own reader)
+        from concurrent.futures import ThreadPoolExecutor
 
-    names = sorted(lock.sources)
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
-        found = list(pool.map(drift_of, names))
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            found = list(pool.map(drift_of, names))
     return tuple(message for message in found if message is not None)
 
 
