@@ -446,9 +446,24 @@ def _cat_file_batch(
 # --- repositories -------------------------------------------------------------------------
 
 
+# What `git init --bare --template=` writes; the mirror's HEAD is never read (the remote's
+# default branch is kept in refs/agentsync/HEAD), so it names no branch of the user's setting.
+_BARE_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
+_BARE_FOLDERS = ("objects/info", "objects/pack", "refs/heads", "refs/tags")
+
+
 def init_bare(path: Path) -> None:
-    """Create an empty bare repository at `path` (no template: no sample hooks)."""
-    run_git(["init", "--quiet", "--bare", "--template=", "--end-of-options", str(path)])
+    """Create an empty bare repository at `path` (no template: no sample hooks), written
+    directly rather than by `git init`: a cold install makes one per source, and a git
+    process costs more than these four folders and two files. The folder is a staging
+    folder that only becomes a mirror once a fetch into it succeeded."""
+    try:
+        for folder in _BARE_FOLDERS:
+            (path / folder).mkdir(parents=True, exist_ok=True)
+        (path / "config").write_text(_BARE_CONFIG, encoding="utf-8")
+        (path / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    except OSError as error:
+        raise GitError("init", -1, str(error)) from None
 
 
 def looks_like_git_dir(path: Path) -> bool:
