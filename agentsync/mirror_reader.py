@@ -139,44 +139,57 @@ class MirrorReader:
             raise _damaged(str(error), self.name) from None
 
     def _prime_listing(self, commit: Commit, skip: frozenset[str]) -> None:
-        """Read the trees a listing will walk, level by level (one request per level), and
-        the sizes of its `.md` files in one more, so the walk runs from memory. Only a
-        cache, bounded by _PRIME_ENTRIES: a deep or huge tree is left to the walk itself,
-        with its own limits."""
+        """Read the trees a listing will walk, level by level, and its `.md` files, through
+        one `git cat-file --batch` asked a round per level, so the walk runs from memory (and
+        the agent files are read once, here). Only a cache, bounded by _PRIME_ENTRIES and
+        _PRIME_BYTES: a deep or huge tree is left to the walk itself, with its own limits."""
         if not vcs.looks_like_git_dir(self.path):
             return
         objects = self._tree_objects
         try:
-            root = objects.cached_root(commit)
-            if root is None:
-                self._reading.objects()  # takes the readers lock, as every read does
-                first = vcs.read_batch(
-                    self.path, [commit, f"{commit}^{{tree}}"], budget=_PRIME_BYTES
-                )
-                self._absorb(first)
-                root = next((a[0] for a in first[1:] if a is not None), None)
-            frontier = [root] if root is not None else []
-            seen, blobs = 0, []
-            for _depth in range(_PRIME_DEPTH):
-                subtrees = []
-                for oid in frontier:
-                    for entry in objects.cached(oid) or ():
-                        seen += 1
-                        if entry.is_tree and entry.name not in skip:
-                            subtrees.append(entry.oid)
-                        elif entry.kind == "blob" and entry.name.endswith(".md"):
-                            blobs.append(entry.oid)
-                subtrees = list(dict.fromkeys(subtrees))  # a tree bomb names one many times
-                if not subtrees or seen > _PRIME_ENTRIES:
-                    break
-                for answer in vcs.read_batch(self.path, subtrees, budget=_PRIME_BYTES):
-                    if answer is not None:
-                        objects.prime(*answer)
-                frontier = subtrees
-            for oid, (kind, size) in vcs.read_headers(self.path, blobs[:_PRIME_ENTRIES]).items():
-                objects.prime_size(oid, kind, size)
+            self._reading.start()  # the readers lock, as every read takes it
+            with vcs.BatchSession(self.path) as session:
+                budget = _PRIME_BYTES
+                root = objects.cached_root(commit)
+                if root is None:
+                    first = session.read([commit, f"{commit}^{{tree}}"], budget=budget)
+                    self._absorb_sized(first)
+                    root = next((a[0] for a in first[1:] if a is not None), None)
+                frontier = [root] if root is not None else []
+                seen, blobs = 0, []
+                for _depth in range(_PRIME_DEPTH):
+                    subtrees = []
+                    for oid in frontier:
+                        for entry in objects.cached(oid) or ():
+                            seen += 1
+                            if entry.is_tree and entry.name not in skip:
+                                subtrees.append(entry.oid)
+                            elif entry.kind == "blob" and entry.name.endswith(".md"):
+                                blobs.append(entry.oid)
+                    subtrees = list(dict.fromkeys(subtrees))  # a tree bomb names one many times
+                    if not subtrees or seen > _PRIME_ENTRIES:
+                        break
+                    answers = session.read(subtrees, budget=budget)
+                    budget -= sum(len(a[3]) for a in answers if a is not None)
+                    self._absorb_sized(answers)
+                    frontier = subtrees
+                wanted = [b for b in dict.fromkeys(blobs[:_PRIME_ENTRIES]) if b not in self._blobs]
+                if wanted:
+                    self._absorb_sized(session.read(wanted, budget=budget))
         except (OSError, AgentsyncError):
             return  # the walk reads one by one and says what is wrong
+
+    def _absorb_sized(self, found: Iterable[tuple[str, str, int, bytes] | None]) -> None:
+        """Keep what a batch session read: objects whose content came whole, and the size
+        of every blob (for the walk's limits, its type checked on use)."""
+        for answer in found:
+            if answer is None:
+                continue
+            oid, kind, size, data = answer
+            if kind == "blob":
+                self._tree_objects.prime_size(oid, kind, size)
+            if len(data) == size:
+                self._absorb([(oid, kind, data)])
 
     def blob_at(self, commit: Commit, path: str) -> BlobId | None:
         """The blob of the regular file at `path` in `commit` (None when its tree has no such
