@@ -267,7 +267,9 @@ def converged_problems(runner: Runner, project: Path, final: State) -> list[str]
                          if state.agents[n] != final.agents[n])  # fmt: skip
         problems.append(f"agent files differ (extra/missing {extra}, changed {changed})")
     status = runner.inproc(project, "--json", "status")
-    states = {entry["state"] for entry in json.loads(status.out or "[]")}
+    # `--json status` is one document whose "agents" list holds a row per agent
+    document = json.loads(status.out or "{}")
+    states = {entry["state"] for entry in document.get("agents", [])}
     if status.code != 0 or states - {"ok"}:
         problems.append(f"status says {sorted(states)} (exit {status.code})")
     if (project / ".agentsync" / "journal.json").exists():
