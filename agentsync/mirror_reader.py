@@ -58,6 +58,7 @@ class MirrorReader:
         self._blobs: dict[str, bytes] = {}
         self._blob_bytes = 0
         self._tree_objects = trees.ObjectCache(self._read_object, self._header)
+        self._session: vcs.BatchSession | None = None  # see `_take_session`
 
     @property
     def name(self) -> str:
@@ -148,7 +149,7 @@ class MirrorReader:
         objects = self._tree_objects
         try:
             self._reading.start()  # the readers lock, as every read takes it
-            with vcs.BatchSession(self.path) as session:
+            with self._take_session() as session:
                 budget = _PRIME_BYTES
                 root = objects.cached_root(commit)
                 if root is None:
@@ -210,20 +211,43 @@ class MirrorReader:
         return BlobId(entry.oid)
 
     def _prime_path(self, commit: Commit, path: str) -> None:
-        """Read the commit and the trees on `path` in one request (a first look at a commit,
-        such as the marketplace check: the long-lived reader would cost a process and
-        GitPython's import for three objects). Only a cache, like `preload`."""
+        """Read the commit, the trees on `path` and its file in one request (a first look at
+        a commit, such as the marketplace check: the long-lived reader would cost a process
+        and GitPython's import for a few objects). The batch process is kept for the listing
+        that usually follows (see `_take_session`). Only a cache, like `preload`."""
         parts = path.split("/")
         names = [commit, f"{commit}^{{tree}}"]
-        names += [f"{commit}:{'/'.join(parts[:depth])}" for depth in range(1, len(parts))]
+        names += [f"{commit}:{'/'.join(parts[:depth])}" for depth in range(1, len(parts) + 1)]
         if not vcs.looks_like_git_dir(self.path):
             return
         try:
             self._reading.start()  # the readers lock, as every read takes it
-            found = vcs.read_batch(self.path, names, budget=_PRIME_BYTES)
+            session = self._take_session()
         except (OSError, AgentsyncError):
             return  # the one-by-one reads say what is wrong
-        self._absorb(answer for answer in found if answer is None or answer[1] != "blob")
+        try:
+            found = session.read(names, budget=_PRIME_BYTES)
+        except OSError:
+            session.close()
+            return
+        with self._guard:
+            kept, self._session = self._session, session
+        if kept is not None:
+            kept.close()  # another thread's, put back meanwhile: one is enough
+        self._absorb_sized(found)
+
+    def _take_session(self) -> vcs.BatchSession:
+        """The batch process a first look left (one process for the look and the listing
+        after it), else a new one; the caller closes it or puts it back."""
+        with self._guard:
+            session, self._session = self._session, None
+        return session if session is not None else vcs.BatchSession(self.path)
+
+    def _drop_session(self) -> None:
+        with self._guard:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
     def preload(
         self, files: Iterable[tuple[Commit, str, BlobId]], blobs: Iterable[BlobId] = ()
@@ -330,6 +354,7 @@ class MirrorReader:
         self.refs.forget()
         with self._guard:
             self._known_commits.clear()
+        self._drop_session()
         self._reading.restart()
 
     def forget_objects(self) -> None:
@@ -342,6 +367,7 @@ class MirrorReader:
     def close(self) -> None:
         """Stop the cat-file process and release the readers lock (both are taken again on
         the next read)."""
+        self._drop_session()
         self._reading.close()
 
 
