@@ -182,6 +182,8 @@ def hidden_characters(text: str) -> list[HiddenCharacters]:
     laptop) or between two letters of a script that spells with it, and the tags of a
     subdivision flag.
     """
+    if text.isascii():
+        return []  # every character listed is past ASCII (most files: no scan at all)
     found: dict[int, list[int]] = {}
     flag_tags = _flag_tag_offsets(text)
     line, counted_to = 1, 0
