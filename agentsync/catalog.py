@@ -68,6 +68,7 @@ class Catalog:
         default_factory=dict
     )
     _markets: dict[tuple[str, str], Marketplace | None] = field(default_factory=dict)
+    _mirrors: dict[tuple[str, str, Path], Mirror] = field(default_factory=dict)
     # Discoveries kept across runs (a look-around such as `search` sets it), with verdicts.
     index: DiscoveryIndex | None = None
     _keys: dict[tuple[str, Commit], str] = field(default_factory=dict)
@@ -78,7 +79,14 @@ class Catalog:
 
     def mirror(self, source: str) -> Mirror:
         spec = self.manifest.sources[source]
-        return self.store.mirror(spec.location(self.manifest.dir), label=source)
+        # asked once per agent file: parse each source's URL once
+        key = (source, spec.url, self.manifest.dir)
+        found = self._mirrors.get(key)
+        if found is None:
+            found = self._mirrors[key] = self.store.mirror(
+                spec.location(self.manifest.dir), label=source
+            )
+        return found
 
     def candidates(self, source: str, commit: Commit) -> list[Candidate]:
         return self._entry(source, commit)[0]

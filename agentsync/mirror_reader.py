@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from agentsync import trees, vcs
@@ -58,6 +58,7 @@ class MirrorReader:
         self._blobs: dict[str, bytes] = {}
         self._blob_bytes = 0
         self._tree_objects = trees.ObjectCache(self._read_object, self._header)
+        self._session: vcs.BatchSession | None = None  # see `_take_session`
 
     @property
     def name(self) -> str:
@@ -139,41 +140,57 @@ class MirrorReader:
             raise _damaged(str(error), self.name) from None
 
     def _prime_listing(self, commit: Commit, skip: frozenset[str]) -> None:
-        """Read the trees a listing will walk, level by level (one request per level), and
-        the sizes of its `.md` files in one more, so the walk runs from memory. Only a
-        cache, bounded by _PRIME_ENTRIES: a deep or huge tree is left to the walk itself,
-        with its own limits."""
+        """Read the trees a listing will walk, level by level, and its `.md` files, through
+        one `git cat-file --batch` asked a round per level, so the walk runs from memory (and
+        the agent files are read once, here). Only a cache, bounded by _PRIME_ENTRIES and
+        _PRIME_BYTES: a deep or huge tree is left to the walk itself, with its own limits."""
         if not vcs.looks_like_git_dir(self.path):
             return
         objects = self._tree_objects
         try:
-            self._reading.objects()  # takes the readers lock, as every read does
-            first = vcs.read_batch(self.path, [commit, f"{commit}^{{tree}}"], budget=_PRIME_BYTES)
-            for answer in first:
-                if answer is not None and objects.prime(*answer) and answer[1] == "commit":
-                    self._known_commits.add(answer[0])
-            frontier = [answer[0] for answer in first[1:] if answer is not None]
-            seen, blobs = 0, []
-            for _depth in range(_PRIME_DEPTH):
-                subtrees = []
-                for oid in frontier:
-                    for entry in objects.cached(oid) or ():
-                        seen += 1
-                        if entry.is_tree and entry.name not in skip:
-                            subtrees.append(entry.oid)
-                        elif entry.kind == "blob" and entry.name.endswith(".md"):
-                            blobs.append(entry.oid)
-                subtrees = list(dict.fromkeys(subtrees))  # a tree bomb names one many times
-                if not subtrees or seen > _PRIME_ENTRIES:
-                    break
-                for answer in vcs.read_batch(self.path, subtrees, budget=_PRIME_BYTES):
-                    if answer is not None:
-                        objects.prime(*answer)
-                frontier = subtrees
-            for oid, (kind, size) in vcs.read_headers(self.path, blobs[:_PRIME_ENTRIES]).items():
-                objects.prime_size(oid, kind, size)
+            self._reading.start()  # the readers lock, as every read takes it
+            with self._take_session() as session:
+                budget = _PRIME_BYTES
+                root = objects.cached_root(commit)
+                if root is None:
+                    first = session.read([commit, f"{commit}^{{tree}}"], budget=budget)
+                    self._absorb_sized(first)
+                    root = next((a[0] for a in first[1:] if a is not None), None)
+                frontier = [root] if root is not None else []
+                seen, blobs = 0, []
+                for _depth in range(_PRIME_DEPTH):
+                    subtrees = []
+                    for oid in frontier:
+                        for entry in objects.cached(oid) or ():
+                            seen += 1
+                            if entry.is_tree and entry.name not in skip:
+                                subtrees.append(entry.oid)
+                            elif entry.kind == "blob" and entry.name.endswith(".md"):
+                                blobs.append(entry.oid)
+                    subtrees = list(dict.fromkeys(subtrees))  # a tree bomb names one many times
+                    if not subtrees or seen > _PRIME_ENTRIES:
+                        break
+                    answers = session.read(subtrees, budget=budget)
+                    budget -= sum(len(a[3]) for a in answers if a is not None)
+                    self._absorb_sized(answers)
+                    frontier = subtrees
+                wanted = [b for b in dict.fromkeys(blobs[:_PRIME_ENTRIES]) if b not in self._blobs]
+                if wanted:
+                    self._absorb_sized(session.read(wanted, budget=budget))
         except (OSError, AgentsyncError):
             return  # the walk reads one by one and says what is wrong
+
+    def _absorb_sized(self, found: Iterable[tuple[str, str, int, bytes] | None]) -> None:
+        """Keep what a batch session read: objects whose content came whole, and the size
+        of every blob (for the walk's limits, its type checked on use)."""
+        for answer in found:
+            if answer is None:
+                continue
+            oid, kind, size, data = answer
+            if kind == "blob":
+                self._tree_objects.prime_size(oid, kind, size)
+            if len(data) == size:
+                self._absorb([(oid, kind, data)])
 
     def blob_at(self, commit: Commit, path: str) -> BlobId | None:
         """The blob of the regular file at `path` in `commit` (None when its tree has no such
@@ -181,6 +198,8 @@ class MirrorReader:
         SourceError, never a missing file."""
         check_full_commit(commit)
         objects = self._tree_objects
+        if objects.cached_root(commit) is None:
+            self._prime_path(commit, path)
         try:
             entry = trees.find_entry(objects, objects.root_tree(commit), path)
         except trees.WalkLimit as error:
@@ -191,6 +210,45 @@ class MirrorReader:
             return None
         return BlobId(entry.oid)
 
+    def _prime_path(self, commit: Commit, path: str) -> None:
+        """Read the commit, the trees on `path` and its file in one request (a first look at
+        a commit, such as the marketplace check: the long-lived reader would cost a process
+        and GitPython's import for a few objects). The batch process is kept for the listing
+        that usually follows (see `_take_session`). Only a cache, like `preload`."""
+        parts = path.split("/")
+        names = [commit, f"{commit}^{{tree}}"]
+        names += [f"{commit}:{'/'.join(parts[:depth])}" for depth in range(1, len(parts) + 1)]
+        if not vcs.looks_like_git_dir(self.path):
+            return
+        try:
+            self._reading.start()  # the readers lock, as every read takes it
+            session = self._take_session()
+        except (OSError, AgentsyncError):
+            return  # the one-by-one reads say what is wrong
+        try:
+            found = session.read(names, budget=_PRIME_BYTES)
+        except OSError:
+            session.close()
+            return
+        with self._guard:
+            kept, self._session = self._session, session
+        if kept is not None:
+            kept.close()  # another thread's, put back meanwhile: one is enough
+        self._absorb_sized(found)
+
+    def _take_session(self) -> vcs.BatchSession:
+        """The batch process a first look left (one process for the look and the listing
+        after it), else a new one; the caller closes it or puts it back."""
+        with self._guard:
+            session, self._session = self._session, None
+        return session if session is not None else vcs.BatchSession(self.path)
+
+    def _drop_session(self) -> None:
+        with self._guard:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
     def preload(
         self, files: Iterable[tuple[Commit, str, BlobId]], blobs: Iterable[BlobId] = ()
     ) -> None:
@@ -198,6 +256,20 @@ class MirrorReader:
         commit, the trees on each path, each blob), so that they answer from memory. Only
         a cache: every object is checked against its id, and each path is still walked
         through the trees, now from memory."""
+        names = self._batch_names(files, blobs)
+        if len(names) < 2 or not vcs.looks_like_git_dir(self.path):
+            return  # nothing to batch, or not fetched yet
+        budget = _BLOB_CACHE_BYTES - self._blob_bytes
+        try:
+            self._reading.objects()  # takes the readers lock, as every read does
+            found = vcs.read_batch(self.path, names, budget=budget, timeout=self.walk_timeout)
+        except (OSError, AgentsyncError):
+            return  # the one-by-one reads say what is wrong
+        self._absorb(found)
+
+    def _batch_names(
+        self, files: Iterable[tuple[Commit, str, BlobId]], blobs: Iterable[BlobId]
+    ) -> list[str]:
         wanted = list(files)
         names: list[str] = []
         for commit in dict.fromkeys(c for c, _path, _blob in wanted):
@@ -214,20 +286,15 @@ class MirrorReader:
         names.extend(sorted(folders))
         more = [b for _c, _p, b in wanted] + list(blobs)
         names.extend(dict.fromkeys(b for b in more if b not in self._blobs))
-        if len(names) < 2 or not vcs.looks_like_git_dir(self.path):
-            return  # nothing to batch, or not fetched yet
-        budget = _BLOB_CACHE_BYTES - self._blob_bytes
-        try:
-            self._reading.objects()  # takes the readers lock, as every read does
-            found = vcs.read_batch(self.path, names, budget=budget, timeout=self.walk_timeout)
-        except (OSError, AgentsyncError):
-            return  # the one-by-one reads say what is wrong
+        return names
+
+    def _absorb(self, found: Iterable[tuple[str, str, bytes] | None]) -> None:
         for answer in found:
             if answer is None:
                 continue
             oid, kind, data = answer
             if kind == "blob":
-                if oid not in self._blobs:
+                if oid not in self._blobs and self._blob_bytes + len(data) <= _BLOB_CACHE_BYTES:
                     self._blobs[BlobId(oid)] = data
                     self._blob_bytes += len(data)
             elif self._tree_objects.prime(oid, kind, data) and kind == "commit":
@@ -287,6 +354,7 @@ class MirrorReader:
         self.refs.forget()
         with self._guard:
             self._known_commits.clear()
+        self._drop_session()
         self._reading.restart()
 
     def forget_objects(self) -> None:
@@ -299,7 +367,45 @@ class MirrorReader:
     def close(self) -> None:
         """Stop the cat-file process and release the readers lock (both are taken again on
         the next read)."""
+        self._drop_session()
         self._reading.close()
+
+
+def preload_together(jobs: Sequence[tuple[MirrorReader, list[tuple[Commit, str, BlobId]]]]) -> None:
+    """`preload` of several mirrors through one `git cat-file --batch` that sees all their
+    objects (the others as alternates): one process for the whole run instead of one per
+    mirror, which is most of the time of reading a few files of many sources.
+
+    Sound because an object is named by the hash of its content, and every one is checked
+    against its id before use: a mirror can only be handed the bytes its own copy would
+    hold. A mirror whose path git cannot take as an alternate is read on its own.
+    """
+    shared: list[tuple[MirrorReader, list[str]]] = []
+    for reader, files in jobs:
+        names = reader._batch_names(files, ())
+        if len(names) < 2 or not vcs.looks_like_git_dir(reader.path):
+            continue
+        if len(jobs) > 1 and vcs.can_be_alternate(reader.path):
+            shared.append((reader, names))
+        else:
+            reader.preload(files)
+    if not shared:
+        return
+    try:
+        for reader, _names in shared:
+            reader._reading.start()  # the readers lock of each mirror read, as every read does
+        found = vcs.read_batch(
+            shared[0][0].path,
+            [name for _reader, names in shared for name in names],
+            budget=_BLOB_CACHE_BYTES,
+            timeout=shared[0][0].walk_timeout,
+            alternates=[reader.path for reader, _names in shared[1:]],
+        )
+    except (OSError, AgentsyncError):
+        return  # the one-by-one reads say what is wrong
+    answers = iter(found)
+    for reader, names in shared:
+        reader._absorb([next(answers, None) for _name in names])
 
 
 class RefTable:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentsync.errors import JSON_SCHEMA, notice_code
-from agentsync.gate import LockReport, VerifyReport
 from agentsync.ids import short
 from agentsync.operations import SearchRow, ShowReport, SourceRow, StatusReport
-from agentsync.scopes import Which
 from agentsync.sync import AgentRow, Pin, SyncReport
 from agentsync.textsafe import inline
+
+if TYPE_CHECKING:
+    from agentsync.gate import LockReport, VerifyReport
+    from agentsync.scopes import Which
 
 # One word (or phrase, read before the agent's name) per status.
 WORDS: dict[str, str] = {

@@ -27,6 +27,7 @@ from agentsync.versions import best_tag, parse_range
 
 if TYPE_CHECKING:
     from agentsync.store import Mirror, Store
+    from agentsync.urls import Location
 
 DriftKind = Literal["tag-moved", "tag-deleted", "history-rewritten"]
 
@@ -300,8 +301,29 @@ class Resolver:
         ]
         if self.store.offline or len(due) < 2:
             return
-        self.store.prefetch([spec.location(self.manifest.dir) for spec in due])
+        by_key: dict[str, list[SourceSpec]] = {}
+        for spec in due:
+            by_key.setdefault(mirror(spec.name).key, []).append(spec)
+
+        def look_ahead(location: Location, error: AgentsyncError | None) -> None:
+            # As each fetch ends, list its refs and discover its agents on the same thread,
+            # beside the fetches still running; the locking that follows finds both in
+            # memory, and reports any failure in the manifest's order.
+            if error is None:
+                for spec in by_key.get(self.store.mirror(location).key, ()):
+                    self._discover_early(spec)
+
+        self.store.prefetch([spec.location(self.manifest.dir) for spec in due], on_done=look_ahead)
         self.fetched.update(mirror(spec.name).key for spec in due)
+
+    def _discover_early(self, spec: SourceSpec) -> None:
+        if not spec.include or (spec.ref is not None and is_full_commit(spec.ref)):
+            return  # nothing a glob picks, or a commit that may still need fetching by id
+        with contextlib.suppress(AgentsyncError):
+            commit, _tag = resolve_spec_commit(
+                self._catalog.mirror(spec.name), spec.ref, spec.version, f"source {spec.name}"
+            )
+            self._catalog.candidates(spec.name, commit)
 
     def _lock_source(self, found: _Findings, spec: SourceSpec) -> LockedSource:
         try:

@@ -11,7 +11,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agentsync import vcs
@@ -108,6 +107,8 @@ class Store:
             if on_done is not None:
                 on_done(mirror.location, result)
             return result
+
+        from concurrent.futures import ThreadPoolExecutor  # its import costs a warm run 4 ms
 
         with ThreadPoolExecutor(max_workers=min(8, len(mirrors))) as pool:
             errors = [e for e in pool.map(work, mirrors) if e is not None]

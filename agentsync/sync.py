@@ -36,7 +36,6 @@ from agentsync.resolve import Drift, Policy, Resolution, Resolver, UpdateScope, 
 
 if TYPE_CHECKING:
     from agentsync.manifest import ManifestEditor
-    from agentsync.mirror_reader import MirrorReader
     from agentsync.session import Session
 
 # What happened (or, previewed, would happen) to one agent: the one vocabulary of every
@@ -297,12 +296,23 @@ def frozen_drift_warnings(run: Session, manifest: Manifest, lock: Lock) -> tuple
             "ref-moved", Drift(name, None, kind, ref, locked.commit, now).message + " (kept)"
         )
 
-    # one git process per source: run them side by side (each mirror has its own reader)
-    from concurrent.futures import ThreadPoolExecutor
+    # only a source a tag chose can drift: the others cost no git process, nor a thread
+    names = [
+        name
+        for name in sorted(lock.sources)
+        if name in manifest.sources
+        and _can_drift(
+            manifest.sources[name].ref, manifest.sources[name].version, lock.sources[name].resolved
+        )
+    ]
+    if len(names) < 2:
+        found = [drift_of(name) for name in names]
+    else:
+        # one git process per source: run them side by side (each mirror has its own reader)
+        from concurrent.futures import ThreadPoolExecutor
 
-    names = sorted(lock.sources)
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
-        found = list(pool.map(drift_of, names))
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            found = list(pool.map(drift_of, names))
     return tuple(message for message in found if message is not None)
 
 
@@ -340,20 +350,10 @@ def preload(run: Session, manifest: Manifest, lock: Lock, known: Set[str]) -> No
         if name not in known and locked.source in manifest.sources:
             wanted.setdefault(locked.source, []).append((locked.commit, locked.path, locked.blob))
     mirrors = [(run.mirror(manifest, source).reader, files) for source, files in wanted.items()]
+    from agentsync.mirror_reader import preload_together
 
-    def read(job: tuple[MirrorReader, list[tuple[Commit, str, BlobId]]]) -> None:
-        with contextlib.suppress(AgentsyncError):
-            job[0].preload(job[1])
-
-    if len(mirrors) < 2:
-        for job in mirrors:
-            read(job)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    # one git process per source, side by side (each mirror has its own reader)
-    with ThreadPoolExecutor(max_workers=min(8, len(mirrors))) as pool:
-        list(pool.map(read, mirrors))
+    with contextlib.suppress(AgentsyncError):
+        preload_together(mirrors)
 
 
 def _check_frozen(run: Session, plan: InstallPlan, old: Lock) -> None:

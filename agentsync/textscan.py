@@ -31,6 +31,8 @@ def conflict_marker_line(data: bytes) -> int | None:
     between), later `>>>>>>>`. A block that lies wholly inside one fenced code block is an
     example (an agent that explains merge conflicts), not a conflict: it is skipped.
     """
+    if b"<<<<<<<" not in data:
+        return None  # no conflict opens without one (most files: no scan at all)
     fences = 0  # fenced code blocks opened so far
     fence: tuple[int, bytes] | None = None  # the one we are inside: its number and marks
     start: tuple[int, int | None] | None = None  # a pending `<<<<<<<`: offset, its fence
@@ -181,7 +183,7 @@ def hidden_characters(text: str) -> list[HiddenCharacters]:
     subdivision flag.
     """
     if text.isascii():
-        return []  # every character looked for lies above U+007F
+        return []  # every character listed is past ASCII (most files: no scan at all)
     found: dict[int, list[int]] = {}
     flag_tags = _flag_tag_offsets(text)
     line, counted_to = 1, 0

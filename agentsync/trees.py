@@ -193,6 +193,11 @@ class ObjectCache:
         self._sizes[oid] = len(data)
         return True
 
+    def cached_root(self, commit: str) -> str | None:
+        """The id of `commit`'s root tree when both are in memory (never reads)."""
+        root = self._roots.get(commit)
+        return root if root is not None and root in self._trees else None
+
     def cached(self, oid: str) -> tuple[RawTreeEntry, ...] | None:
         """The entries of tree `oid` when they are in memory (never reads)."""
         return self._trees.get(oid)

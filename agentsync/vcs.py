@@ -342,30 +342,36 @@ _BATCH_HEADER = re.compile(rb"([0-9a-f]{40}) (blob|tree|commit|tag) ([0-9]+)")
 
 
 def read_batch(
-    git_dir: Path, names: Sequence[str], *, budget: int, timeout: float | None = None
+    git_dir: Path,
+    names: Sequence[str],
+    *,
+    budget: int,
+    timeout: float | None = None,
+    alternates: Sequence[Path] = (),
 ) -> list[tuple[str, str, bytes] | None]:
     """Objects by name (an id, `<commit>^{tree}`, `<commit>:<path>`) through one
     `git cat-file --batch`: for each name, in order, (id, type, content), or None when it is
     missing or past the `budget` of content bytes. Names holding a line break or a space
-    are never sent (git's answer to them could not be told apart); they come back None."""
+    are never sent (git's answer to them could not be told apart); they come back None.
+    The objects of the repositories in `alternates` are read too (see `can_be_alternate`)."""
     sendable = [bool(n) and not any(c in n for c in "\n\r ") for n in names]
     asked = [n for n, ok in zip(names, sendable, strict=True) if ok]
     answers: list[tuple[str, str, bytes] | None] = []
     if asked:
-        answers = _cat_file_batch(git_dir, asked, budget, timeout)
+        env = {}
+        if alternates:
+            objects = [str(Path(path).absolute() / "objects") for path in alternates]
+            env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(objects)
+        answers = _cat_file_batch(git_dir, asked, budget, timeout, env=env)
     replies = iter(answers)
     return [next(replies, None) if ok else None for ok in sendable]
 
 
-def read_headers(
-    git_dir: Path, oids: Sequence[str], *, timeout: float | None = None
-) -> dict[str, tuple[str, int]]:
-    """The type and size of many objects by id through one `git cat-file --batch-check`."""
-    ids = list(dict.fromkeys(oid for oid in oids if re.fullmatch(r"[0-9a-f]{40}", oid)))
-    if not ids:
-        return {}
-    answers = _cat_file_batch(git_dir, ids, 0, timeout, headers_only=True)
-    return {a[0]: (a[1], int(a[2])) for a in answers if a is not None}
+def can_be_alternate(git_dir: Path) -> bool:
+    """True when git can take the objects of `git_dir` from GIT_ALTERNATE_OBJECT_DIRECTORIES
+    as written: a path holding the list separator or a quote would need quoting."""
+    text = str(Path(git_dir).absolute())
+    return not any(c in text for c in (os.pathsep, '"', "\n", "\r"))
 
 
 def _cat_file_batch(
@@ -374,13 +380,12 @@ def _cat_file_batch(
     budget: int,
     timeout: float | None,
     *,
-    headers_only: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str, bytes] | None]:
-    """Each answer is (id, type, content), or with `headers_only` (id, type, size as text)."""
+    """Each answer is (id, type, content)."""
     found: list[tuple[str, str, bytes] | None] = []
-    mode = "--batch-check" if headers_only else "--batch"
-    argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", mode]
-    proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", "--batch"]
+    proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - both are pipes
     request = ("\n".join(names) + "\n").encode("utf-8", "surrogateescape")
 
@@ -404,9 +409,6 @@ def _cat_file_batch(
                 found.append(None)  # "<name> missing" (or ambiguous)
                 continue
             oid, kind, size = header[1].decode(), header[2].decode(), int(header[3])
-            if headers_only:
-                found.append((oid, kind, header[3]))
-                continue
             if size <= budget:
                 data = proc.stdout.read(size)
                 found.append((oid, kind, data) if len(data) == size else None)
@@ -425,12 +427,104 @@ def _cat_file_batch(
     return found
 
 
+class BatchSession:
+    """One `git cat-file --batch` asked several rounds of names in turn, each round's names
+    chosen from the last one's answers (a tree walk, level by level): one process for a
+    whole listing instead of one per level. Close it (or use it as a context manager)."""
+
+    def __init__(self, git_dir: Path) -> None:
+        argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", "--batch"]
+        self._proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> BatchSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def read(
+        self, names: Sequence[str], *, budget: int
+    ) -> list[tuple[str, str, int, bytes] | None]:
+        """For each name, in order: (id, type, size, content), the content empty past the
+        `budget` of content bytes (the size still told); None when it is missing or cannot
+        be sent (a line break or a space in it)."""
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - both are pipes
+        sendable = [bool(n) and not any(c in n for c in "\n\r ") for n in names]
+        asked = [n for n, ok in zip(names, sendable, strict=True) if ok]
+        if not asked:
+            return [None] * len(names)
+        request = ("\n".join(asked) + "\n").encode("utf-8", "surrogateescape")
+
+        def feed() -> None:
+            with contextlib.suppress(OSError):
+                proc.stdin.write(request)  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+
+        # written beside the reading: a long request must not block on a full answer pipe
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        answers: list[tuple[str, str, int, bytes] | None] = []
+        try:
+            for _ in asked:
+                line = proc.stdout.readline()
+                if not line:
+                    break  # the process died: nothing more to read
+                header = _BATCH_HEADER.fullmatch(line.rstrip(b"\n"))
+                if header is None:
+                    answers.append(None)  # "<name> missing" (or ambiguous)
+                    continue
+                oid, kind, size = header[1].decode(), header[2].decode(), int(header[3])
+                data = b""
+                if size <= budget:
+                    data = proc.stdout.read(size)
+                    budget -= size
+                    if len(data) != size:
+                        answers.append(None)
+                        break
+                else:
+                    left = size
+                    while left > 0:  # too much to keep: skipped, its size still told
+                        left -= len(proc.stdout.read(min(left, 1 << 20)) or b"\0" * left)
+                proc.stdout.read(1)  # the newline after each object
+                answers.append((oid, kind, size, data))
+        finally:
+            writer.join()
+        answers += [None] * (len(asked) - len(answers))
+        replies = iter(answers)
+        return [next(replies, None) if ok else None for ok in sendable]
+
+    def close(self) -> None:
+        _kill_group(self._proc)
+        with contextlib.suppress(OSError):
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+        self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+
 # --- repositories -------------------------------------------------------------------------
 
 
+# What `git init --bare --template=` writes; the mirror's HEAD is never read (the remote's
+# default branch is kept in refs/agentsync/HEAD), so it names no branch of the user's setting.
+_BARE_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n"
+_BARE_FOLDERS = ("objects/info", "objects/pack", "refs/heads", "refs/tags")
+
+
 def init_bare(path: Path) -> None:
-    """Create an empty bare repository at `path` (no template: no sample hooks)."""
-    run_git(["init", "--quiet", "--bare", "--template=", "--end-of-options", str(path)])
+    """Create an empty bare repository at `path` (no template: no sample hooks), written
+    directly rather than by `git init`: a cold install makes one per source, and a git
+    process costs more than these four folders and two files. The folder is a staging
+    folder that only becomes a mirror once a fetch into it succeeded."""
+    try:
+        for folder in _BARE_FOLDERS:
+            (path / folder).mkdir(parents=True, exist_ok=True)
+        (path / "config").write_text(_BARE_CONFIG, encoding="utf-8")
+        (path / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    except OSError as error:
+        raise GitError("init", -1, str(error)) from None
 
 
 def looks_like_git_dir(path: Path) -> bool:

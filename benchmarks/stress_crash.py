@@ -267,8 +267,11 @@ def converged_problems(runner: Runner, project: Path, final: State) -> list[str]
                          if state.agents[n] != final.agents[n])  # fmt: skip
         problems.append(f"agent files differ (extra/missing {extra}, changed {changed})")
     status = runner.inproc(project, "--json", "status")
-    states = {entry["state"] for entry in json.loads(status.out or "[]")}
-    if status.code != 0 or states - {"ok"}:
+    # `--json status` is one document whose "agents" list holds a row per agent
+    document = json.loads(status.out or "{}")
+    states = {entry["state"] for entry in document.get("agents", [])}
+    # "merged": an agent carrying local edits merged with upstream, as a merge leaves it
+    if status.code != 0 or states - {"ok", "merged"}:
         problems.append(f"status says {sorted(states)} (exit {status.code})")
     if (project / ".agentsync" / "journal.json").exists():
         problems.append("journal left behind")
@@ -356,6 +359,14 @@ def run_points(
             else scenario.reruns[(start + i) % len(scenario.reruns)]
             for i, p in enumerate(projects)
         ]
+        # `remove` edits the manifest first: killed before that (after a cache write, which
+        # counts as a write too), nothing changed, and a rerun of `install` rightly keeps
+        # the old state, which is then the one to converge to
+        manifest = (scenario.base / "agentsync.toml").read_bytes()
+        untouched = [
+            scenario.command[0] == "remove" and (p / "agentsync.toml").read_bytes() == manifest
+            for p in projects
+        ]
         lost_after_kill = [lost_edits(p, scenario.edits or {}) for p in projects]
         again = runner.many([(p, r, None) for p, r in zip(projects, reruns, strict=True)])
         lost_after_rerun = [lost_edits(p, scenario.edits or {}) for p in projects]
@@ -383,7 +394,8 @@ def run_points(
                 tally.edits_lost += len(lost)
                 if lost:
                     problems.append(f"local edits lost: {', '.join(lost)}")
-            problems += converged_problems(runner, project, scenario.new)
+            final = scenario.old if untouched[i] and reruns[i] != scenario.command else scenario.new
+            problems += converged_problems(runner, project, final)
             tally.record(label, killed[i], problems)
             shutil.rmtree(project, ignore_errors=True)
 

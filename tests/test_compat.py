@@ -509,3 +509,14 @@ def test_fix_hints_say_to_resolve_a_conflict_first() -> None:
     data = with_body("body\n", rest="<<<<<<< ours\ntools: Read\n=======\ntools: Bash\n>>>>>>> x\n")
     (failure,) = findings(data, "AS006")
     assert failure.fix.startswith("resolve the merge conflict first, then run `agentsync check")
+
+
+def test_the_scans_skip_text_that_cannot_hold_what_they_look_for() -> None:
+    from agentsync import textscan
+
+    # the ASCII shortcut holds only while every hidden character is past ASCII
+    assert min(first for first, _last, _kind in textscan._HIDDEN_RANGES) > 0x7F
+    assert textscan.hidden_characters("plain ASCII\n=======\n") == []
+    assert textscan.hidden_characters("a\u200bb") != []
+    assert textscan.conflict_marker_line(b"=======\n>>>>>>> x\n") is None
+    assert textscan.conflict_marker_line(b"x\n<<<<<<< a\nb\n=======\nc\n>>>>>>> d\n") == 2

@@ -240,6 +240,8 @@ def test_blobs_are_read_through_one_long_lived_process(store: Store, source: Git
     commit = Commit(source.commit("many"))
     mirror = mirror_of(store, source)
     entries = mirror.list_files(commit)
+    # the listing read the files in its batch: dropped, they are read one by one
+    mirror.reader.forget_objects()
     mirror.read_blob(entries[0].blob)
     reader = mirror.reader
     assert reader is not None and reader.pid is not None
@@ -632,3 +634,70 @@ def test_a_long_fetch_says_it_is_still_going(
     assert lines[0] == "fetching slow ..."
     assert any(line.startswith("still fetching slow (") for line in lines), lines
     assert not any(line.startswith("fetched ") for line in lines)  # it never succeeded
+
+
+def test_locked_files_of_several_mirrors_come_through_one_process(
+    store: Store, make_repo: MakeRepo
+) -> None:
+    from agentsync import vcs
+    from agentsync.ids import BlobId
+    from agentsync.mirror_reader import preload_together
+
+    jobs = []
+    for name in ("one", "two", "three"):
+        repo = make_repo(name)
+        repo.write(f"agents/{name}.md", agent_md(name))
+        commit = Commit(repo.commit(name))
+        mirror = mirror_of(store, repo)
+        mirror.fetch()
+        blob = BlobId(blob_id(agent_md(name).encode()))
+        jobs.append((mirror.reader, [(commit, f"agents/{name}.md", blob)], blob, name))
+    spawned = []
+    real = vcs._spawn
+
+    def counting(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        spawned.append(argv)
+        return real(argv, **kwargs)  # type: ignore[arg-type]
+
+    vcs._spawn = counting  # type: ignore[assignment]
+    try:
+        preload_together([(reader, files) for reader, files, _blob, _name in jobs])
+        for reader, files, blob, name in jobs:
+            # answered from memory: the tree walk and the blob, checked against their ids
+            assert reader.blob_at(files[0][0], files[0][1]) == blob
+            assert reader.read_blob(blob) == agent_md(name).encode()
+    finally:
+        vcs._spawn = real  # type: ignore[assignment]
+    assert len(spawned) == 1 and "cat-file" in spawned[0]
+    assert all(reader.pid is None for reader, *_rest in jobs)  # no long-lived reader started
+
+
+def test_a_batch_session_answers_round_after_round(store: Store, source: GitRepo) -> None:
+    from agentsync import vcs
+
+    commit = Commit(source.head())
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    data = agent_md("alpha").encode()
+    with vcs.BatchSession(mirror.path) as session:
+        first = session.read([commit, f"{commit}^{{tree}}", "0" * 40, "a b"], budget=1 << 20)
+        assert first[0] is not None and first[0][:2] == (commit, "commit")
+        assert first[1] is not None and first[1][1] == "tree"
+        assert first[2] is None and first[3] is None  # missing, and never sent
+        blob = blob_id(data)
+        (whole,) = session.read([blob], budget=1 << 20)
+        assert whole == (blob, "blob", len(data), data)
+        (cut,) = session.read([blob], budget=1)  # past the budget: the size, not the bytes
+        assert cut == (blob, "blob", len(data), b"")
+
+
+def test_first_look_at_a_commit_starts_no_long_lived_reader(store: Store, source: GitRepo) -> None:
+    commit = Commit(source.head())
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    assert mirror.read_path(commit, "agents/alpha.md") == agent_md("alpha").encode()
+    assert mirror.read_path(commit, ".claude-plugin/marketplace.json") is None
+    assert mirror.reader.pid is None
+    assert [entry.path for entry in mirror.list_files(commit)] == ["agents/alpha.md"]
+    assert mirror.reader.pid is None
+    mirror.close()
