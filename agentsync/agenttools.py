@@ -254,7 +254,10 @@ def _resolve(piece: str, mcp_servers: frozenset[str] | None) -> str | None:
         server, _, tool = piece[len("mcp__") :].partition("__")
         if not server or (mcp_servers is not None and server not in mcp_servers):
             return None
-        return f"mcp__{server}__*" if tool in ("", "*") else piece
+        if tool in ("", "*"):
+            return f"mcp__{server}__*"
+        # no tool name holds `*` or `(`: a pattern part-way through a name matches nothing
+        return None if "*" in tool or "(" in tool else piece
     name = tool_name(piece)
     return name if name in SUBAGENT_TOOLS or name in LOADER_TOOLS else None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -27,7 +29,7 @@ from agentsync.frontmatter import (
     parse_agent,
     walk_agent_files,
 )
-from agentsync.plugins import AGENTS_FOLDER, MANIFEST, plugin_name, walk_plugin_entries
+from agentsync.plugins import AGENTS_FOLDER, MANIFEST, read_plugin_manifest, walk_plugin_entries
 from agentsync.scopes import BUILT_INS, loading_names
 from agentsync.textsafe import inline
 
@@ -169,7 +171,9 @@ def _plugins_below(folder: Path) -> list[str]:
 
 def _plugin_files(argument: str, root: Path, base: str, project: Path | None) -> list[_Found]:
     """The files of the plugin at `root` at or below `argument`, as its loader reads them."""
-    plugin = plugin_name(root)
+    manifest = read_plugin_manifest(root)
+    plugin = manifest.name if manifest is not None else None
+    refused = manifest.problem if manifest is not None else None
     wanted = _lexical(Path(argument))
     agents = root / AGENTS_FOLDER
     group = os.path.realpath(root)
@@ -191,9 +195,9 @@ def _plugin_files(argument: str, root: Path, base: str, project: Path | None) ->
         skipped = None
         if plugin is None:
             skipped = (
-                f"the plugin's {MANIFEST.as_posix()} has no `name`, so Claude Code does not load "
-                "the plugin",
-                'add `"name": "your-plugin"` to the plugin.json',
+                f"Claude Code refuses the plugin: {refused or 'its plugin.json has no name'}",
+                "give the plugin.json a kebab-case `name` (and `agents` entries like "
+                '"./agents/x.md"), or leave `agents` out',
             )
         elif linked:
             skipped = (
@@ -459,7 +463,8 @@ def user_folder(environ: Mapping[str, str] | None = None) -> Path:
     """The user's agents folder: `$CLAUDE_CONFIG_DIR/agents`, else `~/.claude/agents`."""
     environ = os.environ if environ is None else environ
     config = environ.get("CLAUDE_CONFIG_DIR")
-    base = Path(config) if config else Path(environ.get("HOME") or "~") / ".claude"
+    # set but empty, it is the folder the client starts in, as the client reads it
+    base = Path(config) if config is not None else Path(environ.get("HOME") or "~") / ".claude"
     return base.expanduser() / "agents"
 
 
@@ -471,7 +476,10 @@ def _code_units(path: str) -> bytes:
 def load_mcp_servers(project_dir: Path) -> frozenset[str]:
     """Names of the MCP servers the project's `.mcp.json` configures (empty if none)."""
     servers = _json_object(project_dir / ".mcp.json").get("mcpServers")
-    return frozenset(str(k) for k in servers) if isinstance(servers, dict) else frozenset()
+    if not isinstance(servers, dict):
+        return frozenset()
+    # an entry that is not an object configures nothing the client can start
+    return frozenset(str(k) for k, v in servers.items() if isinstance(v, dict))
 
 
 # --- fixing ----------------------------------------------------------------------------
@@ -590,18 +598,26 @@ def installed_client(environ: Mapping[str, str] | None = None) -> InstalledClien
     if not path:
         return None
     try:
-        done = subprocess.run(
+        # its own process group: a client that hangs is ended with everything it started
+        child = subprocess.Popen(
             [path, "--version"],
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
             errors="replace",
-            timeout=VERSION_TIMEOUT,
-            check=False,
+            start_new_session=True,
         )
-    except (OSError, subprocess.SubprocessError):  # not runnable, or too slow
+    except (OSError, subprocess.SubprocessError):  # not runnable
         return InstalledClient(path, None)
-    found = _VERSION.search(done.stdout) if done.returncode == 0 else None
+    try:
+        out, _err = child.communicate(timeout=VERSION_TIMEOUT)
+    except subprocess.TimeoutExpired:  # too slow, or a child of it holds the output open
+        with contextlib.suppress(OSError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return InstalledClient(path, None)
+    found = _VERSION.search(out) if child.returncode == 0 else None
     return InstalledClient(path, ".".join(found.groups()) if found else None)
 
 

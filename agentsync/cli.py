@@ -894,6 +894,12 @@ def which(
 
     g = _g(ctx)
     where = (g.options.project or g.options.cwd).resolve()
+    for folder in plugin_dirs or ():
+        if not folder.is_dir():
+            raise UsageError(
+                f"--plugin-dir {inline(str(folder))}: no such folder",
+                hint="give the plugin's folder (the one holding .claude-plugin/plugin.json)",
+            )
     found = scopes.which(name, where, plugin_dirs=plugin_dirs or ())
     if g.json:
         emit_json(render.which_json(found, where))

@@ -207,10 +207,9 @@ def _status_key(argv: Sequence[str], root: str, target: str, since: int) -> str 
 
 def _user_agents() -> str:
     config = os.environ.get("CLAUDE_CONFIG_DIR")
-    base = (
-        os.path.expanduser(config) if config else os.path.join(os.path.expanduser("~"), ".claude")
-    )
-    return os.path.join(base, "agents")
+    if config is None:
+        return os.path.join(os.path.expanduser("~"), ".claude", "agents")
+    return os.path.join(os.path.expanduser(config), "agents")  # "" is the current folder
 
 
 def _tree(folder: str, since: int) -> list[Any] | None:

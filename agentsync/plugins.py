@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,15 +54,61 @@ class PluginAgent:
     generic_description: bool = False  # no description key gave text: the loader made one up
 
 
-def plugin_name(root: Path) -> str | None:
-    """The name in `root`'s plugin.json, or None when `root` is not a plugin the client loads."""
+@dataclass(frozen=True)
+class PluginManifest:
+    """What the loader takes from a plugin's plugin.json."""
+
+    name: str | None  # None: the loader refuses the plugin (see `problem`)
+    agents: tuple[str, ...] | None  # the files it lists; None: the agents folder
+    problem: str | None = None
+
+
+def read_plugin_manifest(root: Path) -> PluginManifest | None:
+    """`root`'s plugin.json as the loader reads it; None when there is none. A plugin with
+    a bad name or a bad `agents` list is refused whole (measured on the real client)."""
     try:
         with (root / MANIFEST).open("rb") as handle:
             data = json.loads(handle.read(1_048_576))
-    except (OSError, ValueError):
+    except OSError:
         return None
-    name = data.get("name") if isinstance(data, dict) else None
-    return name if isinstance(name, str) and name else None
+    except ValueError:
+        return PluginManifest(None, None, "its plugin.json is not valid JSON")
+    if not isinstance(data, dict):
+        return PluginManifest(None, None, "its plugin.json is not a JSON object")
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        return PluginManifest(None, None, "its plugin.json has no `name`")
+    bad = _bad_name(name)
+    if bad:
+        return PluginManifest(None, None, f"its name {json.dumps(name)} {bad}")
+    if "agents" not in data:
+        return PluginManifest(name, None)
+    listed = data["agents"]
+    entries = [listed] if isinstance(listed, str) else listed
+    if not isinstance(entries, list) or not all(
+        isinstance(e, str) and e.startswith("./") and e.endswith(".md") for e in entries
+    ):
+        return PluginManifest(
+            None, None, "its `agents` must be a list of paths that start with ./ and end in .md"
+        )
+    return PluginManifest(name, tuple(entries))
+
+
+def _bad_name(name: str) -> str:
+    """Why the loader refuses a plugin name ("" when it takes it)."""
+    if any(ch.isspace() for ch in name):
+        return "holds whitespace"
+    if any(ch in "@:/\\" for ch in name):
+        return "holds '@', ':' or a path separator"
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        return "holds an invisible or control character"
+    return ""
+
+
+def plugin_name(root: Path) -> str | None:
+    """The name in `root`'s plugin.json, or None when `root` is not a plugin the client loads."""
+    manifest = read_plugin_manifest(root)
+    return manifest.name if manifest is not None else None
 
 
 def plugin_root_of(path: Path) -> Path | None:
@@ -81,9 +128,18 @@ def walk_plugin_files(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def walk_plugin_entries(root: Path) -> Iterator[tuple[str, Path, bool]]:
-    """(path below agents/, path, reached through a link?) of every `.md` file below the
-    plugin's agents folder, in sorted order. The loader skips the linked ones (links to
+    """(name the loader goes by, path, reached through a link?) of every `.md` file the
+    plugin offers, in sorted order: the files its plugin.json lists (named without their
+    folders, links followed, missing ones skipped), else those below its agents folder
+    (the path below it names them). The loader skips the linked ones of the folder (links to
     files and to folders alike); they are listed so that a check can say so."""
+    manifest = read_plugin_manifest(root)
+    if manifest is not None and manifest.agents is not None:
+        for listed in manifest.agents:
+            path = Path(os.path.normpath(root / listed))
+            if path.is_file():
+                yield path.name, path, False
+        return
     top = root / AGENTS_FOLDER
     if not top.is_dir():
         return

@@ -60,7 +60,8 @@ def user_agents_dir() -> Path:
     """Where Claude Code reads user-level agents: $CLAUDE_CONFIG_DIR/agents, else
     ~/.claude/agents."""
     config = os.environ.get("CLAUDE_CONFIG_DIR")
-    base = Path(config).expanduser() if config else Path.home() / ".claude"
+    # set but empty, it is the folder the client starts in, as the client reads it
+    base = Path(config).expanduser() if config is not None else Path.home() / ".claude"
     return base / "agents"
 
 

@@ -3,6 +3,8 @@ outside the versions those rules were verified on."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,20 @@ def test_check_is_silent_about_a_verified_client(
     broken = cli("-v", "check", str(agents), cwd=tmp_path)
     assert broken.code == 0
     assert f"installed client: {missing} (its version could not be read)" in broken.out
+
+
+def test_a_client_that_hangs_is_ended_with_what_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checker, "VERSION_TIMEOUT", 0.3)
+    marker = tmp_path / "grandchild.pid"
+    client = fake_client(tmp_path, f"sleep 30 & echo $! > {marker}; wait")
+    found = checker.installed_client({"CLAUDE_BIN": str(client), "PATH": os.environ["PATH"]})
+    assert found is not None and found.version is None
+    stat = Path(f"/proc/{int(marker.read_text())}/stat")
+    for _ in range(50):  # killed at once; gone, or a zombie until something reaps it
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the client's own child outlived it")

@@ -14,7 +14,7 @@ from agentsync.plugins import plugin_agents
 from agentsync.scopes import which
 from tests.contract_claude import find_client, run_client, shown_tools
 from tests.fixtures import agent_md
-from tests.test_scopes import PLUGIN_LISTING, plugin, write
+from tests.test_scopes import PLUGIN_LISTING, listing_plugin, plugin, write
 
 CLIENT = find_client()
 pytestmark = [
@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CLIENT is None, reason="Claude Code client not found (set CLAUDE_BIN)"),
 ]
-__all__ = ["plugin"]  # the fixture, shared with the unit tests
+__all__ = ["listing_plugin", "plugin"]  # the fixtures, shared with the unit tests
 
 
 @pytest.fixture
@@ -117,3 +117,30 @@ def test_check_of_a_plugin_folder_predicts_the_client(
     assert predicted == client
     skipped = {Path(f["path"]).name for f in files if not f["loads"]}
     assert skipped == {"link.md", "x.md"}  # a link to a file, and a file in a linked folder
+
+
+def test_a_listing_plugin_and_a_refused_one_as_the_client_reads_them(
+    scopes: tuple[Path, Path], listing_plugin: Path, tmp_path: Path
+) -> None:
+    project, home = scopes
+    assert CLIENT is not None
+    refused = tmp_path / "refused"
+    write(refused / ".claude-plugin/plugin.json", '{"name": "Has Space"}')
+    write(refused / "agents/a.md", agent_md("a", "A."))
+    run = run_client(
+        CLIENT,
+        project,
+        home=home,
+        extra=[f"--plugin-dir={listing_plugin}", f"--plugin-dir={refused}"],
+    )
+    client = sorted(n for n in run.listed if ":" in n)
+    predicted = []
+    for root in (listing_plugin, refused):
+        checked = subprocess.run(
+            [sys.executable, "-m", "agentsync", "--json", "check", str(root)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        predicted += [f["name"] for f in json.loads(checked.stdout) if f["loads"]]
+    assert sorted(predicted) == client == ["cp:cus", "cp:deep", "cp:plain"]

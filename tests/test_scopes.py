@@ -285,7 +285,7 @@ def test_check_of_a_collection_applies_each_loader_where_it_reads(tmp_path: Path
     assert anon["loads"] is False and codes(anon) == ["AS017"]
     result = cli("check", ".", cwd=repo)
     assert result.code == 1
-    assert "plugins/anon/agents/a.md:1: error AS017 the plugin's" in result.out
+    assert "plugins/anon/agents/a.md:1: error AS017 Claude Code refuses the plugin" in result.out
 
 
 def test_check_says_which_project_agents_hide_user_or_built_in_ones(
@@ -315,3 +315,105 @@ def test_check_says_which_project_agents_hide_user_or_built_in_ones(
     assert notes[".claude/agents/alone.md"] == []
     # the user's own folder, checked directly, hides nothing
     assert all("AS207" not in codes(f) for f in check_json(cli, str(user), cwd=project).values())
+
+
+@pytest.mark.parametrize(
+    "name", ["Has Space", "kit:x", "kit/x", "kit\\\\x", "kit@x", "tab\\tname", "ki\\u200bt", ""]
+)
+def test_a_plugin_name_the_loader_refuses_loads_no_agent(
+    tmp_path: Path, cli: Cli, name: str
+) -> None:
+    root = tmp_path / "p"
+    write(root / ".claude-plugin/plugin.json", json.dumps({"name": json.loads(f'"{name}"')}))
+    write(root / "agents/a.md", agent_md("a", "A."))
+    assert plugin_agents(root) is None
+    files = check_json(cli, "p", cwd=tmp_path)
+    assert [(f["loads"], codes(f)) for f in files.values()] == [(False, ["AS017"])]
+    assert "refuses the plugin" in cli("check", "p", cwd=tmp_path).out
+
+
+def test_names_the_loader_takes(tmp_path: Path) -> None:
+    for name in ("Kit", "kit_x", "kit.v2", "kit\u00e9", "-kit", "123"):
+        root = tmp_path / name
+        write(root / ".claude-plugin/plugin.json", json.dumps({"name": name}))
+        write(root / "agents/a.md", agent_md("a", "A."))
+        listed = plugin_agents(root)
+        assert listed is not None and [a.name for a in listed[1]] == [f"{name}:a"]
+
+
+@pytest.fixture
+def listing_plugin(tmp_path: Path) -> Path:
+    """A plugin whose plugin.json lists its agent files instead of the agents folder."""
+    root = tmp_path / "cp"
+    write(root / "agents/d.md", agent_md("def", "Only in the folder."))
+    write(root / "custom/x.md", agent_md("cus", "Listed."))
+    write(root / "custom/sub/y.md", agent_md("deep", "Listed, in a subfolder."))
+    write(root / "custom/plain.md", "No frontmatter.\n")
+    (root / "custom/link.md").symlink_to("x.md")
+    listed = ["./custom/sub/y.md", "./custom/plain.md", "./custom/link.md", "./gone.md"]
+    write(root / ".claude-plugin/plugin.json", json.dumps({"name": "cp", "agents": listed}))
+    return root
+
+
+def test_a_plugin_that_lists_its_agents_offers_those_only(listing_plugin: Path, cli: Cli) -> None:
+    listed = plugin_agents(listing_plugin)
+    assert listed is not None
+    # named without their folders; a listed link is followed; a missing file is skipped
+    assert sorted(a.name for a in listed[1]) == ["cp:cus", "cp:deep", "cp:plain"]
+    files = check_json(cli, "cp", cwd=listing_plugin.parent)
+    assert sorted(f["name"] for f in files.values() if f["loads"]) == [
+        "cp:cus",
+        "cp:deep",
+        "cp:plain",
+    ]
+
+
+@pytest.mark.parametrize(
+    "agents",
+    [
+        ["./custom/x.md", "custom/y.md"],
+        ["./custom"],
+        "./custom",
+        [5],
+        None,
+        {"x": "./a.md"},
+        ["./X.MD"],
+    ],
+)
+def test_a_bad_agents_list_refuses_the_plugin(tmp_path: Path, agents: object) -> None:
+    root = tmp_path / "p"
+    write(root / ".claude-plugin/plugin.json", json.dumps({"name": "p", "agents": agents}))
+    write(root / "agents/a.md", agent_md("a", "A."))
+    write(root / "custom/x.md", agent_md("x", "X."))
+    assert plugin_agents(root) is None
+
+
+def test_an_agents_string_or_empty_list(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write(root / "agents/a.md", agent_md("a", "A."))
+    write(root / "custom/x.md", agent_md("x", "X."))
+    write(root / ".claude-plugin/plugin.json", '{"name": "p", "agents": "./custom/x.md"}')
+    assert [a.name for a in plugin_agents(root)[1]] == ["p:x"]  # type: ignore[index]
+    write(root / ".claude-plugin/plugin.json", '{"name": "p", "agents": []}')
+    assert plugin_agents(root) == ("p", [])
+
+
+def test_an_empty_claude_config_dir_is_the_folder_the_client_starts_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Cli
+) -> None:
+    project = tmp_path / "proj"
+    (project / ".git").mkdir(parents=True)
+    write(project / "agents/rel.md", agent_md("rel", "Read as the user's, relative."))
+    write(tmp_path / "home/.claude/agents/onlyuser.md", agent_md("onlyuser", "Home."))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", "")
+    assert cli("which", "rel", cwd=project).code == 0
+    assert cli("which", "onlyuser", cwd=project).code == 1
+
+
+def test_which_with_a_plugin_folder_that_does_not_exist_is_a_usage_error(
+    scopes: tuple[Path, Path], cli: Cli
+) -> None:
+    project, _user = scopes
+    result = cli("which", "x", "--plugin-dir", "/nonexistent/kit", cwd=project)
+    assert result.code == 2 and "no such folder" in result.err

@@ -168,6 +168,15 @@ def test_mcp_tools_resolve_only_for_a_reachable_server() -> None:
     assert (gone.effective, gone.launch) == ((), True)
     unknown = view("tools: mcp__nope__x\n")  # no knowledge of the servers: taken as reachable
     assert (unknown.effective, unknown.launch) == (("mcp__nope__x",), True)
+    partial = view("tools: mcp__srv__p*\n", mcp_servers=servers)  # no wildcard part-way
+    assert (partial.effective, partial.launch) == ((), False)
+
+
+def test_an_mcp_json_entry_that_is_not_an_object_configures_no_server(tmp_path: Path) -> None:
+    from agentsync.checker import load_mcp_servers
+
+    (tmp_path / ".mcp.json").write_text('{"mcpServers": {"srv": 5, "ok": {"command": "x"}}}')
+    assert load_mcp_servers(tmp_path) == frozenset({"ok"})
 
 
 @pytest.mark.parametrize(
