@@ -354,17 +354,20 @@ def read_batch(
     missing or past the `budget` of content bytes. Names holding a line break or a space
     are never sent (git's answer to them could not be told apart); they come back None.
     The objects of the repositories in `alternates` are read too (see `can_be_alternate`)."""
-    sendable = [bool(n) and not any(c in n for c in "\n\r ") for n in names]
-    asked = [n for n, ok in zip(names, sendable, strict=True) if ok]
-    answers: list[tuple[str, str, bytes] | None] = []
-    if asked:
-        env = {}
-        if alternates:
-            objects = [str(Path(path).absolute() / "objects") for path in alternates]
-            env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(objects)
-        answers = _cat_file_batch(git_dir, asked, budget, timeout, env=env)
-    replies = iter(answers)
-    return [next(replies, None) if ok else None for ok in sendable]
+    env = {}
+    if alternates:
+        objects = [str(Path(path).absolute() / "objects") for path in alternates]
+        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(objects)
+    if not any(names):
+        return [None] * len(names)
+    with BatchSession(git_dir, env=env, timeout=timeout) as session:
+        answers = session.read(names, budget=budget)
+    return [
+        (answer[0], answer[1], answer[3])
+        if answer is not None and len(answer[3]) == answer[2]
+        else None  # missing, or past the budget
+        for answer in answers
+    ]
 
 
 def can_be_alternate(git_dir: Path) -> bool:
@@ -374,67 +377,22 @@ def can_be_alternate(git_dir: Path) -> bool:
     return not any(c in text for c in (os.pathsep, '"', "\n", "\r"))
 
 
-def _cat_file_batch(
-    git_dir: Path,
-    names: list[str],
-    budget: int,
-    timeout: float | None,
-    *,
-    env: Mapping[str, str] | None = None,
-) -> list[tuple[str, str, bytes] | None]:
-    """Each answer is (id, type, content)."""
-    found: list[tuple[str, str, bytes] | None] = []
-    argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", "--batch"]
-    proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    assert proc.stdin is not None and proc.stdout is not None  # noqa: S101 - both are pipes
-    request = ("\n".join(names) + "\n").encode("utf-8", "surrogateescape")
-
-    def feed() -> None:
-        with contextlib.suppress(OSError):
-            proc.stdin.write(request)  # type: ignore[union-attr]
-            proc.stdin.close()  # type: ignore[union-attr]
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    timer = threading.Timer(timeout, _kill_group, (proc,)) if timeout else None
-    if timer is not None:
-        timer.start()
-    try:
-        for _ in names:
-            line = proc.stdout.readline()
-            if not line:
-                break  # the process died: nothing more to read
-            header = _BATCH_HEADER.fullmatch(line.rstrip(b"\n"))
-            if header is None:
-                found.append(None)  # "<name> missing" (or ambiguous)
-                continue
-            oid, kind, size = header[1].decode(), header[2].decode(), int(header[3])
-            if size <= budget:
-                data = proc.stdout.read(size)
-                found.append((oid, kind, data) if len(data) == size else None)
-                budget -= size
-            else:
-                found.append(None)
-                while size > 0:  # too much to keep: left for the one-by-one reader
-                    size -= len(proc.stdout.read(min(size, 1 << 20)) or b"\0" * size)
-            proc.stdout.read(1)  # the newline after each object
-    finally:
-        if timer is not None:
-            timer.cancel()
-        _kill_group(proc)
-        proc.wait()
-        writer.join()
-    return found
-
-
 class BatchSession:
     """One `git cat-file --batch` asked several rounds of names in turn, each round's names
     chosen from the last one's answers (a tree walk, level by level): one process for a
     whole listing instead of one per level. Close it (or use it as a context manager)."""
 
-    def __init__(self, git_dir: Path) -> None:
+    def __init__(
+        self,
+        git_dir: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> None:
         argv = ["git", *_HARDENING, f"--git-dir={git_dir}", "cat-file", "--batch"]
-        self._proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._proc = _spawn(argv, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        # a round that takes longer ends the process: its reads then come back None
+        self._timeout = timeout
 
     def __enter__(self) -> BatchSession:
         return self
@@ -464,6 +422,9 @@ class BatchSession:
         # written beside the reading: a long request must not block on a full answer pipe
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
+        timer = threading.Timer(self._timeout, _kill_group, (proc,)) if self._timeout else None
+        if timer is not None:
+            timer.start()
         answers: list[tuple[str, str, int, bytes] | None] = []
         try:
             for _ in asked:
@@ -489,6 +450,8 @@ class BatchSession:
                 proc.stdout.read(1)  # the newline after each object
                 answers.append((oid, kind, size, data))
         finally:
+            if timer is not None:
+                timer.cancel()
             writer.join()
         answers += [None] * (len(asked) - len(answers))
         replies = iter(answers)

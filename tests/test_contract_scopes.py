@@ -82,19 +82,6 @@ def test_a_file_named_like_a_built_in_replaces_it(scopes: tuple[Path, Path]) -> 
     assert listed_description(project, home, "Explore") == "My own explorer."
 
 
-def test_plugin_agents_are_named_and_described_as_the_client_does(
-    scopes: tuple[Path, Path], plugin: Path
-) -> None:
-    project, home = scopes
-    assert CLIENT is not None
-    run = run_client(CLIENT, project, home=home, extra=[f"--plugin-dir={plugin}"])
-    client = {n: e.description for n, e in run.listed.items() if n.startswith("kit:")}
-    listed = plugin_agents(plugin)
-    assert listed is not None
-    assert {a.name: a.description for a in listed[1]} == client
-    assert client == {name: description for name, (description, _) in PLUGIN_LISTING.items()}
-
-
 def test_check_of_a_plugin_folder_predicts_the_client(
     scopes: tuple[Path, Path], plugin: Path
 ) -> None:
@@ -115,6 +102,10 @@ def test_check_of_a_plugin_folder_predicts_the_client(
         if f["loads"]
     }
     assert predicted == client
+    listed = plugin_agents(plugin)  # what `which` and marketplaces use reads the same
+    assert listed is not None
+    assert {a.name: a.description for a in listed[1]} == {n: d for n, (d, _) in client.items()}
+    assert {n: d for n, (d, _) in client.items()} == {n: d for n, (d, _) in PLUGIN_LISTING.items()}
     skipped = {Path(f["path"]).name for f in files if not f["loads"]}
     assert skipped == {"link.md", "x.md"}  # a link to a file, and a file in a linked folder
 
