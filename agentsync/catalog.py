@@ -108,6 +108,10 @@ class Catalog:
                     self.index.put(self._index_key(source, commit), _encode(*self._found[key]))
         return self._found[key]
 
+    def indexed(self, source: str, commit: Commit) -> bool:
+        """Whether the index holds what `source` offers at `commit` (nothing to read there)."""
+        return self._indexed(source, commit) is not None
+
     def verdict(self, candidate: Candidate) -> str:
         """What the checker makes of a candidate: `ok`, `warnings`, `errors` (it loads, but
         wrong) or `will not load`; kept in the index with its commit's discovery."""
@@ -117,7 +121,9 @@ class Catalog:
         known = verdicts.get(candidate.path) if isinstance(verdicts, dict) else None
         if isinstance(known, str) and known in VERDICTS:
             return known
-        found = _verdict(self.mirror(candidate.source).read_blob(candidate.blob), candidate.path)
+        mirror = self.mirror(candidate.source)
+        mirror.ensure_commit(candidate.commit)  # a look-around from the index read no commit
+        found = _verdict(mirror.read_blob(candidate.blob), candidate.path)
         if isinstance(verdicts, dict):
             verdicts[candidate.path] = found
             assert self.index is not None  # noqa: S101 - an entry came from it

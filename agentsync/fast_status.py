@@ -189,7 +189,7 @@ def _status_key(argv: Sequence[str], root: str, target: str, since: int) -> str 
         (k, v)
         for k, v in os.environ.items()
         if k.startswith(("AGENTSYNC_", "CLAUDE_"))
-        or k in ("HOME", "COLUMNS", "TERM", "NO_COLOR", "FORCE_COLOR")
+        or k in ("COLUMNS", "TERM", "NO_COLOR", "FORCE_COLOR")
     )
     parts: list[object] = [
         list(argv),
@@ -198,9 +198,9 @@ def _status_key(argv: Sequence[str], root: str, target: str, since: int) -> str 
         target,
         _sha256(clean).hexdigest(),
         environment,
-        user,
+        # without a user agents folder its path shows nowhere in the answer
+        [user, user_tree] if os.path.isdir(user) else None,
         target_tree,
-        user_tree,
     ]
     return _sha256(repr(parts).encode()).hexdigest()
 

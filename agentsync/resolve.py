@@ -340,7 +340,8 @@ class Resolver:
         previous = self.old.sources.get(spec.name)
         mirror = self._catalog.mirror(spec.name)
         if previous is not None and self._scope.keeps_commit(spec):
-            mirror.ensure_commit(previous.commit)
+            if not self._catalog.indexed(spec.name, previous.commit):
+                mirror.ensure_commit(previous.commit)  # else read only if a verdict is missing
             return _locked_source(spec, previous.commit, previous.resolved)
         self._fetch(mirror)
         if previous is not None and _same_origin(previous, spec):
