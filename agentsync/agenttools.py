@@ -204,18 +204,21 @@ def tool_view(
     *,
     auto_memory: bool = True,
     mcp_servers: frozenset[str] | None = None,
+    joined: frozenset[str] = frozenset(),
 ) -> ToolView:
     """The listing and the launch of one agent; `mcp_servers`: the servers it can reach
-    (None when unknown: its MCP tools are then taken as reachable)."""
+    (None when unknown: its MCP tools are then taken as reachable); `joined`: servers whose
+    every tool the launch gets whatever `tools` says (see `named_mcp_servers`)."""
     pieces = listed_tools(fields, auto_memory=auto_memory)
     denied = disallowed_tools(fields)
+    extra = tuple(f"mcp__{s}__*" for s in sorted(joined))
     if not pieces:  # the list shows "All tools" (an empty value too), less what is disallowed
         shown = f"All tools except {', '.join(denied)}" if denied else "All tools"
         if pieces == ():
-            return ToolView((), denied or None, (), launch=True, shown=shown)
+            return ToolView((), denied or None, _sorted(_without(extra, denied)), True, shown)
         if not denied:
             return ToolView(None, None, None, launch=True, shown=shown)
-        servers = tuple(f"mcp__{s}__*" for s in sorted(mcp_servers or ()))
+        servers = tuple(f"mcp__{s}__*" for s in sorted((mcp_servers or frozenset()) | joined))
         kept = _without(DEFAULT_SUBAGENT_TOOLS + servers, denied)
         return ToolView(None, denied, _sorted(kept), launch=True, shown=shown)
     listed = tuple(p for p in pieces if p not in denied)  # exact, case-sensitive
@@ -227,24 +230,32 @@ def tool_view(
     # Left with no tool, the client refuses the launch unless `disallowedTools` took away
     # every piece on purpose; then the subagent starts with none.
     launch = bool(kept) or all(_denied_outright(piece, denied) for piece in pieces)
+    if joined:  # a whole server stands for its single tools
+        kept = tuple(t for t in kept if t.partition("__")[2].partition("__")[0] not in joined)
+        kept += _without(extra, denied)
     if not listed:  # nothing left to list
-        return ToolView((), None, (), launch, shown="None")
+        return ToolView((), None, _sorted(_without(extra, denied)), launch, shown="None")
     unresolved = tuple(piece for piece in listed if granted[piece] is None)
     return ToolView(listed, None, _sorted(kept), launch, ", ".join(listed), unresolved=unresolved)
 
 
 def own_mcp_servers(fields: Mapping[str, Any]) -> frozenset[str]:
-    """The MCP servers an agent's own `mcpServers` list names."""
+    """The MCP servers an agent's own `mcpServers` list defines (its one-key maps)."""
     servers = fields.get("mcpServers")
     if not isinstance(servers, list):
         return frozenset()
-    names: set[str] = set()
-    for item in servers:
-        if isinstance(item, str):
-            names.add(item)
-        elif isinstance(item, dict):
-            names.update(str(k) for k in item)
-    return frozenset(names)
+    return frozenset(str(k) for item in servers if isinstance(item, dict) for k in item)
+
+
+def named_mcp_servers(fields: Mapping[str, Any]) -> frozenset[str]:
+    """The servers an agent's `mcpServers` list only names (its strings). A name reaches
+    nothing by itself: it refers to a server the project or the user configures. When that
+    server is configured, a launch gets every tool of it, on top of `tools` (even an empty
+    one) and less `disallowedTools` (observed 2.1.330 and 2.1.332)."""
+    servers = fields.get("mcpServers")
+    if not isinstance(servers, list):
+        return frozenset()
+    return frozenset(item for item in servers if isinstance(item, str))
 
 
 def _resolve(piece: str, mcp_servers: frozenset[str] | None) -> str | None:

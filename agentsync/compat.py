@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from agentsync.agenttools import ToolView, own_mcp_servers, tool_view
+from agentsync.agenttools import ToolView, named_mcp_servers, own_mcp_servers, tool_view
 from agentsync.diagnostics import CODES, Diagnostic, by_severity, diag, short, yaml_type
 from agentsync.fieldchecks import field_checks
 from agentsync.frontmatter import (
@@ -158,10 +158,13 @@ def _plugin_notes(parsed: AgentFile, loaded: PluginAgent, plugin: str) -> Iterat
 def agent_view(
     fields: Mapping[str, Any], mcp_servers: frozenset[str] | None, auto_memory: bool = True
 ) -> ToolView:
-    """The agent's tools as the client lists them and as a launch gets them; its own
-    `mcpServers` are reachable besides the project's."""
+    """The agent's tools as the client lists them and as a launch gets them; servers its
+    own `mcpServers` defines are reachable besides the project's, and the configured ones
+    it names come with all their tools."""
+    named = named_mcp_servers(fields)
     reachable = None if mcp_servers is None else mcp_servers | own_mcp_servers(fields)
-    return tool_view(fields, auto_memory=auto_memory, mcp_servers=reachable)
+    joined = named if mcp_servers is None else named & mcp_servers
+    return tool_view(fields, auto_memory=auto_memory, mcp_servers=reachable, joined=joined)
 
 
 # --- the file as a whole --------------------------------------------------------------

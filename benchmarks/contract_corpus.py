@@ -10,8 +10,13 @@ and the agents it lists are compared with checker's JSON on loads, name, descrip
 tools. With fixing on (the default), each file is also put through `fix_agent`: the new
 frontmatter must parse with `yaml.safe_load`, and the client must list the fixed file
 with the name, description and tools it listed for the original (or, for a file it
-dropped, the evident ones agentsync repaired it to). Prints agreement counts; `--report`
-writes every disagreement as JSON. Not a test: it needs a client and takes minutes.
+dropped, the evident ones agentsync repaired it to). With `--spawn-check`, every agent
+the client listed is also launched once (the API stand-in answers the main conversation with
+one Agent call per agent, as tests/test_contract_spawn.py does): the launch must happen
+exactly when check says `launch`, and the tools the subagent's own first request offers must
+be check's `effective_tools` (null read as the default set, taken from a plain probe agent
+launched in the same run). Prints agreement counts; `--report` writes every disagreement as
+JSON. Not a test: it needs a client and takes minutes.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import yaml
 from agentsync.checker import check_paths, render_json
 from agentsync.fixer import fix_agent
 from agentsync.frontmatter import parse_agent, split_file, split_tools
-from tests.contract_claude import BUILT_INS, run_client
+from tests.contract_claude import BUILT_INS, ClientRun, launch_all, run_client
 
 Listing = dict[str, tuple[str | None, str | None]]  # name -> (description, tools text)
 Expected = tuple[bool, str | None, str | None, str | None]  # loads, name, description, tools
@@ -112,7 +117,12 @@ def predict(cases: list[Case], folder: Path) -> None:
     """Run `check --json` over all cases at once and attach each file's entry."""
     for case in cases:
         (folder / f"{case.key}.md").write_bytes(case.data)
-    by_key = {Path(e["path"]).stem: e for e in render_json(check_paths([str(folder)]))}
+    # As in every batch project: no .mcp.json, and a HOME of its own (no user agents, no
+    # user settings), which is how the client is run.
+    home = folder / "home"
+    home.mkdir()
+    report = check_paths([str(folder)], mcp_servers=frozenset(), environ={"HOME": str(home)})
+    by_key = {Path(e["path"]).stem: e for e in render_json(report)}
     for case in cases:
         case.prediction = by_key[case.key]
         agent = parse_agent(case.data)
@@ -315,6 +325,95 @@ def fix_round(
     return tally, summary
 
 
+# --- launching ----------------------------------------------------------------------------
+
+PROBE = "agentsync-default-probe"  # a plain agent: its launch shows the run's default tool set
+PROBE_FILE = f"---\nname: {PROBE}\ndescription: Default tool set probe.\n---\nProbe.\n".encode()
+
+
+@dataclass
+class SpawnTally:
+    agents: int = 0
+    launch: int = 0
+    both_launch: int = 0
+    tools: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"spawn: {self.agents} listed agents launched; launch agrees {self.launch}/"
+            f"{self.agents}; of {self.both_launch} launched by both: effective tools "
+            f"{self.tools}"
+        )
+
+
+def launch_batch(claude: str, files: dict[str, bytes], names: list[str]) -> ClientRun:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        agents = root / ".claude" / "agents"
+        agents.mkdir(parents=True)
+        for key, data in files.items():
+            (agents / f"{key}.md").write_bytes(data)
+        (agents / "zz-probe.md").write_bytes(PROBE_FILE)
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        # A first commit, as a real project has: `isolation: worktree` needs a base commit.
+        who = ["-c", "user.name=corpus", "-c", "user.email=corpus@localhost"]
+        start = ["commit", "-q", "--allow-empty", "-m", "start"]
+        subprocess.run(["git", *who, "-C", str(root), *start], check=True)
+        with tempfile.TemporaryDirectory() as home:
+            return launch_all(claude, root, [PROBE, *names], 180, home=Path(home))
+
+
+def spawn_round(claude: str, cases: list[Case], client_view: dict[str, Expected]) -> SpawnTally:
+    """Launch every agent the client listed; compare with `launch` and `effective_tools`."""
+    tally = SpawnTally()
+    listed = [c for c in cases if client_view[c.key][0] and PROBE not in c.names]
+    for batch in batches(listed):
+        names = {c.key: str(client_view[c.key][1]) for c in batch}
+        run = launch_batch(claude, {c.key: c.data for c in batch}, list(names.values()))
+        default = run.launches[PROBE].tools
+        if default is None:
+            tally.problems.append({"what": "spawn: the probe agent did not launch"})
+            continue
+        for case in batch:
+            tally.agents += 1
+            launch = run.launches[names[case.key]]
+            predicted = bool(case.prediction["launch"])
+            client = launch.tools is not None
+            if launch.tools is None and not launch.refusal:
+                tally.problems.append({"what": "spawn: no answer", "file": str(case.source)})
+                continue
+            if predicted != client:
+                tally.problems.append(
+                    {
+                        "what": "spawn: launch",
+                        "file": str(case.source),
+                        "expected": predicted,
+                        "client": client,
+                        "refusal": launch.refusal,
+                    }
+                )
+                continue
+            tally.launch += 1
+            if not client:
+                continue
+            tally.both_launch += 1
+            effective = case.prediction["effective_tools"]
+            ours = default if effective is None else tuple(sorted(set(effective)))
+            if ours == launch.tools:
+                tally.tools += 1
+            else:
+                tally.problems.append(
+                    {
+                        "what": "spawn: effective_tools",
+                        "file": str(case.source),
+                        "expected": list(ours),
+                        "client": list(launch.tools or ()),
+                    }
+                )
+    return tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
@@ -322,6 +421,9 @@ def main() -> None:
     parser.add_argument("--oracle", help="use this oracle script instead of tests/contract_claude")
     parser.add_argument("--report", type=Path, help="write every disagreement here as JSON")
     parser.add_argument("--no-fix", action="store_true", help="skip the --fix round trip")
+    parser.add_argument(
+        "--spawn-check", action="store_true", help="also launch every listed agent (slow)"
+    )
     args = parser.parse_args()
 
     ask = oracle_client(args.claude, args.oracle) if args.oracle else harness_client(args.claude)
@@ -340,6 +442,10 @@ def main() -> None:
         print(summary)
         print(fixed.line("fixed files vs client"))
         problems = problems + fixed.problems
+    if args.spawn_check:
+        spawned = spawn_round(args.claude, cases, client_view)
+        print(spawned.line())
+        problems = problems + spawned.problems
     if args.report:
         args.report.write_text(json.dumps(problems, indent=1, ensure_ascii=False))
     for problem in problems[:40]:

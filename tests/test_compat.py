@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentsync.compat import CODES, MAX_HIDDEN_LINES, Diagnostic, diagnose
+from agentsync.compat import CODES, MAX_HIDDEN_LINES, Diagnostic, agent_view, diagnose
 from agentsync.textscan import conflict_marker_line, hidden_characters
 
 
@@ -232,8 +232,13 @@ def test_mcp_server_configured_or_declared_is_quiet() -> None:
     assert codes(data, mcp_servers=frozenset({"github", "context7"})) == []
     assert codes(data, mcp_servers=frozenset({"github"})) == ["AS202"]
     assert codes(data) == []  # no project knowledge: say nothing
-    own = fm("tools: mcp__db__query\nmcpServers: [db]\n")
-    assert codes(own, mcp_servers=frozenset()) == ["AS204"]
+    defined = fm("tools: mcp__db__query\nmcpServers:\n  - db: {command: db-server}\n")
+    assert codes(defined, mcp_servers=frozenset()) == ["AS204"]
+    # A bare name in `mcpServers` configures nothing: with no `db` anywhere the tool is
+    # dropped and, as it is the only one, every launch is refused.
+    named = fm("tools: mcp__db__query\nmcpServers: [db]\n")
+    assert codes(named, mcp_servers=frozenset()) == ["AS016", "AS202", "AS204"]
+    assert codes(named, mcp_servers=frozenset({"db"})) == ["AS204"]
 
 
 def test_a_specifier_in_disallowed_tools_removes_the_whole_tool() -> None:
@@ -520,3 +525,36 @@ def test_the_scans_skip_text_that_cannot_hold_what_they_look_for() -> None:
     assert textscan.hidden_characters("a\u200bb") != []
     assert textscan.conflict_marker_line(b"=======\n>>>>>>> x\n") is None
     assert textscan.conflict_marker_line(b"x\n<<<<<<< a\nb\n=======\nc\n>>>>>>> d\n") == 2
+
+
+def _fields(rest: str) -> dict[str, object]:
+    from agentsync.frontmatter import parse_agent
+
+    return dict(parse_agent(fm(rest)).fields)
+
+
+def test_a_server_named_in_mcp_servers_reaches_nothing_unless_configured() -> None:
+    # Modelled on a real agent: `mcpServers: [domain-knowledge]`, no .mcp.json, and a
+    # `disallowedTools` that makes its tools an explicit set.
+    fields = _fields("mcpServers:\n  - knowledge\ndisallowedTools: Edit\n")
+    view = agent_view(fields, frozenset())
+    assert view.effective is not None
+    assert not [t for t in view.effective if t.startswith("mcp__")]
+    only = agent_view(_fields("mcpServers: [knowledge]\ntools: mcp__knowledge__ask\n"), frozenset())
+    assert (only.effective, only.launch) == ((), False)
+
+
+def test_a_configured_server_named_in_mcp_servers_brings_all_its_tools() -> None:
+    servers = frozenset({"knowledge"})
+    one = agent_view(
+        _fields("mcpServers: [knowledge]\ntools: Read, mcp__knowledge__ask\n"), servers
+    )
+    assert one.effective == ("Read", "mcp__knowledge__*")
+    empty = agent_view(_fields("mcpServers: [knowledge]\ntools: []\n"), servers)
+    assert (empty.effective, empty.launch) == (("mcp__knowledge__*",), True)
+    denied = agent_view(
+        _fields("mcpServers: [knowledge]\ntools: Read\ndisallowedTools: mcp__knowledge\n"), servers
+    )
+    assert denied.effective == ("Read",)
+    # Shown in the list as written: the extra tools appear only at launch.
+    assert one.shown == "Read, mcp__knowledge__ask"

@@ -112,6 +112,9 @@ MCP_UNCONFIGURED = (
     ("mcp-star-nosrv", f"tools: Read, mcp__{STUB_SERVER}__*"),
     ("mcp-dis-nosrv", f"disallowedTools: mcp__{STUB_SERVER}"),
     ("mcp-only-nosrv", f"tools: mcp__{STUB_SERVER}__echo"),
+    # A bare name in `mcpServers` configures nothing.
+    ("mcp-named-nosrv", f"mcpServers: [{STUB_SERVER}]\ntools: Read, mcp__{STUB_SERVER}__echo"),
+    ("mcp-named-dis-nosrv", f"mcpServers: [{STUB_SERVER}]\ndisallowedTools: Edit"),
 )
 MCP_CONFIGURED = (
     ("mcp-star", f"tools: mcp__{STUB_SERVER}__*, Read"),
@@ -126,6 +129,13 @@ MCP_CONFIGURED = (
     ("mcp-emptied", f"tools: mcp__{STUB_SERVER}__echo\ndisallowedTools: mcp__{STUB_SERVER}"),
     ("mcp-emptied-every", f"tools: mcp__{STUB_SERVER}__*\ndisallowedTools: mcp__*"),
     ("mcp-emptied-other", "tools: mcp__other__x\ndisallowedTools: mcp__other"),
+    # A configured server named in `mcpServers` comes with all its tools, whatever `tools` says.
+    ("mcp-named", f"mcpServers: [{STUB_SERVER}]\ntools: Read, mcp__{STUB_SERVER}__echo"),
+    ("mcp-named-empty", f"mcpServers: [{STUB_SERVER}]\ntools: []"),
+    (
+        "mcp-named-dis",
+        f"mcpServers: [{STUB_SERVER}]\ntools: Read\ndisallowedTools: mcp__{STUB_SERVER}",
+    ),
 )
 
 
