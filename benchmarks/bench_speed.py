@@ -689,7 +689,7 @@ def agentsync_version(agentsync: list[str]) -> str:
         [*agentsync, "--version"], capture_output=True, stdin=subprocess.DEVNULL, check=False
     )
     if result.returncode == 0:
-        return result.stdout.decode().strip()
+        return result.stdout.decode().strip().removeprefix("agentsync ")
     python = agentsync[0]
     if python != sys.executable:
         first = Path(python).read_bytes()[:200].split(b"\n", 1)[0]
