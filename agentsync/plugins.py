@@ -135,15 +135,21 @@ def walk_plugin_entries(root: Path) -> Iterator[tuple[str, Path, bool]]:
     files and to folders alike); they are listed so that a check can say so."""
     manifest = read_plugin_manifest(root)
     if manifest is not None and manifest.agents is not None:
+        inside = os.path.realpath(root) + os.sep
+        seen: set[str] = set()
         for listed in manifest.agents:
             path = Path(os.path.normpath(root / listed))
-            if path.is_file():
+            real = os.path.realpath(path)
+            # an entry (or the link it is) that leads out of the plugin is dropped, alone;
+            # one file listed twice is read once
+            if path.is_file() and real.startswith(inside) and real not in seen:
+                seen.add(real)
                 yield path.name, path, False
         return
     top = root / AGENTS_FOLDER
     if not top.is_dir():
         return
-    seen: set[str] = set()
+    seen = set()
     stack = [(top, "", top.is_symlink())]
     while stack:
         folder, prefix, linked = stack.pop()

@@ -417,3 +417,16 @@ def test_which_with_a_plugin_folder_that_does_not_exist_is_a_usage_error(
     project, _user = scopes
     result = cli("which", "x", "--plugin-dir", "/nonexistent/kit", cwd=project)
     assert result.code == 2 and "no such folder" in result.err
+
+
+def test_listed_files_that_leave_the_plugin_are_dropped_and_a_repeat_read_once(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "par" / "plug"
+    write(tmp_path / "par/outside.md", agent_md("outside", "Not the plugin's."))
+    write(root / "custom/one.md", agent_md("one", "One."))
+    (root / "custom/outlink.md").symlink_to("../../outside.md")
+    listed = ["./custom/one.md", "./../outside.md", "./custom/outlink.md", ".//custom/one.md"]
+    write(root / ".claude-plugin/plugin.json", json.dumps({"name": "kit", "agents": listed}))
+    found = plugin_agents(root)
+    assert found is not None and [a.name for a in found[1]] == ["kit:one"]
