@@ -30,6 +30,7 @@ from agentsync.frontmatter import (
     walk_agent_files,
 )
 from agentsync.plugins import AGENTS_FOLDER, MANIFEST, read_plugin_manifest, walk_plugin_entries
+from agentsync.project import user_agents_dir
 from agentsync.scopes import BUILT_INS, loading_names
 from agentsync.textsafe import inline
 
@@ -243,7 +244,7 @@ def auto_memory_on(project: Path | None, environ: Mapping[str, str] | None = Non
     flag = environ.get("CLAUDE_CODE_DISABLE_AUTO_MEMORY", "").strip().lower()
     if flag in _ENV_YES or flag in _ENV_NO:
         return flag in _ENV_NO
-    files = [user_folder(environ).parent / "settings.json"]
+    files = [user_agents_dir(environ).parent / "settings.json"]
     if project is not None:
         files += [
             project / ".claude" / "settings.json",
@@ -398,7 +399,7 @@ def _with_scopes(
 ) -> list[tuple[_Found, FileReport]]:
     """Notes on project agents whose name the user's agents folder or a built-in also has:
     the project file replaces them, or, when it does not load, the user's file runs."""
-    user = user_folder(environ)
+    user = user_agents_dir(environ)
     user_real = os.path.realpath(user)
     theirs: dict[str, Path] | None = None  # read only when a project agent is checked
     in_agents: dict[Path, bool] = {}  # by folder: most files share a few
@@ -457,15 +458,6 @@ def _in_agents_folder(folder: Path) -> bool:
     return any(
         p.name == "agents" and p.parent.name == ".claude" for p in (lexical, *lexical.parents)
     )
-
-
-def user_folder(environ: Mapping[str, str] | None = None) -> Path:
-    """The user's agents folder: `$CLAUDE_CONFIG_DIR/agents`, else `~/.claude/agents`."""
-    environ = os.environ if environ is None else environ
-    config = environ.get("CLAUDE_CONFIG_DIR")
-    # set but empty, it is the folder the client starts in, as the client reads it
-    base = Path(config) if config is not None else Path(environ.get("HOME") or "~") / ".claude"
-    return base.expanduser() / "agents"
 
 
 def _code_units(path: str) -> bytes:

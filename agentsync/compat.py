@@ -67,15 +67,27 @@ def diagnose_with_view(
     """`diagnose`, and the agent's tools as listed and launched (worked out once for both)."""
     agent = parse_agent(data)
     view = agent_view(agent.fields, mcp_servers, auto_memory)
+    found = _findings(agent, data, display_path, mcp_servers, view, agent.frontmatter is not None)
+    return agent, sorted(found, key=by_severity), view
+
+
+def _findings(
+    agent: AgentFile,
+    data: bytes,
+    display_path: str,
+    mcp_servers: frozenset[str] | None,
+    view: ToolView,
+    values: bool,
+) -> list[Diagnostic]:
+    """Every check of one read of the file, unsorted; `values`: check the frontmatter's."""
     found = list(_file_checks(agent, display_path))
     found += [_describe_drop(agent, reason, data) for reason in agent.drop_reasons]
     if not agent.too_large:
         found += _content_checks(agent, data)
-    if agent.frontmatter is not None:
+    if values:
         found += _parse_checks(agent, data)
         found += field_checks(agent, mcp_servers, view)
-    found.sort(key=by_severity)
-    return agent, found, view
+    return found
 
 
 def diagnose_plugin(
@@ -103,20 +115,15 @@ def diagnose_plugin(
         fields=kept,
     )
     view = agent_view(kept, mcp_servers, auto_memory)
+    values = parsed.frontmatter is not None and parsed.parse != "failed"
     found = [
         d
-        for d in _file_checks(agent, display_path)
-        if d.code != "AS001" or not display_path.lower().endswith(".md")
+        for d in _findings(agent, data, display_path, mcp_servers, view, values)
+        if d.code != "AS001" or not display_path.lower().endswith(".md")  # `.MD` loads here
     ]
-    found += [_describe_drop(agent, reason, data) for reason in agent.drop_reasons]
     if not agent.too_large:
-        found += _content_checks(agent, data)
         found += _plugin_notes(parsed, loaded, plugin)
-    if parsed.frontmatter is not None and parsed.parse != "failed":
-        found += _parse_checks(agent, data)
-        found += field_checks(agent, mcp_servers, view)
-    found.sort(key=by_severity)
-    return agent, found, view
+    return agent, sorted(found, key=by_severity), view
 
 
 def _plugin_notes(parsed: AgentFile, loaded: PluginAgent, plugin: str) -> Iterator[Diagnostic]:

@@ -17,6 +17,7 @@ import sys
 from agentsync.fastpath import (
     CLEAN,
     STATE_DIR,
+    _Capture,
     _holds_clean_state,
     _load,
     _project_root,
@@ -30,7 +31,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from hashlib import sha256 as _sha256
-    from typing import Any, TextIO
+    from typing import Any
 else:
     from agentsync.fastpath import _sha256  # the built-in module, not OpenSSL
 
@@ -129,7 +130,7 @@ def keep_status(argv: Sequence[str], run: Callable[[], object]) -> None:
             key = None
         if key is not None:
             assert target is not None  # noqa: S101 - the key needs it
-            _save(argv, root, target, key, out.text(), err.text(), code)
+            _save(argv, root, target, key, "".join(out.parts), "".join(err.parts), code)
         raise
     finally:
         sys.stdout, sys.stderr = out.inner, err.inner
@@ -206,6 +207,7 @@ def _status_key(argv: Sequence[str], root: str, target: str, since: int) -> str 
 
 
 def _user_agents() -> str:
+    """`project.user_agents_dir`'s rule, with the standard library only (so: written here)."""
     config = os.environ.get("CLAUDE_CONFIG_DIR")
     if config is None:
         return os.path.join(os.path.expanduser("~"), ".claude", "agents")
@@ -230,22 +232,3 @@ def _tree(folder: str, since: int) -> list[Any] | None:
         if len(found) > _MAX_ENTRIES:
             return None
     return found
-
-
-class _Capture:
-    """A stream that also remembers what was written to it."""
-
-    def __init__(self, inner: TextIO) -> None:
-        self.inner = inner
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> int:
-        written = self.inner.write(text)
-        self.parts.append(text)
-        return written
-
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -56,13 +56,15 @@ class Project:
         return self.state_dir
 
 
-def user_agents_dir() -> Path:
+def user_agents_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where Claude Code reads user-level agents: $CLAUDE_CONFIG_DIR/agents, else
-    ~/.claude/agents."""
-    config = os.environ.get("CLAUDE_CONFIG_DIR")
-    # set but empty, it is the folder the client starts in, as the client reads it
-    base = Path(config).expanduser() if config is not None else Path.home() / ".claude"
-    return base / "agents"
+    ~/.claude/agents (`environ`: the variables to read, this process's by default)."""
+    environ = os.environ if environ is None else environ
+    config = environ.get("CLAUDE_CONFIG_DIR")
+    if config is not None:  # set but empty, it is the folder the client starts in
+        return Path(config).expanduser() / "agents"
+    home = environ.get("HOME")
+    return (Path(home) if home else Path.home()) / ".claude" / "agents"
 
 
 def _project_at(root: Path, *, global_scope: bool = False) -> Project:
