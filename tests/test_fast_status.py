@@ -56,6 +56,12 @@ def test_a_second_status_prints_the_same_without_the_command_line(
         assert inproc(project, "list") == first
     # anything else on the line takes the full run
     assert inproc(project, "-v", "status").code == 0
+    # a project named with -C is kept and read back the same way
+    elsewhere = inproc(project.parent, "-C", str(project), "status")
+    assert elsewhere.out == first.out
+    with monkeypatch.context() as patched:
+        refuse_full_runs(patched)
+        assert inproc(project.parent, "-C", str(project), "status") == elsewhere
 
 
 def test_status_runs_in_full_when_what_it_reads_changed(

@@ -430,3 +430,16 @@ def test_listed_files_that_leave_the_plugin_are_dropped_and_a_repeat_read_once(
     write(root / ".claude-plugin/plugin.json", json.dumps({"name": "kit", "agents": listed}))
     found = plugin_agents(root)
     assert found is not None and [a.name for a in found[1]] == ["kit:one"]
+
+
+def test_two_files_of_one_plugin_with_one_name_are_flagged_as_a_toss_up(
+    tmp_path: Path, cli: Cli
+) -> None:
+    root = tmp_path / "kit"
+    write(root / ".claude-plugin/plugin.json", '{"name": "kit"}')
+    write(root / "agents/a.md", agent_md("same", "One."))
+    write(root / "agents/b.md", agent_md("same", "Two."))
+    files = check_json(cli, "kit", cwd=tmp_path)
+    messages = [d["message"] for f in files.values() for d in f["diagnostics"]]  # type: ignore[attr-defined]
+    assert len(messages) == 2
+    assert all("kit:same" in m and "varies from run to run" in m for m in messages)
