@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -1318,7 +1319,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     _STYLE.out = _STYLE.err = False
     _STYLE.json = "--json" in front
     try:
-        code = app(args=front + rest, prog_name="agentsync", standalone_mode=False)
+        with _only_command(rest):
+            code = app(args=front + rest, prog_name="agentsync", standalone_mode=False)
     except AgentsyncError as error:
         show_error(error)
         _json_error(error.json())
@@ -1352,6 +1354,30 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         echo("error: interrupted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@contextlib.contextmanager
+def _only_command(rest: Sequence[str]) -> Iterator[None]:
+    """Let Typer build only the command being run: it inspects the signature of every
+    registered command at each start (a third of the start-up of a command), although one
+    runs. Anything else (no command, an unknown word, `help`, completion) sees them all."""
+    word = rest[0] if rest else ""
+    keep = [info for info in app.registered_commands if _command_name(info) == word]
+    if len(keep) != 1 or word == "help" or any(k.startswith("_AGENTSYNC_") for k in os.environ):
+        yield
+        return
+    commands, groups = app.registered_commands, app.registered_groups
+    app.registered_commands, app.registered_groups = keep, []
+    try:
+        yield
+    finally:
+        app.registered_commands, app.registered_groups = commands, groups
+
+
+def _command_name(info: Any) -> str:
+    from typer.main import get_command_name
+
+    return str(info.name or get_command_name(info.callback.__name__))
 
 
 def _json_error(error: dict[str, str | None]) -> None:

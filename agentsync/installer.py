@@ -161,6 +161,12 @@ def read_installed(path: Path, name: str) -> bytes | None:
     A file past the size limit comes back cut one byte past it: it can never match a lock.
     """
     try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # nothing there, not even a link (the common case: one look, not two)
+    except OSError as error:
+        raise storage_error("read", path, error) from None
+    try:
         data = read_regular(path, MAX_FILE_BYTES)
     except NotRegularFile:
         what = "is not a regular file (a folder, FIFO, socket or device)"
