@@ -18,7 +18,7 @@ from agentsync.catalog import (
 )
 from agentsync.errors import AgentsyncError, Notice, ResolveError, SourceError
 from agentsync.frontmatter import rename_agent
-from agentsync.ids import Commit, is_full_commit, name_problem, sha256
+from agentsync.ids import Commit, Sha256, is_full_commit, name_problem, sha256
 from agentsync.lockfile import Lock, LockedAgent, LockedSource, include_matches
 from agentsync.manifest import AgentSpec, Manifest, SourceSpec
 from agentsync.textsafe import inline
@@ -124,6 +124,8 @@ def detect_drift(
     if not branches or (ref is not None and ref not in mirror.branches()):
         return None  # a short commit id or some other name: nothing to compare
     tip = mirror.resolve(ref)
+    if tip == locked:
+        return None  # not moved: nothing to ask git
     if mirror.has_commit(locked) and mirror.is_ancestor(locked, tip):
         return None
     return "history-rewritten", ref or "HEAD", tip
@@ -215,6 +217,8 @@ class Resolver:
     fetched: set[str] = field(default_factory=set)
     # Discoveries shared with the rest of the run (a commit's agents are parsed once).
     catalog: Catalog | None = None
+    # `outdated`: fetch only sources whose advertised refs differ from the mirror's.
+    compare_first: bool = False
 
     @property
     def _catalog(self) -> Catalog:
@@ -287,7 +291,7 @@ class Resolver:
         if self.store.offline:
             mirror.ensure()  # resolve from what the cache holds, or fail clearly
         else:
-            mirror.fetch()
+            mirror.fetch(compare_first=self.compare_first)
         self.fetched.add(mirror.key)
 
     def _prefetch(self) -> None:
@@ -313,7 +317,11 @@ class Resolver:
                 for spec in by_key.get(self.store.mirror(location).key, ()):
                     self._discover_early(spec)
 
-        self.store.prefetch([spec.location(self.manifest.dir) for spec in due], on_done=look_ahead)
+        self.store.prefetch(
+            [spec.location(self.manifest.dir) for spec in due],
+            compare_first=self.compare_first,
+            on_done=look_ahead,
+        )
         self.fetched.update(mirror(spec.name).key for spec in due)
 
     def _discover_early(self, spec: SourceSpec) -> None:
@@ -474,8 +482,23 @@ class Resolver:
                 found.warnings.append(_held_warning(spec.key, candidate))
                 return previous
             raise _unloadable(spec.key, candidate)
+        if not fix and previous is not None and _same_plain_blob(previous, spec, candidate):
+            # the same upstream bytes, written as they are: the lock's hash of them holds
+            return _entry(spec, candidate, selected, tag, None, False, digest=previous.sha256)
         data = self._catalog.mirror(spec.source).read_blob(candidate.blob)
         return _carry_local_edits(previous, _entry(spec, candidate, selected, tag, data, fix))
+
+
+def _same_plain_blob(previous: LockedAgent, spec: AgentSpec, candidate: Candidate) -> bool:
+    """The lock already holds the sha256 of this very blob as installed: same blob, kept
+    under its own name and never repaired, so nothing this version would change is applied
+    to the bytes (a renamed or repaired agent's hash depends on how agentsync rewrites it)."""
+    return (
+        previous.blob == candidate.blob
+        and not previous.fixed
+        and not previous.local_edits
+        and previous.name == previous.upstream_name == candidate.name == spec.key
+    )
 
 
 def _refuse_deleted_tag(
@@ -576,10 +599,19 @@ def _entry(
     candidate: Candidate,
     selected: Literal["agents", "include"],
     tag: str | None,
-    data: bytes,
+    data: bytes | None,
     fix: bool,
+    *,
+    digest: Sha256 | None = None,
 ) -> LockedAgent:
-    """The lock entry for installing `candidate` (bytes `data`) as the manifest asks."""
+    """The lock entry for installing `candidate` (bytes `data`) as the manifest asks; or,
+    without the bytes, with the `digest` of them as installed (and no repair)."""
+    if data is None:
+        if digest is None:
+            raise TypeError("a lock entry needs the bytes or their digest")
+        first = digest
+    else:
+        first = sha256(data)
     locked = LockedAgent(
         name=spec.key,
         source=spec.source,
@@ -587,15 +619,17 @@ def _entry(
         path=candidate.path,
         commit=candidate.commit,
         blob=candidate.blob,
-        sha256=sha256(data),
+        sha256=first,
         ref=spec.ref,
         version=spec.version,
         file=spec.file,
         selected=selected,
-        fixed=fix and _needs_fix(data),
+        fixed=fix and data is not None and _needs_fix(data),
         resolved=tag,
         plugin=candidate.plugin,
     )
+    if data is None:
+        return locked
     return replace(locked, sha256=sha256(installed_bytes(locked, data)))
 
 

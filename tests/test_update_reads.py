@@ -1,0 +1,105 @@
+"""`update` and `outdated` read from the cache only the bytes they need: an agent whose blob
+did not change keeps the hash its lock entry already holds, so a thousand unchanged agents
+cost no blob reads. A renamed or repaired agent's hash depends on how agentsync rewrites the
+bytes, so it is always worked out again."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from agentsync import store
+from tests.fixtures import Cli, MakeRepo, agent_md
+
+pytestmark = pytest.mark.slow
+
+
+def _blob(lock: dict[str, dict[str, dict[str, str]]], name: str) -> str:
+    return lock["agents"][name]["blob"]
+
+
+def test_outdated_reads_only_the_rewritten_agents_and_update_keeps_true_hashes(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo("team")
+    repo.write("agents/same.md", agent_md("same", "Never changes."))
+    repo.write("agents/moves.md", agent_md("moves", "Changes upstream."))
+    repo.write("agents/alias.md", agent_md("alias", "Installed under another name."))
+    repo.commit("agents")
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", repo.url, cwd=project_dir)
+    assert cli("install", "team/same", "team/moves", cwd=project_dir).code == 0
+    manifest = project_dir / "agentsync.toml"
+    manifest.write_text(manifest.read_text() + 'renamed = { source = "team", agent = "alias" }\n')
+    assert cli("install", cwd=project_dir).code == 0
+    before = tomllib.loads((project_dir / "agentsync.lock").read_text())
+
+    read: list[str] = []
+    real = store.Mirror.read_blob
+
+    def spy(self: store.Mirror, blob: str) -> bytes:
+        read.append(blob)
+        return real(self, blob)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.Mirror, "read_blob", spy)
+    assert cli("outdated", cwd=project_dir).code == 0  # twice: the second finds it indexed
+    read.clear()
+    assert cli("outdated", cwd=project_dir).code == 0
+    assert _blob(before, "renamed") in read  # rewritten under its new name: hashed again
+    assert _blob(before, "same") not in read
+    assert _blob(before, "moves") not in read
+
+    repo.write("agents/moves.md", agent_md("moves", "Changed upstream."))
+    repo.commit("one agent changes")
+    assert cli("update", cwd=project_dir).code == 0
+    after = tomllib.loads((project_dir / "agentsync.lock").read_text())
+    assert _blob(after, "moves") != _blob(before, "moves")
+    for name in ("same", "renamed"):
+        assert after["agents"][name]["sha256"] == before["agents"][name]["sha256"]
+        assert after["agents"][name]["commit"] != before["agents"][name]["commit"]
+    # the hashes carried over are those of the bytes on disk: verify proves them
+    assert cli("verify", cwd=project_dir).code == 0
+    assert "name: renamed" in (project_dir / ".claude/agents/renamed.md").read_text()
+
+
+def test_outdated_fetches_only_the_sources_whose_refs_moved(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentsync import vcs
+
+    still = make_repo("still")
+    still.write("agents/calm.md", agent_md("calm", "Stays."))
+    still.commit("calm")
+    moving = make_repo("moving")
+    moving.write("agents/busy.md", agent_md("busy", "Moves."))
+    moving.commit("busy")
+    cli("init", cwd=project_dir)
+    cli("source", "add", "still", still.url, cwd=project_dir)
+    cli("source", "add", "moving", moving.url, cwd=project_dir)
+    assert cli("install", "still/calm", "moving/busy", cwd=project_dir).code == 0
+
+    fetched: list[str] = []
+    real = vcs.fetch
+
+    def spy(git_dir: Path, url: str, *args: object, **kwargs: object) -> None:
+        fetched.append(url)
+        real(git_dir, url, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vcs, "fetch", spy)
+    quiet = cli("--json", "outdated", cwd=project_dir)
+    assert quiet.code == 0, quiet
+    assert fetched == []  # nothing moved: only asked what each remote advertises
+
+    moving.write("agents/busy.md", agent_md("busy", "Moved."))
+    moving.commit("busy moves")
+    still.tag("v1")  # a new tag is a change of refs too, though no agent moved
+    result = cli("--json", "outdated", cwd=project_dir)
+    assert sorted(fetched) == sorted([moving.url, still.url])
+    rows = {r["agent"]: r for r in json.loads(result.out)["agents"]}
+    assert rows["busy"]["state"] != rows["calm"]["state"]
+    fetched.clear()
+    assert cli("outdated", cwd=project_dir).code == 1
+    assert fetched == []  # the mirrors hold what the remotes advertise now
