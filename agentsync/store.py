@@ -82,11 +82,13 @@ class Store:
         locations: Sequence[Location],
         *,
         missing_only: bool = False,
+        compare_first: bool = False,
         on_done: Callable[[Location, AgentsyncError | None], None] | None = None,
     ) -> None:
         """Fetch several sources in parallel; raise the failure (or a combined one) at the end.
 
-        `missing_only` (implied by offline) fetches only sources not in the cache yet.
+        `missing_only` (implied by offline) fetches only sources not in the cache yet;
+        `compare_first` fetches only those whose advertised refs moved (see `Mirror.fetch`).
         """
         mirrors = list({m.key: m for m in map(self.mirror, locations)}.values())
         if not mirrors:
@@ -99,7 +101,7 @@ class Store:
                 if missing_only or self.offline:  # offline: whatever the cache holds will do
                     mirror.ensure()
                 else:
-                    mirror.fetch()
+                    mirror.fetch(compare_first=compare_first)
             except AgentsyncError as error:
                 result: AgentsyncError | None = error
             else:
@@ -212,9 +214,9 @@ class Mirror:
         """The source as it may be shown: credential-free."""
         return self.location.display
 
-    def fetch(self, *, again: bool = False) -> None:
+    def fetch(self, *, again: bool = False, compare_first: bool = False) -> None:
         """Create or update the mirror (once per run unless `again`): see MirrorFetcher."""
-        self.fetcher.fetch(again=again)
+        self.fetcher.fetch(again=again, compare_first=compare_first)
 
     def rebuild(self) -> None:
         """Drop this cache entry and fetch it again from scratch (`--refresh`)."""
@@ -309,19 +311,42 @@ class MirrorFetcher:
         self.fetched = False  # fetched (or created) during this Store's lifetime
         self.present = False  # seen on disk during this Store's lifetime
 
-    def fetch(self, *, again: bool = False) -> None:
+    def fetch(self, *, again: bool = False, compare_first: bool = False) -> None:
         """Create the mirror if missing, else update it: all branches, tags and the remote HEAD.
 
         A Store is one run: once a mirror was fetched in it, later calls return at once
         unless `again` is true (several agents of one source cost one fetch).
+
+        `compare_first` asks the remote what it advertises (`git ls-remote`, one round trip
+        that sends no objects) and fetches only when that differs from the mirror's refs:
+        for a run that only looks (`outdated`), most sources have not moved.
         """
         if self.fetched and not again:
             return
         self._require_online("cannot fetch: --offline was given")
         with self._reported(), self._locked():
-            self._fetch_locked()
+            if not (compare_first and self._advertises_what_we_hold()):
+                self._fetch_locked()
         self.reader.forget_refs()
         self.fetched = True
+
+    def _advertises_what_we_hold(self) -> bool:
+        """True when the remote's branches, tags and HEAD are exactly the mirror's."""
+        if not vcs.looks_like_git_dir(self.path):
+            return False
+        try:
+            held = vcs.ref_values(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
+        except vcs.GitError:
+            return False  # a damaged mirror: the fetch path rebuilds it
+        advertised = vcs.ls_remote(self.location.git_url, timeout=self.store.timeout)
+        wanted = {
+            name: oid
+            for name, oid in advertised.items()
+            if name.startswith(("refs/heads/", "refs/tags/"))
+        }
+        if "HEAD" in advertised:
+            wanted[REMOTE_HEAD] = advertised["HEAD"]
+        return wanted == held
 
     @contextlib.contextmanager
     def _reported(self) -> Iterator[None]:

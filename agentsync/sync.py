@@ -267,6 +267,7 @@ def _resolution(run: Session, manifest: Manifest, request: Request) -> Resolutio
         keep_missing=request.mode != "install",
         fetched=request.fetched if request.fetched is not None else set(),
         catalog=run.catalog(manifest),
+        compare_first=request.mode == "outdated",
     ).run()
 
 

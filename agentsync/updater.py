@@ -267,7 +267,7 @@ def outdated_recursive(options: Options, root: Path) -> Recursive:
     """`outdated` in every project below `root`, each source fetched once."""
     reports = []
     with _shared_store(options) as (store, fetched):
-        for run in _runs(options, root, store, fetched):
+        for run in _runs(options, root, store, fetched, compare_first=True):
             reports.append(_each(run, "outdated", False, lambda r: _outdated_project(r, fetched)))
     return Recursive(root, tuple(reports))
 
@@ -300,19 +300,22 @@ def _shared_store(options: Options) -> Iterator[tuple[Store, set[str]]]:
         store.close()
 
 
-def _runs(options: Options, root: Path, store: Store, fetched: set[str]) -> Iterator[Session]:
+def _runs(
+    options: Options, root: Path, store: Store, fetched: set[str], *, compare_first: bool = False
+) -> Iterator[Session]:
     """A Session per project, all sharing `store`; every used source is fetched up front,
-    in parallel, once (projects naming the same URL share its mirror)."""
+    in parallel, once (projects naming the same URL share its mirror; `compare_first`:
+    only those whose advertised refs moved)."""
     from agentsync.project import find_project
 
     projects = [find_project(options.cwd, folder) for folder in find_projects(root)]
     runs = [Session(replace(options, project=p.root), p, store) for p in projects]
     if not options.offline:
-        _prefetch(runs, store, fetched)
+        _prefetch(runs, store, fetched, compare_first=compare_first)
     yield from runs
 
 
-def _prefetch(runs: list[Session], store: Store, fetched: set[str]) -> None:
+def _prefetch(runs: list[Session], store: Store, fetched: set[str], *, compare_first: bool) -> None:
     from agentsync.urls import Location
 
     locations: list[Location] = []
@@ -334,4 +337,4 @@ def _prefetch(runs: list[Session], store: Store, fetched: set[str]) -> None:
 
     # A source that failed is tried again (and fails clearly) in the projects that use it.
     with contextlib.suppress(AgentsyncError):
-        store.prefetch(locations, on_done=done)
+        store.prefetch(locations, compare_first=compare_first, on_done=done)

@@ -553,6 +553,33 @@ def fetch(
     )
 
 
+def ls_remote(url: str, *, timeout: float | None) -> dict[str, str]:
+    """What `url` advertises: ref name (and `HEAD`) -> object id, peeled tags left out."""
+    out = run_git(
+        ["ls-remote", "--end-of-options", url],
+        timeout=timeout,
+        env=token_config(url, os.environ),
+    ).stdout
+    advertised: dict[str, str] = {}
+    for line in out.decode(errors="replace").splitlines():
+        oid, _tab, name = line.partition("\t")
+        if name and not name.endswith("^{}"):
+            advertised[name] = oid
+    return advertised
+
+
+def ref_values(git_dir: Path, patterns: Sequence[str]) -> dict[str, str]:
+    """Ref name -> the object id it holds (tags not peeled), for refs under `patterns`."""
+    out = run_git(
+        ["for-each-ref", "--format=%(objectname) %(refname)", *patterns], git_dir=git_dir
+    ).stdout
+    values: dict[str, str] = {}
+    for line in out.decode(errors="replace").splitlines():
+        oid, _space, name = line.partition(" ")
+        values[name] = oid
+    return values
+
+
 def list_refs(git_dir: Path, patterns: Sequence[str]) -> list[RefRecord]:
     """Refs under `patterns` (e.g. "refs/tags/"), with annotated tags peeled to their commit."""
     fmt = "%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)"
