@@ -364,13 +364,19 @@ class Bench:
 
 
 def bench_size(
-    sources_n: int, agents_n: int, agentsync: list[str], repeat: int, gitman: str | None
+    sources_n: int,
+    agents_n: int,
+    agentsync: list[str],
+    repeat: int,
+    gitman: str | None,
+    roots: list[Path],
 ) -> SizeResult:
+    # Nothing is deleted until the whole run ends: ext4 skips inodes freed in the last few
+    # minutes while their inode-table block is still cached, so files created right after
+    # thousands were deleted cost several times more to create (ours and the baselines').
     root = Path(tempfile.mkdtemp(prefix=f"bench_speed-{sources_n}x{agents_n}-"))
-    try:
-        return measure_size(root, sources_n, agents_n, agentsync, repeat, gitman)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    roots.append(root)
+    return measure_size(root, sources_n, agents_n, agentsync, repeat, gitman)
 
 
 def measure_size(
@@ -408,11 +414,7 @@ def measure_size(
     log("  cold install")
     ours["cold"] = Figure()
     installed = cache = root
-    for i in range(repeat):
-        if i:
-            # Only the last cold run is kept as the installed project; the others only cost disk.
-            shutil.rmtree(installed)
-            shutil.rmtree(cache)
+    for _ in range(repeat):
         installed, cache = new_project(), fresh_dir(root / "caches")
         ours["cold"].samples.append(bench.ours(["install", "-q"], installed, cache)[0])
     expect_installed(installed, "cold install")
@@ -843,10 +845,15 @@ def main() -> None:
     if gitman is not None:
         gitman = str(Path(gitman).absolute())
 
-    results = [
-        bench_size(sources, agents, agentsync, args.repeat, gitman)
-        for sources, agents in args.sizes
-    ]
+    roots: list[Path] = []
+    try:
+        results = [
+            bench_size(sources, agents, agentsync, args.repeat, gitman, roots)
+            for sources, agents in args.sizes
+        ]
+    finally:
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)
     section = report(results, agentsync, args.repeat)
     print(section)
     if args.write:
