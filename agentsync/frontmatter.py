@@ -201,8 +201,41 @@ def _as_fields(value: Any) -> dict[str, Any]:
     return {js_key(k): v for k, v in value.items()}
 
 
+# A line `key: value` whose value is a plain word-led ASCII scalar on one line: the shape of
+# most agent files. Anything else (quotes, blocks, lists, comments, indentation, tabs, CR,
+# non-ASCII, a second `: `) goes to the YAML parser.
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: ([A-Za-z][\x20-\x7e]*))?")
+# Plain scalars the core schema reads as something other than text.
+_CORE_WORDS = frozenset({"null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"})
+
+
+def simple_mapping(text: str) -> dict[str, Any] | None:
+    """The fields of a frontmatter made only of one-line `key: text` entries, exactly as
+    the YAML parser gives them; None for anything else (parse that in full). Reading most
+    files this way costs a regex per line instead of a YAML parse."""
+    fields: dict[str, Any] = {}
+    for line in text.split("\n"):
+        if not line:
+            continue
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, value = match.group(1), match.group(2)
+        if key in fields or key in _CORE_WORDS:
+            return None
+        if value is not None and (
+            value in _CORE_WORDS or ": " in value or " #" in value or value.endswith((" ", ":"))
+        ):
+            return None
+        fields[key] = value
+    return fields
+
+
 def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None]:
     """The client's two-step parse: (fields, mode, why the first parse failed)."""
+    simple = simple_mapping(text)
+    if simple is not None and simple:
+        return _as_fields(simple), "strict", None
     if text.rsplit("\n", 1)[-1].strip():
         # A `---` mid-line cut the block: Bun.YAML ends its last line as if a line break
         # followed (observed: `|` then `  before --- after` reads "before \n").
