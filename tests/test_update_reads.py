@@ -103,3 +103,21 @@ def test_outdated_fetches_only_the_sources_whose_refs_moved(
     fetched.clear()
     assert cli("outdated", cwd=project_dir).code == 1
     assert fetched == []  # the mirrors hold what the remotes advertise now
+
+
+def test_outdated_names_a_source_that_cannot_be_asked(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo
+) -> None:
+    import shutil
+
+    repo = make_repo("gone")
+    repo.write("agents/a.md", agent_md("a", "Here."))
+    repo.commit("a")
+    cli("init", cwd=project_dir)
+    cli("source", "add", "gone", repo.url, cwd=project_dir)
+    assert cli("install", "gone/a", cwd=project_dir).code == 0
+    shutil.rmtree(repo.path)
+    result = cli("outdated", cwd=project_dir)
+    assert result.code == 1
+    assert "gone" in result.err
+    assert "Traceback" not in result.err
