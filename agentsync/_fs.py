@@ -98,7 +98,7 @@ def atomic_write_many(writes: Sequence[tuple[Path, bytes]], *, staging: Path | N
                     path.parent, _staging_folder(staging, path.parent)
                 )
             name = path.name
-            tmp, fd = _new_temp(where.staging, name, dir_fd=where.staging_fd)
+            tmp, fd = _new_temp(name, dir_fd=where.staging_fd)
             temps.append((where, tmp, name))
             try:
                 if mode != 0o644:
@@ -153,8 +153,8 @@ _O_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC
 _temp_serial = itertools.count()
 
 
-def _new_temp(folder: Path, name: str, *, dir_fd: int) -> tuple[str, int]:
-    """A new temp file for `name` in `folder` (open as `dir_fd`) that no one else has
+def _new_temp(name: str, *, dir_fd: int) -> tuple[str, int]:
+    """A new temp file for `name` in the folder open as `dir_fd` that no one else has
     (O_EXCL), open for writing, named so that `clean_stale_temps` finds it after a crash.
     Its name comes back relative to the folder."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC

@@ -234,7 +234,7 @@ def simple_mapping(text: str) -> dict[str, Any] | None:
 def parse_frontmatter(text: str) -> tuple[dict[str, Any], ParseMode, str | None]:
     """The client's two-step parse: (fields, mode, why the first parse failed)."""
     simple = simple_mapping(text)
-    if simple is not None and simple:
+    if simple:  # an empty block takes the parser's path
         return _as_fields(simple), "strict", None
     if text.rsplit("\n", 1)[-1].strip():
         # A `---` mid-line cut the block: Bun.YAML ends its last line as if a line break

@@ -252,9 +252,9 @@ def test_no_temp_file_is_ever_created_in_the_target_folder(
         folders.append(str(kwargs.get("dir")))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    def spy_batch(folder: Path, name: str, *, dir_fd: int) -> tuple[str, int]:
-        folders.append(str(folder))
-        return real_batch(folder, name, dir_fd=dir_fd)
+    def spy_batch(name: str, *, dir_fd: int) -> tuple[str, int]:
+        folders.append(str(Path(f"/proc/self/fd/{dir_fd}").readlink()))  # its folder
+        return real_batch(name, dir_fd=dir_fd)
 
     monkeypatch.setattr(tempfile, "mkstemp", spy)
     monkeypatch.setattr(_fs, "_new_temp", spy_batch)
