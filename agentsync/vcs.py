@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -224,9 +224,10 @@ def run_git(
     check: bool = True,
     config: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> GitResult:
     """Run `git <hardening> [-c config...] [--git-dir=...] <args>` (`env`: more environment
-    for git); kill its process group after `timeout`."""
+    for git; `pass_fds`: open files git inherits); kill its process group after `timeout`."""
     argv = ["git", *_HARDENING]
     for setting in config:
         argv += ["-c", setting]
@@ -235,7 +236,12 @@ def run_git(
     argv.extend(args)
     command = next((arg for arg in args if not arg.startswith("-")), "git")
     proc = _spawn(
-        argv, stdin=subprocess.DEVNULL, cwd=cwd, outlives=command in _LONG_COMMANDS, env=env
+        argv,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        outlives=command in _LONG_COMMANDS,
+        env=env,
+        pass_fds=pass_fds,
     )
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -298,6 +304,7 @@ def _spawn(
     cwd: Path | None = None,
     outlives: bool = False,
     env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
     hook = _parent_death_signal() if outlives else None
     environment = git_env()
@@ -314,6 +321,7 @@ def _spawn(
             # Own process group (killable as a whole) and no controlling terminal to prompt on.
             start_new_session=True,
             preexec_fn=hook,  # noqa: PLW1509 - prctl is bound before the fork
+            pass_fds=tuple(pass_fds),
         )
     except FileNotFoundError:
         raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT) from None
@@ -803,6 +811,51 @@ def _pinned_environment(git_dir: Path) -> dict[str, str]:
 # --- helpers that need no mirror -------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _merge_inputs(texts: Sequence[bytes]) -> Iterator[tuple[list[str], list[int]]]:
+    """Files git can read `texts` from: (paths, descriptors git must inherit).
+
+    On Linux they are memory-only files (memfd) that git opens through /dev/fd, so a local
+    edit is never copied to disk and a kill -9 leaves nothing behind. Elsewhere, or where
+    memfd is refused, they are files in a private temporary folder, removed afterwards."""
+    fds = _memory_files(texts)
+    if fds is not None:
+        try:
+            yield [f"/dev/fd/{fd}" for fd in fds], fds
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return
+    with tempfile.TemporaryDirectory(prefix="agentsync-merge-") as folder:
+        paths = [Path(folder) / str(number) for number in range(len(texts))]
+        for path, data in zip(paths, texts, strict=True):
+            path.write_bytes(data)
+        yield [str(path) for path in paths], []
+
+
+def _memory_files(texts: Sequence[bytes]) -> list[int] | None:
+    """One memfd holding each text, or None where memfd is missing or refused (a sandbox,
+    an old kernel, another system)."""
+    if not hasattr(os, "memfd_create") or not Path("/dev/fd").is_dir():
+        return None
+    fds: list[int] = []
+    try:
+        for data in texts:
+            fds.append(os.memfd_create("agentsync-merge", os.MFD_CLOEXEC))
+            _write_all(fds[-1], data)
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return fds
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def merge_file(
     base: bytes,
     ours: bytes,
@@ -817,17 +870,14 @@ def merge_file(
     conflicting merge returns `ours` unchanged, so no marker can reach a file by accident.
     """
     ours_label, base_label, theirs_label = labels
-    with tempfile.TemporaryDirectory(prefix="agentsync-merge-") as folder:
-        root = Path(folder)
-        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
-            (root / name).write_bytes(data)
+    with _merge_inputs((ours, base, theirs)) as (paths, fds):
         result = run_git(
             [
                 *("merge-file", "-p", "-L", ours_label, "-L", base_label, "-L", theirs_label),
-                *("--", "ours", "base", "theirs"),
+                *("--", *paths),
             ],
-            cwd=root,
             check=False,
+            pass_fds=fds,
         )
     if result.returncode < 0 or result.returncode > 127:
         raise AgentsyncError(

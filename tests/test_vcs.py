@@ -341,6 +341,47 @@ def test_merge_file_identical_sides() -> None:
     assert vcs.merge_file(BASE, BASE, BASE) == (BASE, False)
 
 
+def _merge_watching_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> tuple[tuple[bytes, bool], list[list[str]]]:
+    """A clean merge, with what the temporary folder held while git ran."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spool))
+    monkeypatch.setattr(vcs.tempfile, "tempdir", None)  # read TMPDIR again
+    seen: list[list[str]] = []
+    real = vcs.run_git
+
+    def watching(args: list[str], **kwargs: object) -> vcs.GitResult:
+        seen.append(sorted(p.name for p in spool.rglob("*")))
+        return real(args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vcs, "run_git", watching)
+    ours = BASE.replace(b"line one", b"a local edit")
+    theirs = BASE.replace(b"line three", b"upstream")
+    result = vcs.merge_file(BASE, ours, theirs)
+    assert sorted(spool.rglob("*")) == []  # nothing left afterwards either way
+    return result, seen
+
+
+@pytest.mark.skipif(not vcs._memory_files([b""]), reason="needs memfd (Linux)")
+def test_merge_inputs_never_reach_the_disk(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A local edit copied to a temp file would outlive a kill -9 of the merge; memory-only
+    # files die with the process.
+    (merged, conflicts), seen = _merge_watching_tmp(monkeypatch, tmp_path)
+    assert not conflicts and b"a local edit" in merged and b"upstream" in merged
+    assert seen == [[]]
+
+
+def test_merge_falls_back_to_a_private_folder_without_memfd(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(vcs, "_memory_files", lambda texts: None)
+    (merged, conflicts), seen = _merge_watching_tmp(monkeypatch, tmp_path)
+    assert not conflicts and b"a local edit" in merged and b"upstream" in merged
+    assert len(seen) == 1 and len(seen[0]) == 4  # the folder and its three files, while git ran
+
+
 # --- local sources --------------------------------------------------------------------------
 
 
