@@ -88,3 +88,26 @@ def test_status_runs_in_full_when_what_it_reads_changed(
     modified = inproc(project, "status")
     assert modified.code != 0 or "modified" in modified.out
     assert "modified" in modified.out
+
+
+def test_the_tree_names_every_entry_below_the_folder_relative_to_it(tmp_path: Path) -> None:
+    from agentsync.fast_status import _tree
+
+    root = tmp_path / "agents"
+    (root / "team" / "deep").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    for name in ("b.md", "a.md", "team/c.md", "team/deep/d.md", "../elsewhere/e.md"):
+        (root / name).write_text("x")
+    (root / "linked").symlink_to(tmp_path / "elsewhere")  # followed, as the client does
+    later = time.time_ns() + 10 * 10**9  # the margin for coarse clocks has passed
+    names = [
+        "." , "a.md", "b.md", "linked", "linked/e.md", "team", "team/c.md", "team/deep",
+        "team/deep/d.md",
+    ]  # fmt: skip
+    for spelled in (str(root), f"{root}/", f"{tmp_path}/./agents"):
+        found = _tree(spelled, later)
+        assert found is not None and [entry[0] for entry in found] == names
+    (root / "team" / "deep" / "d.md").write_text("changed")
+    changed = _tree(str(root), later)
+    assert changed is not None and changed != found
+    assert _tree(str(root), time.time_ns()) is None  # just written: not vouched for
