@@ -551,6 +551,10 @@ def fetch(
     if prune:
         args.append("--prune")
     config = ["fetch.unpackLimit=1"] if keep_pack else []
+    if keep_pack:
+        # One pack and a few refs leave nothing to maintain: a cold install of 20 sources
+        # started 20 `git maintenance run --auto` only to learn that. Later fetches keep it.
+        args.append("--no-auto-maintenance")
     # --end-of-options: a URL or refspec can never be read as an option.
     run_git(
         [*args, "--end-of-options", url, *refspecs],

@@ -56,6 +56,21 @@ def test_fetch_creates_a_bare_mirror_under_the_cache_root(store: Store, source: 
     assert mirror.resolve(None) == source.head()
 
 
+def test_only_fetches_into_a_mirror_that_exists_start_its_maintenance(
+    store: Store, source: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    assert "fetch" in trace.read_text() and "maintenance run" not in trace.read_text()
+    source.write("agents/beta.md", agent_md("beta"))
+    source.commit("second")
+    trace.unlink()
+    mirror.fetch(again=True)
+    assert "maintenance run --auto" in trace.read_text()  # a mirror in use is still kept tidy
+
+
 def test_mirror_key_is_readable_and_ignores_credentials() -> None:
     plain = mirror_key(loc("https://example.com/Team/Agents.git"))
     secret = mirror_key(loc("https://bob:hunter2@example.com/Team/Agents.git"))
