@@ -408,6 +408,10 @@ def preload_together(jobs: Sequence[tuple[MirrorReader, list[tuple[Commit, str, 
         reader._absorb([next(answers, None) for _name in names])
 
 
+_REF_PATTERNS = ("refs/heads/", "refs/tags/", REMOTE_HEAD)
+_PEELED_ONE_BY_ONE = 32  # refs peeled through cat-file before for-each-ref is the cheaper way
+
+
 class RefTable:
     """A mirror's branches, tags and remote HEAD, listed once (until `forget`), and the
     commit a requested ref names."""
@@ -495,11 +499,33 @@ class RefTable:
         with self._guard:
             if self._refs is None:
                 try:
-                    records = vcs.list_refs(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
+                    self._refs = self._from_files()
+                    if self._refs is None:
+                        records = vcs.list_refs(self.path, _REF_PATTERNS)
+                        self._refs = {record.name: record.commit for record in records}
                 except vcs.GitError as error:
                     raise _read_error("list branches and tags", error, self.location) from None
-                self._refs = {record.name: record.commit for record in records}
             return self._refs
+
+    def _from_files(self) -> dict[str, Commit | None] | None:
+        """The table from the mirror's ref files, with no process of its own: branches
+        hold commits (git refuses anything else there), and a tag or remote HEAD at a
+        branch's commit is that commit; the few others are peeled by the open `cat-file`.
+        None (git lists them instead) when the files are unusual or many refs need peeling."""
+        values = vcs.ref_files(self.path, _REF_PATTERNS)
+        if values is None:
+            return None
+        commits = {oid for name, oid in values.items() if name.startswith("refs/heads/")}
+        unsure = [name for name, oid in values.items() if oid not in commits]
+        if len(unsure) > _PEELED_ONE_BY_ONE:
+            return None  # one for-each-ref answers hundreds of tags sooner
+        table: dict[str, Commit | None] = {name: Commit(oid) for name, oid in values.items()}
+        if unsure:
+            objects = self._reading.objects()
+            for name in unsure:
+                peeled = objects.commit_of(values[name])
+                table[name] = Commit(peeled) if peeled is not None else None
+        return table
 
     def forget(self) -> None:
         """List the refs again on the next question (after a fetch)."""

@@ -335,7 +335,10 @@ class MirrorFetcher:
         if not vcs.looks_like_git_dir(self.path):
             return False
         try:
-            held = vcs.ref_values(self.path, ["refs/heads/", "refs/tags/", REMOTE_HEAD])
+            patterns = ["refs/heads/", "refs/tags/", REMOTE_HEAD]
+            held = vcs.ref_files(self.path, patterns)
+            if held is None:
+                held = vcs.ref_values(self.path, patterns)
         except vcs.GitError:
             return False  # a damaged mirror: the fetch path rebuilds it
         advertised = vcs.ls_remote(self.location.git_url, timeout=self.store.timeout)

@@ -592,6 +592,81 @@ def ref_values(git_dir: Path, patterns: Sequence[str]) -> dict[str, str]:
     return values
 
 
+_HEX40 = re.compile(r"[0-9a-f]{40}")
+_LOOSE_REF = re.compile(rb"[0-9a-f]{40}\n")
+_PACKED_REF = re.compile(r"([0-9a-f]{40}) (refs/\S+)")
+
+
+def ref_files(git_dir: Path, patterns: Sequence[str]) -> dict[str, str] | None:
+    """Ref name -> the object id it holds (tags not peeled) for the refs under `patterns`,
+    read from the repository's own files without starting git; None when they hold
+    anything but plain ids (a symbolic ref, a link, a reftable, an unreadable line), for
+    `git for-each-ref` to answer instead.
+
+    Loose refs are read before packed-refs: `git pack-refs` writes the packed file before it
+    deletes the loose ones, so a ref being packed meanwhile is found in one or the other."""
+    if (git_dir / "reftable").exists():
+        return None
+    values: dict[str, str] = {}
+    try:
+        for pattern in patterns:
+            if not _loose_refs(git_dir, pattern, values):
+                return None
+        packed = _packed_refs(git_dir)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if packed is None:
+        return None
+    for name, oid in packed.items():
+        if any(name.startswith(p) if p.endswith("/") else name == p for p in patterns):
+            values.setdefault(name, oid)  # a loose ref is the newer value
+    return values
+
+
+def _loose_refs(git_dir: Path, pattern: str, values: dict[str, str]) -> bool:
+    top = git_dir / pattern
+    if not pattern.endswith("/"):
+        files = [(pattern, top)] if os.path.lexists(top) else []
+    else:
+        if not os.path.lexists(top):
+            return True
+        if top.is_symlink() or not top.is_dir():
+            return False
+        files = []
+        for folder, folders, names in os.walk(top):
+            if any(Path(folder, entry).is_symlink() for entry in folders):
+                return False  # os.walk would skip what a linked folder holds
+            relative = os.path.relpath(folder, git_dir).replace(os.sep, "/")
+            files += [(f"{relative}/{name}", Path(folder, name)) for name in names]
+    for name, path in files:
+        if name.endswith(".lock"):
+            continue  # a ref update in progress (or a killed one): not a ref name git allows
+        if path.is_symlink() or not path.is_file():
+            return False
+        data = path.read_bytes()
+        if _LOOSE_REF.fullmatch(data) is None:
+            return False  # a symbolic ref, or a damaged one: git says what it is
+        values[name] = data[:40].decode()
+    return True
+
+
+def _packed_refs(git_dir: Path) -> dict[str, str] | None:
+    path = git_dir / "packed-refs"
+    if not os.path.lexists(path):
+        return {}
+    if path.is_symlink() or not path.is_file():
+        return None
+    values: dict[str, str] = {}
+    for line in path.read_bytes().decode().splitlines():
+        if line.startswith("#") or (line.startswith("^") and _HEX40.fullmatch(line[1:])):
+            continue  # the traits header, and the commit a tag above peels to
+        match = _PACKED_REF.fullmatch(line)
+        if match is None:
+            return None
+        values[match.group(2)] = match.group(1)
+    return values
+
+
 def list_refs(git_dir: Path, patterns: Sequence[str]) -> list[RefRecord]:
     """Refs under `patterns` (e.g. "refs/tags/"), with annotated tags peeled to their commit."""
     fmt = "%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)"
@@ -729,6 +804,12 @@ class ObjectReader:
         """(type, content) of the object `name` (an id or `<commit>:<path>`), or None if missing."""
         found = self._ask(name, lambda client: client.get_object_data(name))
         return None if found is None else (_text(found[1]), found[3])
+
+    def commit_of(self, oid: str) -> str | None:
+        """The commit object `oid` is or peels to (through tags), or None (a tree, a blob,
+        a missing object)."""
+        found = self._ask(oid, lambda client: client.get_object_data(f"{oid}^{{commit}}"))
+        return None if found is None else _text(found[0])
 
     def header(self, oid: str) -> tuple[str, int] | None:
         """(type, size) of object `oid` without reading its content (`cat-file --batch-check`),

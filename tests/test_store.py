@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agentsync import vcs
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.ids import Commit, blob_id
 from agentsync.store import Mirror, Store, mirror_key
@@ -716,3 +717,69 @@ def test_first_look_at_a_commit_starts_no_long_lived_reader(store: Store, source
     assert [entry.path for entry in mirror.list_files(commit)] == ["agents/alpha.md"]
     assert mirror.reader.pid is None
     mirror.close()
+
+
+# --- refs read from the mirror's files -----------------------------------------------------
+
+
+def _refs_by_git(mirror: Mirror) -> dict[str, Commit | None]:
+    patterns = ["refs/heads/", "refs/tags/", "refs/agentsync/HEAD"]
+    return {r.name: r.commit for r in vcs.list_refs(mirror.path, patterns)}
+
+
+def test_the_ref_table_read_from_files_is_what_git_lists(
+    store: Store, source: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = source.head()
+    source.write("agents/beta.md", agent_md("beta"))
+    second = source.commit("second")
+    source.git("branch", "feature/deep/x", first)
+    source.tag("light", first)
+    source.git("tag", "-a", "-m", "annotated", "v1", first)
+    source.git("tag", "-a", "-m", "of a tag", "v1-again", "v1")
+    source.git("tag", "tree-tag", f"{second}^{{tree}}")
+    source.git("tag", "blob-tag", f"{second}:agents/beta.md")
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    listed = _refs_by_git(mirror)
+    assert listed["refs/tags/v1-again"] == first and listed["refs/tags/tree-tag"] is None
+    calls: list[list[str]] = []
+    real = vcs.run_git
+    monkeypatch.setattr(
+        vcs, "run_git", lambda args, **kw: calls.append(list(args)) or real(args, **kw)
+    )
+    for packed in (False, True, True):
+        mirror.reader.forget_refs()
+        calls.clear()
+        assert mirror.reader.refs._ref_table() == listed
+        assert not [c for c in calls if "for-each-ref" in c]  # no process of its own
+        assert vcs.ref_files(mirror.path, ["refs/"]) == vcs.ref_values(mirror.path, ["refs/"])
+        if packed:  # a loose ref newer than its packed line wins
+            real(["update-ref", "refs/heads/feature/deep/x", second], git_dir=mirror.path)
+            listed["refs/heads/feature/deep/x"] = Commit(second)
+        else:
+            real(["pack-refs", "--all"], git_dir=mirror.path)
+            assert (mirror.path / "packed-refs").is_file()
+
+
+def test_unusual_ref_files_are_left_to_git(store: Store, source: GitRepo) -> None:
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    patterns = ["refs/heads/", "refs/tags/"]
+    assert vcs.ref_files(mirror.path, patterns) == {"refs/heads/main": source.head()}
+    (mirror.path / "refs" / "heads" / "main.lock").write_text("left by a kill\n")
+    assert vcs.ref_files(mirror.path, patterns) == {"refs/heads/main": source.head()}
+    odd = mirror.path / "refs" / "heads" / "odd"
+    for text in ("ref: refs/heads/main\n", "not an id\n", ""):
+        odd.write_text(text)
+        assert vcs.ref_files(mirror.path, patterns) is None
+    odd.unlink()
+    (mirror.path / "refs" / "tags" / "linked").symlink_to(mirror.path / "refs" / "heads")
+    assert vcs.ref_files(mirror.path, patterns) is None
+    (mirror.path / "refs" / "tags" / "linked").unlink()
+    (mirror.path / "packed-refs").write_text("garbage\n")
+    assert vcs.ref_files(mirror.path, patterns) is None
+    (mirror.path / "packed-refs").unlink()
+    odd.write_text("ref: refs/heads/main\n")  # git lists a symbolic ref as where it points
+    mirror.reader.forget_refs()
+    assert mirror.reader.refs.branches() == {"main": source.head(), "odd": source.head()}
