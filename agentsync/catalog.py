@@ -109,8 +109,15 @@ class Catalog:
         return self._found[key]
 
     def indexed(self, source: str, commit: Commit) -> bool:
-        """Whether the index holds what `source` offers at `commit` (nothing to read there)."""
-        return self._indexed(source, commit) is not None
+        """Whether the index holds what `source` offers at `commit` (nothing to read there);
+        what it holds is kept for the questions that follow."""
+        key = (source, self.manifest.sources[source].path, commit)
+        if key in self._found:
+            return True  # known in this run: read already, or from the index
+        kept = self._indexed(source, commit)
+        if kept is not None:
+            self._found[key] = kept
+        return kept is not None
 
     def verdict(self, candidate: Candidate) -> str:
         """What the checker makes of a candidate: `ok`, `warnings`, `errors` (it loads, but
