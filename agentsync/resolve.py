@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -227,6 +228,15 @@ class Resolver:
         assert self.catalog is not None  # noqa: S101 - just set
         return self.catalog
 
+    @functools.cached_property
+    def _old_by_source(self) -> dict[str, list[tuple[str, LockedAgent]]]:
+        """The old lock's agents by source, in name order: looked up per source (scanning
+        the whole lock for each source took sources x agents steps)."""
+        grouped: dict[str, list[tuple[str, LockedAgent]]] = {}
+        for key, previous in sorted(self.old.agents.items()):
+            grouped.setdefault(previous.source, []).append((key, previous))
+        return grouped
+
     @property
     def _scope(self) -> _Scope:
         return _Scope(self.manifest, self.old, self.update)
@@ -437,7 +447,7 @@ class Resolver:
         if not self.keep_missing:
             return
         names = {c.name for c in included}
-        for key, previous in sorted(self.old.agents.items()):
+        for key, previous in self._old_by_source.get(source.name, ()):
             if key not in agents and _gone_from_include(previous, source, names):
                 self._keep(found.gone, key, previous)
                 agents[key] = previous

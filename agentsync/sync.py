@@ -331,8 +331,11 @@ def _verify_source_commits(
 ) -> None:
     """Every source commit the lock records must exist (in the cache, or fetched by id),
     unless no agent of the source needs reading from it."""
+    by_source: dict[str, list[str]] = {}
+    for agent in lock.agents.values():  # once: per source, it was sources x agents steps
+        by_source.setdefault(agent.source, []).append(agent.name)
     for name, source in sorted(lock.sources.items()):
-        users = sorted(a.name for a in lock.agents.values() if a.source == name)
+        users = sorted(by_source.get(name, ()))
         if not users or known.issuperset(users):
             continue  # a source no agent uses (or needs to read from) is never fetched
         try:

@@ -121,3 +121,36 @@ def test_outdated_names_a_source_that_cannot_be_asked(
     assert result.code == 1
     assert "gone" in result.err
     assert "Traceback" not in result.err
+
+
+def test_an_update_looks_at_each_locked_agent_once_not_once_per_source(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentsync import resolve
+
+    teams = ("one", "two", "three")
+    repos = {team: make_repo(team) for team in teams}
+    manifest = ""
+    for team, repo in repos.items():
+        for n in range(4):
+            repo.write(f"agents/{team}-{n}.md", agent_md(f"{team}-{n}", f"Agent {n}."))
+        repo.commit("agents")
+        manifest += f'[sources.{team}]\nurl = "{repo.url}"\ninclude = ["*"]\n\n'
+    (project_dir / "agentsync.toml").write_text(manifest)
+    assert cli("install", cwd=project_dir).code == 0
+    assert len(tomllib.loads((project_dir / "agentsync.lock").read_text())["agents"]) == 12
+    for team, repo in repos.items():  # one agent of each source is gone upstream
+        (repo.path / "agents" / f"{team}-3.md").unlink()
+        repo.commit("one agent leaves")
+    looked: list[str] = []
+    real = resolve._gone_from_include
+
+    def spy(previous: resolve.LockedAgent, *args: object) -> bool:
+        looked.append(previous.name)
+        return real(previous, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolve, "_gone_from_include", spy)
+    assert cli("update", cwd=project_dir).code in (0, 1)
+    # each agent is weighed against its own source only: 10,000 agents in 200 sources were
+    # two million steps
+    assert sorted(looked) == [f"{team}-3" for team in sorted(teams)]
