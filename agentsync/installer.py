@@ -19,7 +19,7 @@ from agentsync._fs import (
     storage_error,
 )
 from agentsync.errors import ConflictError, IntegrityError, ResolveError, StorageError
-from agentsync.fastpath import forget_clean_state
+from agentsync.fastpath import code_key, forget_clean_state
 from agentsync.frontmatter import (
     MAX_FILE_BYTES,
     parse_agent,
@@ -36,7 +36,7 @@ from agentsync.lockfile import (
 )
 from agentsync.patch import PatchError, apply_patch, make_patch
 from agentsync.resolve import installed_bytes
-from agentsync.state import InstalledState
+from agentsync.state import InstalledState, NamesIndex
 from agentsync.textscan import conflict_marker_line
 
 ActionKind = Literal[
@@ -196,10 +196,12 @@ def plan_install(
     force: bool = False,
     merge: MergeMode = "keep",
     verified: frozenset[str] = frozenset(),
+    cache_root: Path | None = None,
 ) -> InstallPlan:
     """Compare the new lock with the files on disk and the old lock; decide every action.
 
-    The agents in `verified` (see `still_verified`) are kept without reading upstream.
+    The agents in `verified` (see `still_verified`) are kept without reading upstream; with
+    `cache_root`, the names their files give are looked up by hash (`NamesIndex`).
     """
     layout.check(create=False)  # applying the plan creates the folders
     _check_case_clashes(layout, new)
@@ -207,10 +209,12 @@ def plan_install(
     old_agents: Mapping[str, LockedAgent] = old.agents
     actions: list[FileAction] = []
     agents = dict(new.agents)
+    known: dict[Path, str] = {}  # file -> the sha256 it was verified to hold
     for name, wanted in sorted(new.agents.items()):
         previous = old_agents.get(name)
         if name in verified and not force and previous == wanted and not journal.marks:
             actions.append(FileAction("keep", name, layout.agent_path(name)))
+            known[layout.agent_path(name)] = wanted.sha256
             continue
         # --force takes upstream as it is, local edits (or conflict markers) and all
         entry = _pristine(wanted, read_upstream) if force and wanted.local_edits else wanted
@@ -235,7 +239,7 @@ def plan_install(
         if name not in new.agents:
             actions.append(_plan_removal(layout, previous, journal, force=force))
     actions.extend(_plan_leftovers(layout, journal, set(new.agents) | set(old_agents)))
-    _check_name_clashes(layout, actions)
+    _check_name_clashes(layout, actions, known, cache_root)
     lock = replace(new, agents=agents)
     return InstallPlan(tuple(actions), lock, lock_unchanged=lock == old)
 
@@ -549,13 +553,22 @@ def _case_clash(first: str, second: str) -> ConflictError:
     )
 
 
-def _check_name_clashes(layout: Layout, actions: list[FileAction]) -> None:
-    """Two agents may never share a frontmatter name, counting unmanaged files."""
+def _check_name_clashes(
+    layout: Layout,
+    actions: list[FileAction],
+    known: Mapping[Path, str] | None = None,
+    cache_root: Path | None = None,
+) -> None:
+    """Two agents may never share a frontmatter name, counting unmanaged files.
+
+    `known` maps files verified this run to the sha256 they hold; with `cache_root`, the
+    name such bytes give is looked up instead of reading and parsing the file again."""
     incoming = {a.name: a for a in actions if a.kind in WRITES}
     if not incoming or not layout.target.is_dir():
         return
+    names = NamesIndex(cache_root, code_key()) if cache_root is not None else None
     for path in agent_files(layout.target):
-        name = file_name_of(path)
+        name = _name_in(path, (known or {}).get(path), names)
         action = incoming.get(name) if name else None
         if action is None or path == action.path:
             continue
@@ -566,6 +579,30 @@ def _check_name_clashes(layout: Layout, actions: list[FileAction]) -> None:
             f'agent = "{name}" }}` in agentsync.toml)',
             subject=name,
         )
+    if names is not None:
+        names.save()
+
+
+def _name_in(path: Path, digest: str | None, names: NamesIndex | None) -> str | None:
+    """`file_name_of(path)`, answered from `names` when the bytes' sha256 is known there."""
+    if names is None:
+        return file_name_of(path)
+    found = names.get(digest) if digest is not None else None
+    if found is not None:
+        return found or None
+    try:
+        data = read_regular(path, MAX_FILE_BYTES)
+    except OSError:
+        return None
+    if data is None:
+        return None
+    key = sha256(data)
+    found = names.get(key)
+    if found is None:
+        parsed = parse_agent(data)
+        found = (parsed.name if parsed.loads else parsed.evident_name) or ""
+        names.put(key, found)
+    return found or None
 
 
 @dataclass(frozen=True)

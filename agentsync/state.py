@@ -219,6 +219,18 @@ class FindingsIndex(CacheIndex):
         return found if isinstance(found, list) else None
 
 
+class NamesIndex(CacheIndex):
+    """The agent name Claude Code reads from a file, per sha256 of its bytes (empty: none):
+    adding one agent to a project checks every file of the target for its name, and a
+    file agentsync verified needs neither a read nor a parse for it."""
+
+    folder = "names"
+
+    def get(self, key: str) -> str | None:
+        found = self.entries.get(key)
+        return found if isinstance(found, str) else None
+
+
 class DiscoveryIndex(CacheIndex):
     """What discovery found in a source at a commit, and the checker's verdict on each file:
     a commit never changes, so an entry never goes stale (`search` lists thousands of agents

@@ -206,6 +206,7 @@ def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
             force=request.force,
             merge=request.merge,
             verified=known,
+            cache_root=run.store.root,
         )
         if request.frozen and run.has_lock:
             _check_frozen(run, files, old)

@@ -154,3 +154,37 @@ def test_an_update_looks_at_each_locked_agent_once_not_once_per_source(
     # each agent is weighed against its own source only: 10,000 agents in 200 sources were
     # two million steps
     assert sorted(looked) == [f"{team}-3" for team in sorted(teams)]
+
+
+def test_the_name_check_reads_no_verified_file_once_its_name_is_known(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentsync import installer
+
+    repo = make_repo("team")
+    names = ["a1", "a2", "a3", "new1", "new2", "new3"]
+    for name in names:
+        repo.write(f"agents/{name}.md", agent_md(name, f"Agent {name}."))
+    repo.commit("agents")
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", repo.url, cwd=project_dir)
+    assert cli("install", "team/a1", "team/a2", "team/a3", cwd=project_dir).code == 0
+    assert cli("install", "team/new1", cwd=project_dir).code == 0  # learns their names
+    parsed: list[bytes] = []
+    real = installer.parse_agent
+
+    def spy(data: bytes) -> object:
+        parsed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(installer, "parse_agent", spy)
+    assert cli("install", "team/new2", cwd=project_dir).code == 0
+    # the file the last run wrote is named once, then known as well
+    assert [d for d in parsed if b"Agent a" in d or b"Agent new" in d] == [
+        agent_md("new1", "Agent new1.").encode()
+    ]
+    # a hand-written file is read and named as ever: it cannot hide behind the cache
+    mine = project_dir / ".claude" / "agents" / "mine.md"
+    mine.write_text(agent_md("new3", "My own."))
+    refused = cli("install", "team/new3", cwd=project_dir)
+    assert refused.code == 1 and "already uses the name 'new3'" in refused.err
