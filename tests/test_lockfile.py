@@ -108,6 +108,41 @@ def test_dump_format() -> None:
     assert text.count("local-edits") == 1  # false flags are left out
 
 
+def test_any_text_in_a_lock_is_written_escaped_and_read_back_the_same() -> None:
+    import random
+    import tomllib
+
+    from agentsync.lockfile import lock_table
+
+    pieces = ["a", "Z", "9", "-", ".", " ", '"', "\\", "\t", "\n", "\r", "\b", "\f", "\x00",
+              "\x1b", "\x7f", "\x85", "é", "\u2028", "\u202e", "\U0001f600", "'", "#", "=", "]"]  # fmt: skip
+    rng = random.Random(7)  # noqa: S311 - reproducible test data, not secrets
+
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+
+    for _ in range(300):
+        edits = tuple(text() for _ in range(rng.randint(0, 3)))
+        lock = Lock(
+            sources={"s.1": source("s.1", text(), include=(text(),), path=text())},
+            agents={
+                "a.1": agent(
+                    "a.1", "s.1", upstream_name=text(), ref=text(), local_edits=True, edits=edits
+                ),
+                "b": agent("b", "s.1", file=text(), fixed=True, plugin=text()),
+            },
+        )
+        written = dump_lock(lock).decode()
+        assert tomllib.loads(written) == lock_table(lock)
+        assert "\x1b" not in written and "\x7f" not in written  # never raw in the file
+    shown = dump_lock(Lock(sources={"t": source("t", 'a"b\\c\x1b\td\x7f')})).decode()
+    assert 'url = "a\\"b\\\\c\\u001b\td\\u007f"\n' in shown  # as tomli-w spells them
+    assert (
+        '[agents."a.1"]'
+        in dump_lock(Lock(sources={"s": SOURCES[0]}, agents={"a.1": agent("a.1", "s")})).decode()
+    )
+
+
 def test_dump_is_deterministic_across_insertion_order() -> None:
     shuffled = Lock(
         sources={s.name: s for s in reversed(SOURCES)},
