@@ -145,12 +145,18 @@ def agent_files(folder: Path) -> Iterator[Path]:
 def file_name_of(path: Path) -> str | None:
     """The agent name Claude Code would read from `path` (or its evident name); None for a
     file that cannot be read or is not a regular file (never read past the size limit)."""
+    data = _regular_bytes(path)
+    return None if data is None else _name_of(data)
+
+
+def _regular_bytes(path: Path) -> bytes | None:
     try:
-        data = read_regular(path, MAX_FILE_BYTES)
+        return read_regular(path, MAX_FILE_BYTES)
     except OSError:
         return None
-    if data is None:
-        return None
+
+
+def _name_of(data: bytes) -> str | None:
     parsed = parse_agent(data)
     return parsed.name if parsed.loads else parsed.evident_name
 
@@ -588,20 +594,15 @@ def _name_in(path: Path, digest: str | None, names: NamesIndex | None) -> str | 
     if names is None:
         return file_name_of(path)
     found = names.get(digest) if digest is not None else None
-    if found is not None:
-        return found or None
-    try:
-        data = read_regular(path, MAX_FILE_BYTES)
-    except OSError:
-        return None
-    if data is None:
-        return None
-    key = sha256(data)
-    found = names.get(key)
     if found is None:
-        parsed = parse_agent(data)
-        found = (parsed.name if parsed.loads else parsed.evident_name) or ""
-        names.put(key, found)
+        data = _regular_bytes(path)
+        if data is None:
+            return None
+        key = sha256(data)
+        found = names.get(key)
+        if found is None:
+            found = _name_of(data) or ""
+            names.put(key, found)
     return found or None
 
 
