@@ -594,6 +594,9 @@ def ref_values(git_dir: Path, patterns: Sequence[str]) -> dict[str, str]:
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _LOOSE_REF = re.compile(rb"[0-9a-f]{40}\n")
+# Ref names read from files are taken only when plainly valid: git skips names it refuses
+# (a leading dot, a space, `..`), so anything else is left to it.
+_PLAIN_REF_PART = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
 _PACKED_REF = re.compile(r"([0-9a-f]{40}) (refs/\S+)")
 
 
@@ -641,7 +644,7 @@ def _loose_refs(git_dir: Path, pattern: str, values: dict[str, str]) -> bool:
     for name, path in files:
         if name.endswith(".lock"):
             continue  # a ref update in progress (or a killed one): not a ref name git allows
-        if path.is_symlink() or not path.is_file():
+        if not _plain_ref_name(name) or path.is_symlink() or not path.is_file():
             return False
         data = path.read_bytes()
         if _LOOSE_REF.fullmatch(data) is None:
@@ -661,10 +664,18 @@ def _packed_refs(git_dir: Path) -> dict[str, str] | None:
         if line.startswith("#") or (line.startswith("^") and _HEX40.fullmatch(line[1:])):
             continue  # the traits header, and the commit a tag above peels to
         match = _PACKED_REF.fullmatch(line)
-        if match is None:
+        if match is None or not _plain_ref_name(match.group(2)):
             return None
         values[match.group(2)] = match.group(1)
     return values
+
+
+def _plain_ref_name(name: str) -> bool:
+    parts = name.split("/")
+    return all(
+        _PLAIN_REF_PART.fullmatch(part) and not part.endswith((".", ".lock")) and ".." not in part
+        for part in parts
+    )
 
 
 def list_refs(git_dir: Path, patterns: Sequence[str]) -> list[RefRecord]:

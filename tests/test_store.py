@@ -773,6 +773,11 @@ def test_unusual_ref_files_are_left_to_git(store: Store, source: GitRepo) -> Non
     for text in ("ref: refs/heads/main\n", "not an id\n", ""):
         odd.write_text(text)
         assert vcs.ref_files(mirror.path, patterns) is None
+    for hidden in (".hidden", "has space"):  # names git skips: git is asked instead
+        odd.with_name(hidden).write_text(f"{source.head()}\n")
+        assert vcs.ref_files(mirror.path, patterns) is None
+        odd.with_name(hidden).unlink()
+    mirror.reader.forget_refs()
     odd.unlink()
     (mirror.path / "refs" / "tags" / "linked").symlink_to(mirror.path / "refs" / "heads")
     assert vcs.ref_files(mirror.path, patterns) is None
