@@ -18,7 +18,13 @@ from agentsync._fs import (
     real_dir,
     storage_error,
 )
-from agentsync.errors import ConflictError, IntegrityError, ResolveError, StorageError
+from agentsync.errors import (
+    AgentsyncError,
+    ConflictError,
+    IntegrityError,
+    ResolveError,
+    StorageError,
+)
 from agentsync.fastpath import code_key, forget_clean_state
 from agentsync.frontmatter import (
     MAX_FILE_BYTES,
@@ -394,7 +400,13 @@ def _plan_merge(
     base = upstream_bytes(replace(previous, local_edits=False, edits=None), read_upstream)
     ours = read_installed(action.path, action.name) or b""
     labels = (f"{locked.name}.md {LOCAL_LABEL}", "pinned", UPSTREAM_LABEL)
-    merged, conflicts = merge_file(base, ours, expected, labels=labels, markers=merge == "markers")
+    try:
+        merged, conflicts = merge_file(
+            base, ours, expected, labels=labels, markers=merge == "markers"
+        )
+    except AgentsyncError as error:
+        error.subject = error.subject or locked.name  # which agent could not be merged
+        raise
     if not conflicts:
         if merged == expected:
             return replace(

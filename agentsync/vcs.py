@@ -597,6 +597,8 @@ _LOOSE_REF = re.compile(rb"[0-9a-f]{40}\n")
 # Ref names read from files are taken only when plainly valid: git skips names it refuses
 # (a leading dot, a space, `..`), so anything else is left to it.
 _PLAIN_REF_PART = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9._+-]*")
+_MAX_LOOSE_REF = 4096  # an id, or a symbolic ref: git writes nothing longer
+_MAX_PACKED_REFS = 16 * 1024 * 1024
 _PACKED_REF = re.compile(r"([0-9a-f]{40}) (refs/\S+)")
 
 
@@ -646,6 +648,9 @@ def _loose_refs(git_dir: Path, pattern: str, values: dict[str, str]) -> bool:
             continue  # a ref update in progress (or a killed one): not a ref name git allows
         if not _plain_ref_name(name) or path.is_symlink() or not path.is_file():
             return False
+        size = path.stat().st_size
+        if size > _MAX_LOOSE_REF:  # not a ref git wrote: never read it whole
+            raise GitCorrupt("for-each-ref", 1, f"fatal: {name} is not a ref ({size} bytes)")
         data = path.read_bytes()
         if _LOOSE_REF.fullmatch(data) is None:
             return False  # a symbolic ref, or a damaged one: git says what it is
@@ -657,8 +662,8 @@ def _packed_refs(git_dir: Path) -> dict[str, str] | None:
     path = git_dir / "packed-refs"
     if not os.path.lexists(path):
         return {}
-    if path.is_symlink() or not path.is_file():
-        return None
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX_PACKED_REFS:
+        return None  # git reads a packed-refs file that large by mapping it
     values: dict[str, str] = {}
     for line in path.read_bytes().decode().splitlines():
         if line.startswith("#") or (line.startswith("^") and _HEX40.fullmatch(line[1:])):
@@ -976,8 +981,12 @@ def merge_file(
             pass_fds=fds,
         )
     if result.returncode < 0 or result.returncode > 127:
+        why = _first_line(result.stderr)
+        named = zip(paths, ("local", "pinned", "upstream"), strict=True)
+        for path, label in sorted(named, key=lambda pair: -len(pair[0])):
+            why = why.replace(path, f"the {label} version")  # not a /dev/fd or temp path
         raise AgentsyncError(
-            f"git merge-file could not merge the three versions: {_first_line(result.stderr)}",
+            f"git merge-file could not merge the three versions: {why}",
             hint="merge the file by hand, or use --force to take the upstream version",
         )
     conflicts = result.returncode > 0

@@ -788,3 +788,14 @@ def test_unusual_ref_files_are_left_to_git(store: Store, source: GitRepo) -> Non
     odd.write_text("ref: refs/heads/main\n")  # git lists a symbolic ref as where it points
     mirror.reader.forget_refs()
     assert mirror.reader.refs.branches() == {"main": source.head(), "odd": source.head()}
+
+
+def test_a_ref_file_too_large_for_a_ref_is_a_damaged_cache(store: Store, source: GitRepo) -> None:
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    with (mirror.path / "refs" / "tags" / "huge").open("wb") as huge:
+        huge.truncate(64 * 1024**3)  # sparse: never read whole
+    mirror.reader.forget_refs()
+    with pytest.raises(SourceError) as caught:
+        mirror.reader.refs.branches()
+    assert "refs/tags/huge is not a ref" in caught.value.message

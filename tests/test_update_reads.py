@@ -188,3 +188,22 @@ def test_the_name_check_reads_no_verified_file_once_its_name_is_known(
     mine.write_text(agent_md("new3", "My own."))
     refused = cli("install", "team/new3", cwd=project_dir)
     assert refused.code == 1 and "already uses the name 'new3'" in refused.err
+
+
+def test_a_local_edit_git_cannot_merge_names_its_agent(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo
+) -> None:
+    repo = make_repo("team")
+    repo.write("agents/merger.md", agent_md("merger", "Merges.") + "line one\nline two\n")
+    repo.commit("agents")
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", repo.url, cwd=project_dir)
+    assert cli("install", "team/merger", cwd=project_dir).code == 0
+    installed = project_dir / ".claude" / "agents" / "merger.md"
+    installed.write_bytes(installed.read_bytes() + b"nul\0byte\n")  # git treats it as binary
+    repo.write("agents/merger.md", agent_md("merger", "Merges.") + "line one\nline 2\n")
+    repo.commit("upstream")
+    failed = cli("update", cwd=project_dir)
+    assert failed.code == 1
+    assert "error: merger: git merge-file could not merge" in failed.err
+    assert "the local version" in failed.err and "/dev/fd" not in failed.err

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentsync import vcs
-from agentsync.errors import NetworkError, SourceError
+from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.store import Store
 from agentsync.urls import Location, UrlRejected, parse_location
 from tests.fixtures import MakeRepo
@@ -371,6 +371,13 @@ def test_merge_inputs_never_reach_the_disk(monkeypatch: pytest.MonkeyPatch, tmp_
     (merged, conflicts), seen = _merge_watching_tmp(monkeypatch, tmp_path)
     assert not conflicts and b"a local edit" in merged and b"upstream" in merged
     assert seen == [[]]
+
+
+def test_a_merge_git_refuses_names_the_version_not_a_file_descriptor() -> None:
+    with pytest.raises(AgentsyncError) as caught:
+        vcs.merge_file(BASE, BASE + b"\0binary\n", BASE.replace(b"line two", b"upstream"))
+    assert "the local version" in caught.value.message
+    assert "/dev/fd" not in caught.value.message
 
 
 def test_merge_falls_back_to_a_private_folder_without_memfd(
