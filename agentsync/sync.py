@@ -186,6 +186,11 @@ class Request:
 
 def plan_sync(run: Session, manifest: Manifest, request: Request) -> SyncPlan:
     """Resolve, plan every file action (unless only pins are previewed), derive the rows."""
+    if run.store.refresh:
+        # --refresh rebuilds every source's cache entry, also where this run would read
+        # nothing from it (a project whose files are all verified needs no mirror)
+        for name in manifest.sources:
+            run.mirror(manifest, name)
     old = run.lock()
     resolution = _resolution(run, manifest, request)
     layout = run.layout(manifest)

@@ -636,26 +636,34 @@ def _loose_refs(git_dir: Path, pattern: str, values: dict[str, str]) -> bool:
         if not os.path.lexists(top):
             return True
         if top.is_symlink() or not top.is_dir():
-            return False
+            raise _damaged_refs(pattern, "is not a folder")
         files = []
         for folder, folders, names in os.walk(top):
-            if any(Path(folder, entry).is_symlink() for entry in folders):
-                return False  # os.walk would skip what a linked folder holds
+            for entry in folders:
+                if Path(folder, entry).is_symlink():  # git would follow it anywhere
+                    raise _damaged_refs(f"{pattern}{entry}", "is a link")
             relative = os.path.relpath(folder, git_dir).replace(os.sep, "/")
             files += [(f"{relative}/{name}", Path(folder, name)) for name in names]
     for name, path in files:
         if name.endswith(".lock"):
             continue  # a ref update in progress (or a killed one): not a ref name git allows
-        if not _plain_ref_name(name) or path.is_symlink() or not path.is_file():
+        if not _plain_ref_name(name):
             return False
+        if path.is_symlink() or not path.is_file():  # a FIFO would hang git's read of it
+            raise _damaged_refs(name, "is a link" if path.is_symlink() else "is not a file")
         size = path.stat().st_size
         if size > _MAX_LOOSE_REF:  # not a ref git wrote: never read it whole
-            raise GitCorrupt("for-each-ref", 1, f"fatal: {name} is not a ref ({size} bytes)")
+            raise _damaged_refs(name, f"is not a ref ({size} bytes)")
         data = path.read_bytes()
         if _LOOSE_REF.fullmatch(data) is None:
             return False  # a symbolic ref, or a damaged one: git says what it is
         values[name] = data[:40].decode()
     return True
+
+
+def _damaged_refs(name: str, why: str) -> GitCorrupt:
+    """A mirror's ref files hold something no git fetch writes: the cache is damaged."""
+    return GitCorrupt("for-each-ref", 1, f"fatal: {name} {why}")
 
 
 def _packed_refs(git_dir: Path) -> dict[str, str] | None:

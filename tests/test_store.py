@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -779,9 +780,20 @@ def test_unusual_ref_files_are_left_to_git(store: Store, source: GitRepo) -> Non
         odd.with_name(hidden).unlink()
     mirror.reader.forget_refs()
     odd.unlink()
-    (mirror.path / "refs" / "tags" / "linked").symlink_to(mirror.path / "refs" / "heads")
-    assert vcs.ref_files(mirror.path, patterns) is None
-    (mirror.path / "refs" / "tags" / "linked").unlink()
+    linked = mirror.path / "refs" / "tags" / "linked"
+    linked.symlink_to(mirror.path / "refs" / "heads")  # no fetch writes these: damaged
+    with pytest.raises(vcs.GitCorrupt) as caught:
+        vcs.ref_files(mirror.path, patterns)
+    assert "refs/tags/linked is a link" in caught.value.stderr
+    linked.unlink()
+    os.mkfifo(linked)  # git's own read of it would wait forever
+    with pytest.raises(vcs.GitCorrupt) as caught:
+        vcs.ref_files(mirror.path, patterns)
+    assert "refs/tags/linked is not a file" in caught.value.stderr
+    mirror.reader.forget_refs()
+    with pytest.raises(SourceError):
+        mirror.reader.refs.branches()
+    linked.unlink()
     (mirror.path / "packed-refs").write_text("garbage\n")
     assert vcs.ref_files(mirror.path, patterns) is None
     (mirror.path / "packed-refs").unlink()

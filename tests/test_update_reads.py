@@ -207,3 +207,22 @@ def test_a_local_edit_git_cannot_merge_names_its_agent(
     assert failed.code == 1
     assert "error: merger: git merge-file could not merge" in failed.err
     assert "the local version" in failed.err and "/dev/fd" not in failed.err
+
+
+def test_refresh_rebuilds_the_cache_of_a_project_that_needs_no_read(
+    cli: Cli, project_dir: Path, make_repo: MakeRepo
+) -> None:
+    import os
+
+    repo = make_repo("team")
+    repo.write("agents/alpha.md", agent_md("alpha", "First."))
+    repo.commit("agents")
+    cli("init", cwd=project_dir)
+    cli("source", "add", "team", repo.url, cwd=project_dir)
+    assert cli("install", "team/alpha", cwd=project_dir).code == 0
+    caches = list((Path(os.environ["AGENTSYNC_CACHE_DIR"]) / "mirrors").glob("*.git"))
+    assert len(caches) == 1
+    damage = caches[0] / "refs" / "tags" / "damage"
+    os.mkfifo(damage)  # every file is verified: this install reads nothing from the cache
+    assert cli("install", "--refresh", cwd=project_dir).code == 0
+    assert not os.path.lexists(damage)  # the way out the damaged-cache hint names
