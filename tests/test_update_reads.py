@@ -12,9 +12,24 @@ from pathlib import Path
 import pytest
 
 from agentsync import store
-from tests.fixtures import Cli, MakeRepo, agent_md
+from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md
 
 pytestmark = pytest.mark.slow
+
+
+def _one_source_installed(
+    cli: Cli, project: Path, make_repo: MakeRepo, source: str, files: dict[str, str]
+) -> GitRepo:
+    """A source `source` holding `files` (agent name -> body) and a project with them all
+    installed."""
+    repo = make_repo(source)
+    for name, body in files.items():
+        repo.write(f"agents/{name}.md", body)
+    repo.commit("agents")
+    cli("init", cwd=project)
+    cli("source", "add", source, repo.url, cwd=project)
+    assert cli("install", *(f"{source}/{name}" for name in files), cwd=project).code == 0
+    return repo
 
 
 def _blob(lock: dict[str, dict[str, dict[str, str]]], name: str) -> str:
@@ -110,12 +125,7 @@ def test_outdated_names_a_source_that_cannot_be_asked(
 ) -> None:
     import shutil
 
-    repo = make_repo("gone")
-    repo.write("agents/a.md", agent_md("a", "Here."))
-    repo.commit("a")
-    cli("init", cwd=project_dir)
-    cli("source", "add", "gone", repo.url, cwd=project_dir)
-    assert cli("install", "gone/a", cwd=project_dir).code == 0
+    repo = _one_source_installed(cli, project_dir, make_repo, "gone", {"a": agent_md("a", "Here.")})
     shutil.rmtree(repo.path)
     result = cli("outdated", cwd=project_dir)
     assert result.code == 1
@@ -193,12 +203,8 @@ def test_the_name_check_reads_no_verified_file_once_its_name_is_known(
 def test_a_local_edit_git_cannot_merge_names_its_agent(
     cli: Cli, project_dir: Path, make_repo: MakeRepo
 ) -> None:
-    repo = make_repo("team")
-    repo.write("agents/merger.md", agent_md("merger", "Merges.") + "line one\nline two\n")
-    repo.commit("agents")
-    cli("init", cwd=project_dir)
-    cli("source", "add", "team", repo.url, cwd=project_dir)
-    assert cli("install", "team/merger", cwd=project_dir).code == 0
+    body = agent_md("merger", "Merges.") + "line one\nline two\n"
+    repo = _one_source_installed(cli, project_dir, make_repo, "team", {"merger": body})
     installed = project_dir / ".claude" / "agents" / "merger.md"
     installed.write_bytes(installed.read_bytes() + b"nul\0byte\n")  # git treats it as binary
     repo.write("agents/merger.md", agent_md("merger", "Merges.") + "line one\nline 2\n")
@@ -214,12 +220,9 @@ def test_refresh_rebuilds_the_cache_of_a_project_that_needs_no_read(
 ) -> None:
     import os
 
-    repo = make_repo("team")
-    repo.write("agents/alpha.md", agent_md("alpha", "First."))
-    repo.commit("agents")
-    cli("init", cwd=project_dir)
-    cli("source", "add", "team", repo.url, cwd=project_dir)
-    assert cli("install", "team/alpha", cwd=project_dir).code == 0
+    _one_source_installed(
+        cli, project_dir, make_repo, "team", {"alpha": agent_md("alpha", "First.")}
+    )
     caches = list((Path(os.environ["AGENTSYNC_CACHE_DIR"]) / "mirrors").glob("*.git"))
     assert len(caches) == 1
     damage = caches[0] / "refs" / "tags" / "damage"
