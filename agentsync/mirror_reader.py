@@ -16,6 +16,8 @@ from agentsync.urls import Location, redact_text
 
 # The remote's HEAD (its default branch), fetched next to all branches and tags.
 REMOTE_HEAD = "refs/agentsync/HEAD"
+# What a mirror holds of its remote: every branch and tag, and the remote's HEAD.
+REF_PATTERNS = ("refs/heads/", "refs/tags/", REMOTE_HEAD)
 DAMAGED_HINT = "the cache may be damaged: run again with --refresh to rebuild it"
 PATH_HINT = (
     "set `path` for this source in agentsync.toml (or narrow it) to the folder or glob that "
@@ -408,7 +410,6 @@ def preload_together(jobs: Sequence[tuple[MirrorReader, list[tuple[Commit, str, 
         reader._absorb([next(answers, None) for _name in names])
 
 
-_REF_PATTERNS = ("refs/heads/", "refs/tags/", REMOTE_HEAD)
 _PEELED_ONE_BY_ONE = 32  # refs peeled through cat-file before for-each-ref is the cheaper way
 
 
@@ -501,7 +502,7 @@ class RefTable:
                 try:
                     self._refs = self._from_files()
                     if self._refs is None:
-                        records = vcs.list_refs(self.path, _REF_PATTERNS)
+                        records = vcs.list_refs(self.path, REF_PATTERNS)
                         self._refs = {record.name: record.commit for record in records}
                 except vcs.GitError as error:
                     raise _read_error("list branches and tags", error, self.location) from None
@@ -512,7 +513,7 @@ class RefTable:
         hold commits (git refuses anything else there), and a tag or remote HEAD at a
         branch's commit is that commit; the few others are peeled by the open `cat-file`.
         None (git lists them instead) when the files are unusual or many refs need peeling."""
-        values = vcs.ref_files(self.path, _REF_PATTERNS)
+        values = vcs.ref_files(self.path, REF_PATTERNS)
         if values is None:
             return None
         commits = {oid for name, oid in values.items() if name.startswith("refs/heads/")}

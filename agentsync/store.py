@@ -17,7 +17,7 @@ from agentsync import vcs
 from agentsync._fs import ReadersLock, file_lock
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.ids import BlobId, Commit, full_commit
-from agentsync.mirror_reader import REMOTE_HEAD, MirrorReader
+from agentsync.mirror_reader import REF_PATTERNS, REMOTE_HEAD, MirrorReader
 from agentsync.trees import TreeEntry
 from agentsync.urls import Location, redact_text
 
@@ -335,10 +335,9 @@ class MirrorFetcher:
         if not vcs.looks_like_git_dir(self.path):
             return False
         try:
-            patterns = ["refs/heads/", "refs/tags/", REMOTE_HEAD]
-            held = vcs.ref_files(self.path, patterns)
+            held = vcs.ref_files(self.path, REF_PATTERNS)
             if held is None:
-                held = vcs.ref_values(self.path, patterns)
+                held = vcs.ref_values(self.path, REF_PATTERNS)
         except vcs.GitError:
             return False  # a damaged mirror: the fetch path rebuilds it
         advertised = vcs.ls_remote(self.location.git_url, timeout=self.store.timeout)

@@ -241,6 +241,27 @@ class CliResult:
 Cli = Callable[..., CliResult]
 
 
+def one_source_installed(
+    cli: Cli,
+    project: Path,
+    make_repo: MakeRepo,
+    source: str,
+    files: dict[str, str],
+    install: Iterable[str] | None = None,
+) -> GitRepo:
+    """A source `source` holding `files` (agent name -> file text, committed) and a project
+    that uses it with the agents named in `install` installed (default: all of them)."""
+    repo = make_repo(source)
+    for name, body in files.items():
+        repo.write(f"agents/{name}.md", body)
+    repo.commit("agents")
+    cli("init", cwd=project)
+    cli("source", "add", source, repo.url, cwd=project)
+    names = files if install is None else install
+    assert cli("install", *(f"{source}/{name}" for name in names), cwd=project).code == 0
+    return repo
+
+
 def run_bounded(
     project: Path, *args: str, memory: int = 1 << 30
 ) -> tuple[subprocess.CompletedProcess[str], float]:

@@ -12,24 +12,9 @@ from pathlib import Path
 import pytest
 
 from agentsync import store
-from tests.fixtures import Cli, GitRepo, MakeRepo, agent_md
+from tests.fixtures import Cli, MakeRepo, agent_md, one_source_installed
 
 pytestmark = pytest.mark.slow
-
-
-def _one_source_installed(
-    cli: Cli, project: Path, make_repo: MakeRepo, source: str, files: dict[str, str]
-) -> GitRepo:
-    """A source `source` holding `files` (agent name -> body) and a project with them all
-    installed."""
-    repo = make_repo(source)
-    for name, body in files.items():
-        repo.write(f"agents/{name}.md", body)
-    repo.commit("agents")
-    cli("init", cwd=project)
-    cli("source", "add", source, repo.url, cwd=project)
-    assert cli("install", *(f"{source}/{name}" for name in files), cwd=project).code == 0
-    return repo
 
 
 def _blob(lock: dict[str, dict[str, dict[str, str]]], name: str) -> str:
@@ -39,14 +24,14 @@ def _blob(lock: dict[str, dict[str, dict[str, str]]], name: str) -> str:
 def test_outdated_reads_only_the_rewritten_agents_and_update_keeps_true_hashes(
     cli: Cli, project_dir: Path, make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = make_repo("team")
-    repo.write("agents/same.md", agent_md("same", "Never changes."))
-    repo.write("agents/moves.md", agent_md("moves", "Changes upstream."))
-    repo.write("agents/alias.md", agent_md("alias", "Installed under another name."))
-    repo.commit("agents")
-    cli("init", cwd=project_dir)
-    cli("source", "add", "team", repo.url, cwd=project_dir)
-    assert cli("install", "team/same", "team/moves", cwd=project_dir).code == 0
+    files = {
+        "same": agent_md("same", "Never changes."),
+        "moves": agent_md("moves", "Changes upstream."),
+        "alias": agent_md("alias", "Installed under another name."),
+    }
+    repo = one_source_installed(
+        cli, project_dir, make_repo, "team", files, install=("same", "moves")
+    )
     manifest = project_dir / "agentsync.toml"
     manifest.write_text(manifest.read_text() + 'renamed = { source = "team", agent = "alias" }\n')
     assert cli("install", cwd=project_dir).code == 0
@@ -125,7 +110,7 @@ def test_outdated_names_a_source_that_cannot_be_asked(
 ) -> None:
     import shutil
 
-    repo = _one_source_installed(cli, project_dir, make_repo, "gone", {"a": agent_md("a", "Here.")})
+    repo = one_source_installed(cli, project_dir, make_repo, "gone", {"a": agent_md("a", "Here.")})
     shutil.rmtree(repo.path)
     result = cli("outdated", cwd=project_dir)
     assert result.code == 1
@@ -204,7 +189,7 @@ def test_a_local_edit_git_cannot_merge_names_its_agent(
     cli: Cli, project_dir: Path, make_repo: MakeRepo
 ) -> None:
     body = agent_md("merger", "Merges.") + "line one\nline two\n"
-    repo = _one_source_installed(cli, project_dir, make_repo, "team", {"merger": body})
+    repo = one_source_installed(cli, project_dir, make_repo, "team", {"merger": body})
     installed = project_dir / ".claude" / "agents" / "merger.md"
     installed.write_bytes(installed.read_bytes() + b"nul\0byte\n")  # git treats it as binary
     repo.write("agents/merger.md", agent_md("merger", "Merges.") + "line one\nline 2\n")
@@ -220,7 +205,7 @@ def test_refresh_rebuilds_the_cache_of_a_project_that_needs_no_read(
 ) -> None:
     import os
 
-    _one_source_installed(
+    one_source_installed(
         cli, project_dir, make_repo, "team", {"alpha": agent_md("alpha", "First.")}
     )
     caches = list((Path(os.environ["AGENTSYNC_CACHE_DIR"]) / "mirrors").glob("*.git"))

@@ -10,19 +10,14 @@ from pathlib import Path
 import pytest
 
 from agentsync import _fs
-from tests.fixtures import Cli, MakeRepo, agent_md
+from tests.fixtures import Cli, MakeRepo, agent_md, one_source_installed
 
 pytestmark = pytest.mark.slow
 
 
 def _install_two(cli: Cli, project_dir: Path, make_repo: MakeRepo) -> list[Path]:
-    repo = make_repo("team")
-    repo.write("agents/one.md", agent_md("one", "First."))
-    repo.write("agents/two.md", agent_md("two", "Second."))
-    repo.commit("agents")
-    cli("init", cwd=project_dir)
-    cli("source", "add", "team", repo.url, cwd=project_dir)
-    assert cli("install", "team/one", "team/two", cwd=project_dir).code == 0
+    files = {"one": agent_md("one", "First."), "two": agent_md("two", "Second.")}
+    one_source_installed(cli, project_dir, make_repo, "team", files)
     return sorted((project_dir / ".claude" / "agents").glob("*.md"))
 
 
