@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -264,6 +267,76 @@ def test_git_message_keeps_the_line_that_finishes_a_fatal_one() -> None:
     )
     assert "Connection refused" in vcs.git_message(stderr)
     assert vcs.git_message("warning: x\nfatal: not found\n") == "fatal: not found"
+
+
+# --- commands that may outlive agentsync --------------------------------------------------
+
+_SPAWN_AND_WAIT = """
+import subprocess, sys, time
+from agentsync import vcs
+
+route, outlives = sys.argv[1], sys.argv[2] == "yes"
+if route == "hook":
+    vcs._setpriv = lambda: None
+else:  # setpriv alone must carry the signal: a fork with the hook would hide its absence
+    vcs._parent_death_signal = lambda: None
+proc = vcs._spawn(["sleep", "60"], stdin=subprocess.DEVNULL, outlives=outlives)
+print(proc.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie nobody reaped yet counts as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return fields[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the death signal is Linux's")
+@pytest.mark.parametrize(
+    ("route", "outlives"),
+    [("setpriv", True), ("hook", True), ("setpriv", False)],
+    ids=["setpriv", "pre-exec-hook", "short-command"],
+)
+def test_a_long_command_dies_with_agentsync(route: str, outlives: bool) -> None:
+    """A fetch or ls-remote is killed with agentsync, whether setpriv or a pre-exec hook sets
+    the signal; a short command gets none (and here outlives the kill, as the control)."""
+    if route == "setpriv" and vcs._find_setpriv() is None:
+        pytest.skip("no setpriv with --pdeathsig on this machine")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _SPAWN_AND_WAIT, route, "yes" if outlives else "no"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    try:
+        assert _alive(child)
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _alive(child) is not outlives
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
+        parent.stdout.close()
+
+
+def test_a_long_command_without_git_on_path_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Through setpriv git is looked up first, so a missing git reads as the same error as
+    without it, not as setpriv's exit status."""
+    if vcs._find_setpriv() is None:
+        pytest.skip("no setpriv with --pdeathsig on this machine")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(AgentsyncError, match="git was not found on PATH"):
+        vcs.run_git(["ls-remote", "file:///nowhere"])
 
 
 # --- objects --------------------------------------------------------------------------------
