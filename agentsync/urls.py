@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-# git transports agentsync lets git use (also passed to git as GIT_ALLOW_PROTOCOL).
-ALLOWED_SCHEMES = ("https", "ssh", "git", "file")
+from agentsync.gitenv import ALLOWED_SCHEMES
+
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _TRANSPORT = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)::")  # git's `<transport>::<address>`
 _SCP_LIKE = re.compile(r"^(?:[^@/:\s]+@)?[A-Za-z0-9.-]+:(?!//)[^\s]*$")

@@ -19,53 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentsync import gitenv
 from agentsync.errors import AgentsyncError
+from agentsync.gitenv import HARDENING as _HARDENING
+from agentsync.gitenv import git_env
 from agentsync.ids import Commit, is_full_commit
-from agentsync.urls import ALLOWED_SCHEMES, token_config
+from agentsync.urls import token_config
 
 if TYPE_CHECKING:
     import git
-
-# Inherited GIT_* variables survive only when they configure the user, credentials or
-# transport. Everything else (GIT_DIR, GIT_INDEX_FILE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_PARAMETERS,
-# ...) is dropped: inside a git hook those point at the *user's* repository, not our mirror.
-_KEEP_GIT_VARS = frozenset(
-    {
-        "GIT_CONFIG_GLOBAL",
-        "GIT_CONFIG_SYSTEM",
-        "GIT_CONFIG_NOSYSTEM",
-        "GIT_SSH",
-        "GIT_SSH_COMMAND",
-        "GIT_SSH_VARIANT",
-        "GIT_ASKPASS",
-        "GIT_EXEC_PATH",
-        "GIT_CURL_VERBOSE",
-    }
-)
-_KEEP_GIT_PREFIXES = (
-    "GIT_SSL_",
-    "GIT_HTTP_",
-    "GIT_PROXY_",
-    "GIT_TRACE",
-    "GIT_AUTHOR_",
-    "GIT_COMMITTER_",
-)
-
-# `-c` settings on every call: only allowed transports, protocol v2, and no background work
-# that could outlive our lock or our timeout.
-_HARDENING = (
-    "-c",
-    "protocol.allow=never",
-    *(arg for scheme in ALLOWED_SCHEMES for arg in ("-c", f"protocol.{scheme}.allow=always")),
-    "-c",
-    "protocol.version=2",
-    "-c",
-    "gc.autoDetach=false",
-    "-c",
-    "maintenance.autoDetach=false",
-    "-c",
-    "core.fsmonitor=false",
-)
 
 _INSTALL_GIT = "install git (2.30 or newer) and run again"
 
@@ -195,26 +157,6 @@ class RefRecord:
     commit: Commit | None
 
 
-def git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for git: scrubbed GIT_*, no prompts, C locale, allowed protocols only."""
-    source = os.environ if environ is None else environ
-    env = {k: v for k, v in source.items() if not k.startswith("GIT_") or _keep_git_var(k)}
-    env.update(
-        GIT_TERMINAL_PROMPT="0",
-        GIT_ALLOW_PROTOCOL=":".join(ALLOWED_SCHEMES),
-        LC_ALL="C",
-        LANGUAGE="C",
-    )
-    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
-        # BatchMode: ssh fails instead of asking for a password or a host-key confirmation.
-        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
-    return env
-
-
-def _keep_git_var(name: str) -> bool:
-    return name in _KEEP_GIT_VARS or name.startswith(_KEEP_GIT_PREFIXES)
-
-
 def run_git(
     args: Sequence[str],
     *,
@@ -295,58 +237,6 @@ def _parent_death_signal() -> Callable[[], None] | None:
 _LONG_COMMANDS = frozenset({"fetch", "ls-remote", "clone", "gc", "repack"})
 
 
-_setpriv_lock = threading.Lock()
-
-
-def _setpriv() -> str | None:
-    with _setpriv_lock:  # the fetch threads ask together: probe once
-        return _find_setpriv()
-
-
-@functools.cache
-def _find_setpriv() -> str | None:
-    """util-linux's `setpriv` when it can set the parent-death signal, else None.
-
-    It sets the signal and then runs the command in its own place, so Python can start it
-    with vfork. A pre-exec hook makes Python fork the whole process instead: with a few
-    threads and tens of MB, 12-16 ms a spawn against about 2, and the fork holds the GIL."""
-    if not sys.platform.startswith("linux"):
-        return None
-    found = shutil.which("setpriv")
-    if found is None:
-        return None
-    try:  # older releases have no --pdeathsig: ask once, with setpriv as the command run
-        probe = subprocess.run(
-            [found, "--pdeathsig", "KILL", "--", found, "--version"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return found if probe.returncode == 0 else None
-
-
-def _dying_with_parent(
-    argv: list[str], path: str | None
-) -> tuple[list[str], Callable[[], None] | None]:
-    """`argv` (and a pre-exec hook) that start the command with the parent-death signal set.
-
-    Through setpriv the command is named by its full path, so a missing git is still told
-    apart from a failed one. A kill of agentsync in the instant between the spawn and
-    setpriv's prctl leaves git running on, as it would without the signal; the hook also
-    catches that instant, at the cost of the fork."""
-    wrapper = _setpriv()
-    if wrapper is None:
-        return argv, _parent_death_signal()
-    program = shutil.which(argv[0], path=path)
-    if program is None:
-        raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT)
-    return [wrapper, "--pdeathsig", "KILL", "--", str(Path(program).absolute()), *argv[1:]], None
-
-
 def _spawn(
     argv: list[str],
     *,
@@ -361,9 +251,16 @@ def _spawn(
     if env:
         environment.update(env)
     hook = None
-    if outlives:
-        argv, hook = _dying_with_parent(argv, environment.get("PATH", os.defpath))
     try:
+        if outlives:
+            # A kill of agentsync in the instant between the spawn and setpriv's prctl leaves
+            # git running on, as without the signal; the hook also catches that instant, at
+            # the cost of a fork.
+            wrapped = gitenv.dying_with_parent(argv, environment.get("PATH", os.defpath))
+            if wrapped is None:
+                hook = _parent_death_signal()
+            else:
+                argv = wrapped
         return subprocess.Popen(
             argv,
             stdin=stdin,

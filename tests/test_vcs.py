@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agentsync import vcs
+from agentsync import gitenv, vcs
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.store import Store
 from agentsync.urls import Location, UrlRejected, parse_location
@@ -273,11 +273,11 @@ def test_git_message_keeps_the_line_that_finishes_a_fatal_one() -> None:
 
 _SPAWN_AND_WAIT = """
 import subprocess, sys, time
-from agentsync import vcs
+from agentsync import gitenv, vcs
 
 route, outlives = sys.argv[1], sys.argv[2] == "yes"
 if route == "hook":
-    vcs._setpriv = lambda: None
+    gitenv.setpriv = lambda: None
 else:  # setpriv alone must carry the signal: a fork with the hook would hide its absence
     vcs._parent_death_signal = lambda: None
 proc = vcs._spawn(["sleep", "60"], stdin=subprocess.DEVNULL, outlives=outlives)
@@ -304,7 +304,7 @@ def _alive(pid: int) -> bool:
 def test_a_long_command_dies_with_agentsync(route: str, outlives: bool) -> None:
     """A fetch or ls-remote is killed with agentsync, whether setpriv or a pre-exec hook sets
     the signal; a short command gets none (and here outlives the kill, as the control)."""
-    if route == "setpriv" and vcs._find_setpriv() is None:
+    if route == "setpriv" and gitenv.setpriv() is None:
         pytest.skip("no setpriv with --pdeathsig on this machine")
     parent = subprocess.Popen(
         [sys.executable, "-c", _SPAWN_AND_WAIT, route, "yes" if outlives else "no"],
@@ -332,7 +332,7 @@ def test_a_long_command_without_git_on_path_is_a_clear_error(
 ) -> None:
     """Through setpriv git is looked up first, so a missing git reads as the same error as
     without it, not as setpriv's exit status."""
-    if vcs._find_setpriv() is None:
+    if gitenv.setpriv() is None:
         pytest.skip("no setpriv with --pdeathsig on this machine")
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(AgentsyncError, match="git was not found on PATH"):
