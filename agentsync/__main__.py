@@ -15,6 +15,10 @@ def entry(argv: Sequence[str]) -> None:
         from agentsync.fast_status import cached_status
 
         code = cached_status(argv)
+    if code is None and "outdated" in argv:
+        from agentsync.fast_outdated import up_to_date
+
+        code = up_to_date(argv)
     if code is not None:
         sys.exit(code)
     from agentsync.cli import main

@@ -91,14 +91,22 @@ def _noop_install(argv: Sequence[str]) -> int | None:
 
 def _install_flags(argv: Sequence[str]) -> tuple[bool, str | None] | None:
     """(quiet, -C folder) when argv is `install` with only harmless global flags."""
+    return command_flags(argv, "install", _HARMLESS)
+
+
+def command_flags(
+    argv: Sequence[str], word: str, harmless: frozenset[str]
+) -> tuple[bool, str | None] | None:
+    """(quiet, -C folder) when argv is the command `word` with only `harmless` flags and a
+    project folder, else None."""
     quiet, explicit, command = False, None, 0
     items = list(argv)
     index = 0
     while index < len(items):
         item = items[index]
-        if item == "install":
+        if item == word:
             command += 1
-        elif item in _HARMLESS:
+        elif item in harmless:
             quiet = quiet or item in _QUIET
         elif item in _PROJECT and index + 1 < len(items) and explicit is None:
             explicit = items[index + 1]

@@ -12,6 +12,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+# Where a mirror keeps its remote's HEAD (its default branch), fetched next to all branches
+# and tags.
+REMOTE_HEAD = "refs/agentsync/HEAD"
+# CI tokens sent to the hosts that take them (gh's order: GH_TOKEN wins).
+TOKEN_VARS = ("GH_TOKEN", "GITHUB_TOKEN")
+
 # git transports agentsync lets git use (also passed to git as GIT_ALLOW_PROTOCOL).
 ALLOWED_SCHEMES = ("https", "ssh", "git", "file")
 
@@ -141,3 +147,26 @@ def dying_with_parent(argv: list[str], path: str) -> list[str] | None:
     if program is None:
         raise FileNotFoundError(argv[0])
     return [wrapper, "--pdeathsig", "KILL", "--", program, *argv[1:]]
+
+
+def parse_ls_remote(out: bytes) -> dict[str, str]:
+    """What `git ls-remote` printed: ref name (and `HEAD`) -> object id, peeled tags left out."""
+    advertised: dict[str, str] = {}
+    for line in out.decode(errors="replace").splitlines():
+        oid, _tab, name = line.partition("\t")
+        if name and not name.endswith("^{}"):
+            advertised[name] = oid
+    return advertised
+
+
+def as_mirrored(advertised: Mapping[str, str]) -> dict[str, str]:
+    """What a mirror holds once it fetched all that a remote advertises: its branches and
+    tags, and its HEAD kept as REMOTE_HEAD."""
+    held = {
+        name: oid
+        for name, oid in advertised.items()
+        if name.startswith(("refs/heads/", "refs/tags/"))
+    }
+    if "HEAD" in advertised:
+        held[REMOTE_HEAD] = advertised["HEAD"]
+    return held

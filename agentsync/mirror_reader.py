@@ -10,12 +10,11 @@ from pathlib import Path
 from agentsync import trees, vcs
 from agentsync._fs import ReadersLock
 from agentsync.errors import AgentsyncError, SourceError
+from agentsync.gitenv import REMOTE_HEAD
 from agentsync.ids import BlobId, Commit, full_commit, is_full_commit
 from agentsync.trees import TreeEntry
 from agentsync.urls import Location, redact_text
 
-# The remote's HEAD (its default branch), fetched next to all branches and tags.
-REMOTE_HEAD = "refs/agentsync/HEAD"
 # What a mirror holds of its remote: every branch and tag, and the remote's HEAD.
 REF_PATTERNS = ("refs/heads/", "refs/tags/", REMOTE_HEAD)
 DAMAGED_HINT = "the cache may be damaged: run again with --refresh to rebuild it"

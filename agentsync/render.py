@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentsync.errors import JSON_SCHEMA, notice_code
+from agentsync.fastpath import UP_TO_DATE
 from agentsync.ids import short
 from agentsync.operations import SearchRow, ShowReport, SourceRow, StatusReport
 from agentsync.sync import AgentRow, Pin, SyncReport
@@ -132,7 +133,7 @@ def report_text(report: SyncReport, *, verbose: bool = False) -> tuple[list[str]
         return [], warnings
     out = ["dry run: nothing was written"] if report.dry_run else []
     rows = [line for row in report.rows for line in row_lines(row, verbose=verbose)]
-    out += rows or ["all agents are up to date"]
+    out += rows or [UP_TO_DATE]
     warnings += [
         f"{row.agent}: {row.note or WORDS[row.status]}{next_steps(row)}"
         for row in report.rows

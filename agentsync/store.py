@@ -16,8 +16,9 @@ from pathlib import Path
 from agentsync import vcs
 from agentsync._fs import ReadersLock, file_lock
 from agentsync.errors import AgentsyncError, NetworkError, SourceError
+from agentsync.gitenv import REMOTE_HEAD, as_mirrored
 from agentsync.ids import BlobId, Commit, full_commit
-from agentsync.mirror_reader import REF_PATTERNS, REMOTE_HEAD, MirrorReader
+from agentsync.mirror_reader import REF_PATTERNS, MirrorReader
 from agentsync.trees import TreeEntry
 from agentsync.urls import Location, redact_text
 
@@ -341,14 +342,7 @@ class MirrorFetcher:
         except vcs.GitError:
             return False  # a damaged mirror: the fetch path rebuilds it
         advertised = vcs.ls_remote(self.location.git_url, timeout=self.store.timeout)
-        wanted = {
-            name: oid
-            for name, oid in advertised.items()
-            if name.startswith(("refs/heads/", "refs/tags/"))
-        }
-        if "HEAD" in advertised:
-            wanted[REMOTE_HEAD] = advertised["HEAD"]
-        return wanted == held
+        return as_mirrored(advertised) == held
 
     @contextlib.contextmanager
     def _reported(self) -> Iterator[None]:

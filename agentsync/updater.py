@@ -21,6 +21,7 @@ from agentsync.session import RUN_LOCK_WAIT, Options, Session, open_session
 from agentsync.sync import Mode, Request, SyncReport, apply_sync, pin_of, plan_sync, report_of
 
 if TYPE_CHECKING:
+    from agentsync.catalog import Catalog
     from agentsync.store import Store
 
 _SKIPPED_DIRS = frozenset({"node_modules", "venv", "env", "__pycache__", "site-packages"})
@@ -124,9 +125,48 @@ def _outdated_project(
     catalog = run.catalog(manifest)
     catalog.index = DiscoveryIndex(run.store.root, code_key())
     try:
-        return report_of(plan_sync(run, manifest, request))
+        report = report_of(plan_sync(run, manifest, request))
     finally:
         catalog.index.save()
+    if fetched is None and not history:  # the next plain `outdated` may answer early
+        _remember_outdated(run, manifest, catalog, report)
+    return report
+
+
+def _remember_outdated(
+    run: Session, manifest: Manifest, catalog: Catalog, report: SyncReport
+) -> None:
+    """Record an `outdated` that printed only "all agents are up to date", with the refs of
+    every source's mirror, for agentsync.fast_outdated; anything else forgets the record."""
+    from agentsync import fast_outdated, render, vcs
+    from agentsync.fastpath import UP_TO_DATE
+    from agentsync.mirror_reader import REF_PATTERNS
+
+    state_dir = run.project.state_dir
+    if not state_dir.is_dir():
+        return  # never the first thing in a project's state folder
+    manifest_bytes, lock_bytes = run.manifest_bytes, run.lock_bytes
+    clean = report.ok and render.report_text(report) == ([UP_TO_DATE], [])
+    sources: list[tuple[str, dict[str, str]]] = []
+    for name in manifest.sources if clean else ():
+        mirror = catalog.mirror(name)
+        if mirror.location.kind == "path":
+            clean = False  # the full run looks at its working tree too
+            break
+        try:
+            refs = vcs.ref_files(mirror.path, REF_PATTERNS)
+            if refs is None:
+                refs = vcs.ref_values(mirror.path, REF_PATTERNS)
+        except vcs.GitError:
+            clean = False
+            break
+        sources.append((mirror.location.git_url, refs))
+    if not clean or manifest_bytes is None or lock_bytes is None or not sources:
+        fast_outdated.forget_up_to_date(state_dir)
+        return
+    fast_outdated.remember_up_to_date(
+        run.project.root, state_dir, manifest_bytes, lock_bytes, sources
+    )
 
 
 def _scope(names: Sequence[str], manifest: Manifest, old: Lock) -> UpdateScope:

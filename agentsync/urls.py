@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from agentsync.gitenv import ALLOWED_SCHEMES
+from agentsync.gitenv import ALLOWED_SCHEMES, TOKEN_VARS
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _TRANSPORT = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)::")  # git's `<transport>::<address>`
@@ -144,7 +144,6 @@ def redact_text(text: str, secret_url: str) -> str:
 
 # -- tokens for private repositories in CI ----------------------------------------------------
 
-TOKEN_VARS = ("GH_TOKEN", "GITHUB_TOKEN")  # gh's order: GH_TOKEN wins
 TOKEN_HOSTS_VAR = "AGENTSYNC_TOKEN_HOSTS"  # noqa: S105 - a variable name, not a secret
 
 

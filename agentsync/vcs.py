@@ -522,12 +522,7 @@ def ls_remote(url: str, *, timeout: float | None) -> dict[str, str]:
         timeout=timeout,
         env=token_config(url, os.environ),
     ).stdout
-    advertised: dict[str, str] = {}
-    for line in out.decode(errors="replace").splitlines():
-        oid, _tab, name = line.partition("\t")
-        if name and not name.endswith("^{}"):
-            advertised[name] = oid
-    return advertised
+    return gitenv.parse_ls_remote(out)
 
 
 def ref_values(git_dir: Path, patterns: Sequence[str]) -> dict[str, str]:

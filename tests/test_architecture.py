@@ -15,7 +15,7 @@ LAYERS: dict[str, int] = {
         [
             *("errors", "ids", "urls", "_fs", "versions", "presets", "patch", "textsafe"),
             *("requests", "js", "yaml12", "tomlpos", "state", "fastpath", "lazy"),
-            *("fast_status", "gitenv"),
+            *("fast_status", "gitenv", "fast_outdated"),
         ],
         0,
     ),

@@ -46,6 +46,7 @@ def test_outdated_reads_only_the_rewritten_agents_and_update_keeps_true_hashes(
 
     monkeypatch.setattr(store.Mirror, "read_blob", spy)
     assert cli("outdated", cwd=project_dir).code == 0  # twice: the second finds it indexed
+    (project_dir / ".agentsync" / "outdated.json").unlink()  # (and not answered from refs)
     read.clear()
     assert cli("outdated", cwd=project_dir).code == 0
     assert _blob(before, "renamed") in read  # rewritten under its new name: hashed again

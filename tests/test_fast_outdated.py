@@ -1,0 +1,140 @@
+"""`outdated` answered from the refs alone while neither its inputs nor any source moved: the
+same text and exit code as the full run, and the full run again as soon as a manifest, a lock
+or an advertised ref is different, or anything about the remotes is unusual."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import agentsync.cli
+from tests.fixtures import GitRepo, MakeRepo, agent_md, agents_repo, write_manifest
+from tests.procs import Run, inproc
+
+pytestmark = pytest.mark.slow
+
+RECORD = Path(".agentsync") / "outdated.json"
+
+
+@pytest.fixture
+def repo(make_repo: MakeRepo) -> GitRepo:
+    return agents_repo(make_repo, "team", ["alpha", "beta"])
+
+
+@pytest.fixture
+def project(tmp_path: Path, repo: GitRepo) -> Path:
+    root = tmp_path / "p"
+    root.mkdir()
+    write_manifest(root, repo.url, 'alpha = "team"\nbeta = "team"\n')
+    assert inproc(root, "install").code == 0
+    return root
+
+
+class FullRuns:
+    """Counts the runs that loaded the full command line."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = agentsync.cli.main
+
+        def counted(argv: list[str]) -> None:
+            self.count += 1
+            real(argv)
+
+        monkeypatch.setattr(agentsync.cli, "main", counted)
+
+
+def test_a_second_outdated_is_answered_from_the_refs_alone(
+    project: Path, repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = FullRuns(monkeypatch)
+    first = inproc(project, "outdated")
+    assert first.code == 0 and first.out == "all agents are up to date\n" and first.err == ""
+    assert runs.count == 1
+    record = json.loads((project / RECORD).read_text())
+    assert record["sources"] == [
+        [repo.url, {"refs/heads/main": repo.head(), "refs/agentsync/HEAD": repo.head()}]
+    ]
+    assert inproc(project, "outdated") == first
+    assert inproc(project, "-q", "outdated") == Run(0, "", "")
+    assert inproc(project.parent, "-C", str(project), "outdated") == first
+    assert runs.count == 1
+    # anything else on the line takes the full run
+    assert inproc(project, "-v", "outdated").code == 0
+    assert inproc(project, "--json", "outdated").code == 0
+    assert runs.count == 3
+
+
+def test_outdated_runs_in_full_once_anything_moved(
+    project: Path, repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert inproc(project, "outdated").code == 0
+    runs = FullRuns(monkeypatch)
+    # a new tag moves nothing that is installed, but it is a ref the full run reads
+    repo.tag("v1.0")
+    assert inproc(project, "outdated").out == "all agents are up to date\n"
+    assert runs.count == 1
+    assert inproc(project, "outdated").code == 0
+    assert runs.count == 1  # recorded again, with the tag
+    # an upstream change is behind: the full run says so, and keeps no record
+    repo.write("agents/alpha.md", agent_md("alpha", "Changed upstream."))
+    repo.commit("alpha changes")
+    behind = inproc(project, "outdated")
+    assert behind.code == 1 and "alpha" in behind.out
+    assert not (project / RECORD).exists()
+    assert inproc(project, "outdated") == behind
+    assert runs.count == 3
+    # once updated, the new lock is recorded on the next full run
+    assert inproc(project, "update").code == 0
+    assert inproc(project, "outdated").code == 0
+    assert inproc(project, "outdated").code == 0
+    assert runs.count == 5  # update, then one full outdated
+    # an edit of the manifest, even a comment, is new input
+    manifest = project / "agentsync.toml"
+    manifest.write_text(manifest.read_text() + "# a note\n")
+    assert inproc(project, "outdated").code == 0
+    assert runs.count == 6
+
+
+def test_a_remote_that_fails_is_left_to_the_full_run(
+    project: Path, repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert inproc(project, "outdated").code == 0
+    runs = FullRuns(monkeypatch)
+    shutil.move(repo.path, tmp_path / "gone")
+    failed = inproc(project, "outdated")
+    assert failed.code != 0 and "error:" in failed.err and "Traceback" not in failed.err
+    assert runs.count == 1
+    shutil.move(tmp_path / "gone", repo.path)
+    # a CI token is sent by the full run only
+    monkeypatch.setenv("GH_TOKEN", "not-a-real-token")
+    assert inproc(project, "outdated").code == 0
+    assert runs.count == 2
+
+
+def test_a_recorded_ref_that_differs_is_never_taken_as_up_to_date(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer compares every advertised ref with the record: a record that holds another
+    commit (here written by hand) makes the full run look, and it finds nothing behind."""
+    assert inproc(project, "outdated").code == 0
+    path = project / RECORD
+    record = json.loads(path.read_text())
+    _url, refs = record["sources"][0]
+    refs["refs/heads/main"] = "0" * 40
+    path.write_text(json.dumps(record))
+    runs = FullRuns(monkeypatch)
+    assert inproc(project, "outdated").out == "all agents are up to date\n"
+    assert runs.count == 1
+
+
+def test_a_source_in_a_local_folder_leaves_no_record(tmp_path: Path, repo: GitRepo) -> None:
+    root = tmp_path / "local"
+    root.mkdir()
+    write_manifest(root, str(repo.path), 'alpha = "team"\n')
+    assert inproc(root, "install").code == 0
+    assert inproc(root, "outdated").code == 0
+    assert not (root / RECORD).exists()
