@@ -87,9 +87,14 @@ def _answer(argv: Sequence[str]) -> int | None:
         if not isinstance(url, str) or not url or url.startswith("-"):
             return None
         expected[url] = refs
-    if gitenv.setpriv() is None:
+    # Not probed as the full run probes it: a setpriv without --pdeathsig fails its
+    # ls-remote, which hands the question to the full run.
+    if not sys.platform.startswith("linux"):
         return None
-    seen = _advertised(list(expected))
+    wrapper = gitenv.which("setpriv", os.environ.get("PATH", os.defpath))
+    if wrapper is None:
+        return None
+    seen = _advertised(wrapper, list(expected))
     if seen is None or any(gitenv.as_mirrored(seen[url]) != expected[url] for url in expected):
         return None
     if not quiet:
@@ -108,7 +113,7 @@ def _inputs_match(root: str, record: Mapping[str, Any]) -> bool:
     return True
 
 
-def _advertised(urls: list[str]) -> dict[str, dict[str, str]] | None:
+def _advertised(wrapper: str, urls: list[str]) -> dict[str, dict[str, str]] | None:
     """What each URL advertises, or None when any ls-remote failed or ran out of time."""
     import threading
 
@@ -123,7 +128,7 @@ def _advertised(urls: list[str]) -> dict[str, dict[str, str]] | None:
                 if not pending or failed:
                     return
                 url = pending.pop()
-            advertised = _ls_remote(url)
+            advertised = _ls_remote(wrapper, url)
             with guard:
                 if advertised is None:
                     failed.append(url)
@@ -139,16 +144,18 @@ def _advertised(urls: list[str]) -> dict[str, dict[str, str]] | None:
     return None if failed else found
 
 
-def _ls_remote(url: str) -> dict[str, str] | None:
+def _ls_remote(wrapper: str, url: str) -> dict[str, str] | None:
     import signal
     import subprocess
 
     env = gitenv.git_env()
-    argv = gitenv.dying_with_parent(
-        ["git", *gitenv.HARDENING, "ls-remote", "--end-of-options", url],
-        env.get("PATH", os.defpath),
-    )
-    if argv is None:
+    try:
+        argv = gitenv.through_setpriv(
+            wrapper,
+            ["git", *gitenv.HARDENING, "ls-remote", "--end-of-options", url],
+            env.get("PATH", os.defpath),
+        )
+    except OSError:
         return None
     try:
         proc = subprocess.Popen(

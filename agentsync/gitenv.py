@@ -138,11 +138,15 @@ def _probe_setpriv() -> str | None:
 
 def dying_with_parent(argv: list[str], path: str) -> list[str] | None:
     """`argv` run through setpriv with the parent-death signal set, or None without setpriv
-    (the caller sets the signal another way). The command is named by its full path, so a
-    missing program is told apart from a failed one: FileNotFoundError, as a spawn raises."""
+    (the caller sets the signal another way)."""
     wrapper = setpriv()
-    if wrapper is None:
-        return None
+    return None if wrapper is None else through_setpriv(wrapper, argv, path)
+
+
+def through_setpriv(wrapper: str, argv: list[str], path: str) -> list[str]:
+    """`argv` run by the setpriv at `wrapper`, which sets the parent-death signal first. The
+    command is named by its full path, so a missing program is told apart from a failed
+    one: FileNotFoundError, as a spawn raises."""
     program = which(argv[0], path)
     if program is None:
         raise FileNotFoundError(argv[0])

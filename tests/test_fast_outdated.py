@@ -5,6 +5,7 @@ or an advertised ref is different, or anything about the remotes is unusual."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -113,6 +114,22 @@ def test_a_remote_that_fails_is_left_to_the_full_run(
     monkeypatch.setenv("GH_TOKEN", "not-a-real-token")
     assert inproc(project, "outdated").code == 0
     assert runs.count == 2
+
+
+def test_a_setpriv_that_cannot_set_the_signal_is_left_to_the_full_run(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old setpriv (no --pdeathsig) fails the ls-remotes it was asked to run."""
+    assert inproc(project, "outdated").code == 0
+    old = tmp_path / "old-bin"
+    old.mkdir()
+    fake = old / "setpriv"
+    fake.write_text("#!/bin/sh\necho 'setpriv: unrecognized option' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{old}{os.pathsep}{os.environ['PATH']}")
+    runs = FullRuns(monkeypatch)
+    assert inproc(project, "outdated").out == "all agents are up to date\n"
+    assert runs.count == 1
 
 
 def test_a_recorded_ref_that_differs_is_never_taken_as_up_to_date(
