@@ -467,6 +467,10 @@ def repository_problem(git_dir: Path) -> str | None:
     """Why `git_dir` is not a sound repository (missing, broken HEAD or refs), or None."""
     if not looks_like_git_dir(git_dir):
         return "not a git directory"
+    try:  # a link or FIFO among the refs: git would follow it, or wait on it for ever
+        ref_files(git_dir, ("refs/",))
+    except GitCorrupt as error:
+        return _first_line(error.stderr)
     result = run_git(["for-each-ref", "--format=%(objectname)"], git_dir=git_dir, check=False)
     if result.returncode != 0:
         return _first_line(result.stderr) or f"git for-each-ref failed (exit {result.returncode})"

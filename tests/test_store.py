@@ -802,6 +802,27 @@ def test_unusual_ref_files_are_left_to_git(store: Store, source: GitRepo) -> Non
     assert mirror.reader.refs.branches() == {"main": source.head(), "odd": source.head()}
 
 
+def test_a_fetch_into_a_mirror_with_a_fifo_among_its_refs_rebuilds_it(
+    store: Store, source: GitRepo
+) -> None:
+    """The look at a mirror's health before a fetch reads the refs itself first: git's
+    `for-each-ref` would wait on the FIFO for ever."""
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    fifo = mirror.path / "refs" / "heads" / "stuck"
+    os.mkfifo(fifo)
+    source.write("agents/later.md", agent_md("later", "Added upstream."))
+    source.commit("later")
+    fetching = threading.Thread(target=mirror_of(Store(store.root), source).fetch, daemon=True)
+    fetching.start()
+    fetching.join(timeout=60)
+    if fetching.is_alive():  # let git's read of the FIFO end, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("the fetch waited on the FIFO")
+    assert not os.path.lexists(fifo)
+    assert vcs.ref_files(mirror.path, ["refs/heads/"]) == {"refs/heads/main": source.head()}
+
+
 def test_a_ref_file_too_large_for_a_ref_is_a_damaged_cache(store: Store, source: GitRepo) -> None:
     mirror = mirror_of(store, source)
     mirror.fetch()
