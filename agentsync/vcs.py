@@ -552,10 +552,11 @@ _PACKED_REF = re.compile(r"([0-9a-f]{40}) (refs/\S+)")
 
 
 def ref_files(git_dir: Path, patterns: Sequence[str]) -> dict[str, str] | None:
-    """Ref name -> the object id it holds (tags not peeled) for the refs under `patterns`,
-    read from the repository's own files without starting git; None when they hold
-    anything but plain ids (a symbolic ref, a link, a reftable, an unreadable line), for
-    `git for-each-ref` to answer instead.
+    """Ref name -> the object id it holds (tags not peeled) for the refs under a mirror's
+    `patterns`, read from its own files without starting git; None for what git reads
+    better (a reftable, an unreadable line, a name git would skip), for `git for-each-ref`
+    to answer instead. What no fetch writes there (a link, a FIFO, a symbolic ref, a file
+    larger than any ref) raises GitCorrupt: the cache is damaged.
 
     Loose refs are read before packed-refs: `git pack-refs` writes the packed file before it
     deletes the loose ones, so a ref being packed meanwhile is found in one or the other."""
@@ -604,8 +605,12 @@ def _loose_refs(git_dir: Path, pattern: str, values: dict[str, str]) -> bool:
         if size > _MAX_LOOSE_REF:  # not a ref git wrote: never read it whole
             raise _damaged_refs(name, f"is not a ref ({size} bytes)")
         data = path.read_bytes()
+        if data.startswith(b"ref:"):
+            # No fetch into a mirror writes one, and a fetch leaves it in place: the branch
+            # it names would keep its old commit for good.
+            raise _damaged_refs(name, "is a symbolic ref")
         if _LOOSE_REF.fullmatch(data) is None:
-            return False  # a symbolic ref, or a damaged one: git says what it is
+            return False  # a damaged ref: git says what it is
         values[name] = data[:40].decode()
     return True
 

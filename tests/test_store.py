@@ -771,7 +771,7 @@ def test_unusual_ref_files_are_left_to_git(store: Store, source: GitRepo) -> Non
     (mirror.path / "refs" / "heads" / "main.lock").write_text("left by a kill\n")
     assert vcs.ref_files(mirror.path, patterns) == {"refs/heads/main": source.head()}
     odd = mirror.path / "refs" / "heads" / "odd"
-    for text in ("ref: refs/heads/main\n", "not an id\n", ""):
+    for text in ("not an id\n", ""):
         odd.write_text(text)
         assert vcs.ref_files(mirror.path, patterns) is None
     for hidden in (".hidden", "has space"):  # names git skips: git is asked instead
@@ -797,9 +797,9 @@ def test_unusual_ref_files_are_left_to_git(store: Store, source: GitRepo) -> Non
     (mirror.path / "packed-refs").write_text("garbage\n")
     assert vcs.ref_files(mirror.path, patterns) is None
     (mirror.path / "packed-refs").unlink()
-    odd.write_text("ref: refs/heads/main\n")  # git lists a symbolic ref as where it points
+    odd.write_text("not an id\n")  # git skips a ref it cannot read
     mirror.reader.forget_refs()
-    assert mirror.reader.refs.branches() == {"main": source.head(), "odd": source.head()}
+    assert mirror.reader.refs.branches() == {"main": source.head()}
 
 
 def test_a_fetch_into_a_mirror_with_a_fifo_among_its_refs_rebuilds_it(
@@ -821,6 +821,31 @@ def test_a_fetch_into_a_mirror_with_a_fifo_among_its_refs_rebuilds_it(
         pytest.fail("the fetch waited on the FIFO")
     assert not os.path.lexists(fifo)
     assert vcs.ref_files(mirror.path, ["refs/heads/"]) == {"refs/heads/main": source.head()}
+
+
+def test_a_symbolic_ref_planted_in_a_mirror_never_chooses_the_commit(
+    store: Store, source: GitRepo
+) -> None:
+    """No fetch writes a symbolic ref under a mirror's refs, and git's fetch leaves one where
+    it is (the branch it names keeps its old value): the mirror is damaged. Read, it says so;
+    fetched, it is rebuilt, and the branch is upstream's again."""
+    old = source.head()
+    source.write("agents/later.md", agent_md("later", "Added upstream."))
+    new = source.commit("later")
+    source.git("branch", "old", old)
+    mirror = mirror_of(store, source)
+    mirror.fetch()
+    (mirror.path / "refs" / "heads" / "main").write_text("ref: refs/heads/old\n")
+    mirror.reader.forget_refs()
+    with pytest.raises(SourceError) as caught:
+        mirror.resolve("main")
+    assert "refs/heads/main is a symbolic ref" in caught.value.message
+    store.close()  # its reader: one run, one store
+    with Store(store.root) as later:
+        again = mirror_of(later, source)
+        again.fetch()
+        assert again.resolve("main") == new
+    assert (mirror.path / "refs" / "heads" / "main").read_text() == f"{new}\n"
 
 
 def test_a_ref_file_too_large_for_a_ref_is_a_damaged_cache(store: Store, source: GitRepo) -> None:
