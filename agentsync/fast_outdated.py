@@ -23,29 +23,22 @@ import sys
 
 from agentsync import gitenv
 from agentsync.fastpath import (
-    LOCK_NAME,
-    MANIFEST_NAME,
     STATE_DIR,
     UP_TO_DATE,
+    _inputs_match,
     _load,
     _project_root,
-    _read_small,
+    _record_of,
     _write_cache_file,
-    code_key,
     command_flags,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from hashlib import sha256 as _sha256
     from pathlib import Path
-    from typing import Any
-else:
-    from agentsync.fastpath import _sha256  # the built-in module, not OpenSSL
 
 RECORD = "outdated.json"
-_VERSION = 1
 _QUIET = frozenset({"-q", "--quiet"})
 # The full run's timeout is a minute; a remote slower than this is left to it, so a slow
 # network costs this much more at most, and a fast one the ls-remotes alone.
@@ -101,16 +94,6 @@ def _answer(argv: Sequence[str]) -> int | None:
         sys.stdout.write(UP_TO_DATE + "\n")
         sys.stdout.flush()
     return 0
-
-
-def _inputs_match(root: str, record: Mapping[str, Any]) -> bool:
-    if record.get("root") != root or record.get("code") != code_key():
-        return False
-    for name, key in ((MANIFEST_NAME, "manifest"), (LOCK_NAME, "lock")):
-        data = _read_small(os.path.join(root, name))
-        if data is None or _sha256(data).hexdigest() != record.get(key):
-            return False
-    return True
 
 
 def _advertised(wrapper: str, urls: list[str]) -> dict[str, dict[str, str]] | None:
@@ -191,14 +174,8 @@ def remember_up_to_date(
     manifest and lock bytes it read, and each source's URL with the refs its mirror held."""
     import json
 
-    record = {
-        "version": _VERSION,
-        "code": code_key(),
-        "root": str(root),
-        "manifest": _sha256(manifest).hexdigest(),
-        "lock": _sha256(lock).hexdigest(),
-        "sources": [[url, dict(refs)] for url, refs in sources],
-    }
+    record = _record_of(str(root), manifest, lock)
+    record["sources"] = [[url, dict(refs)] for url, refs in sources]
     try:
         _write_cache_file(os.path.join(state_dir, RECORD), json.dumps(record).encode())
     except (OSError, ValueError):

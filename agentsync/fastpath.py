@@ -25,7 +25,7 @@ import sys
 # a module constant of this name as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from hashlib import sha256 as _sha256
     from pathlib import Path
     from typing import Any, TextIO
@@ -140,7 +140,7 @@ def _holds_clean_state(root: str, state: str) -> bool:
     if os.name != "posix" or os.path.lexists(os.path.join(state, JOURNAL)):
         return False
     record = _load(os.path.join(state, CLEAN))
-    if record is None or record.get("root") != str(root) or record.get("code") != code_key():
+    if record is None or not _inputs_match(root, record):
         return False
     recorded = record.get("recorded_ns")
     if not isinstance(recorded, int):
@@ -182,7 +182,22 @@ def _state_folder_sound(state: str) -> bool:
     return not any(name.endswith(TEMP_SUFFIX) for name in os.listdir(state))
 
 
-def _inputs_match(root: str, record: dict[str, Any]) -> bool:
+def _record_of(root: str, manifest: bytes, lock: bytes) -> dict[str, Any]:
+    """What every record of a project starts with: agentsync's code and the inputs it read."""
+    return {
+        "version": _VERSION,
+        "code": code_key(),
+        "root": root,
+        "manifest": _sha256(manifest).hexdigest(),
+        "lock": _sha256(lock).hexdigest(),
+    }
+
+
+def _inputs_match(root: str, record: Mapping[str, Any]) -> bool:
+    """The record was made by this code, for this project, from its manifest and lock as
+    they are now."""
+    if record.get("root") != root or record.get("code") != code_key():
+        return False
     for name, key in ((MANIFEST_NAME, "manifest"), (LOCK_NAME, "lock")):
         data = _read_small(os.path.join(root, name))
         if data is None or _sha256(data).hexdigest() != record.get(key):
@@ -246,16 +261,12 @@ def remember_clean_state(
                 if folder not in folders:
                     folders[folder] = stat_key(os.lstat(folder))
         target_folders = sorted(folders)
-        record = {
-            "version": _VERSION,
-            "code": code_key(),
-            "root": str(root),
-            "manifest": _sha256(manifest).hexdigest(),
-            "lock": _sha256(lock).hexdigest(),
-            "recorded_ns": time.time_ns(),
-            "folders": {f: folders[f] for f in target_folders},
-            "files": recorded,
-        }
+        record = _record_of(str(root), manifest, lock)
+        record.update(
+            recorded_ns=time.time_ns(),
+            folders={f: folders[f] for f in target_folders},
+            files=recorded,
+        )
         _write_cache_file(os.path.join(state_dir, CLEAN), json.dumps(record).encode())
     except (OSError, ValueError):
         forget_clean_state(state_dir)
