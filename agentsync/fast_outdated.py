@@ -2,18 +2,20 @@
 it looks at moved.
 
 A full `outdated` that found every agent up to date leaves `.agentsync/outdated.json`: the
-sha256 of the manifest and the lock it read, agentsync's code key, and for each source its
-URL and every branch, tag and HEAD its mirror held at the end. What `outdated` prints is a
-function of those alone: commits never change, and the installed files play no part. So
-when the manifest and the lock hash the same and every source still advertises exactly those
-refs (`git ls-remote`, in parallel, the full run's own first step), the full run would print
-"all agents are up to date" again, and that is printed.
+sha256 of the manifest and the lock it read, agentsync's code key, the cache it used, and
+for each source its URL and the ref table its resolutions read (every branch, tag and HEAD
+at the commit it names). What `outdated` prints is a function of those alone: commits never
+change, and the installed files play no part. So when the manifest and the lock hash the
+same and every source still advertises exactly that table (`git ls-remote`, in parallel, the
+full run's own first step; annotated tags as their `^{}` lines peel them), the full run
+would print "all agents are up to date" again, and that is printed.
 
 No record is kept for a source that is a local folder (the full run reports its uncommitted
 changes). Anything unusual falls through to the full run, which is always right, only
 slower: a remote that fails or takes longer than a few seconds, a CI token in the
-environment, no `setpriv` to tie the ls-remotes' lives to this one's. Only the standard
-library and `gitenv` are imported.
+environment, a cache that is not the one recorded or no longer usable, no `setpriv` to tie
+the ls-remotes' lives to this one's. Only the standard library and `gitenv` are imported.
+The record is trusted as the manifest beside it is: it lists the sources to look at.
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
+    from threading import Lock
+    from typing import Any
 
 RECORD = "outdated.json"
+# What chooses the cache folder (see store.default_cache_dir and platformdirs).
+_CACHE_CHOOSERS = ("AGENTSYNC_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
 _QUIET = frozenset({"-q", "--quiet"})
 # The full run's timeout is a minute; a remote slower than this is left to it, so a slow
 # network costs this much more at most, and a fast one the ls-remotes alone.
@@ -67,28 +73,18 @@ def _answer(argv: Sequence[str]) -> int | None:
     if root is None:
         return None
     record = _load(os.path.join(root, STATE_DIR, RECORD))
-    if record is None or not _inputs_match(root, record):
+    if record is None or not _inputs_match(root, record) or not _same_cache(record):
         return None
-    sources = record.get("sources")
-    if not isinstance(sources, list) or not sources:
-        return None
-    expected: dict[str, dict[str, str]] = {}
-    for item in sources:
-        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict)):
-            return None
-        url, refs = item
-        if not isinstance(url, str) or not url or url.startswith("-"):
-            return None
-        expected[url] = refs
+    expected = _expected_refs(record.get("sources"))
     # Not probed as the full run probes it: a setpriv without --pdeathsig fails its
     # ls-remote, which hands the question to the full run.
-    if not sys.platform.startswith("linux"):
+    if not expected or not sys.platform.startswith("linux"):
         return None
     wrapper = gitenv.which("setpriv", os.environ.get("PATH", os.defpath))
     if wrapper is None:
         return None
     seen = _advertised(wrapper, list(expected))
-    if seen is None or any(gitenv.as_mirrored(seen[url]) != expected[url] for url in expected):
+    if seen is None or any(seen.get(url) != refs for url, refs in expected.items()):
         return None
     if not quiet:
         sys.stdout.write(UP_TO_DATE + "\n")
@@ -96,85 +92,150 @@ def _answer(argv: Sequence[str]) -> int | None:
     return 0
 
 
+def _cache_facts(root: str) -> list[str]:
+    """The cache a run uses and everything that chooses it."""
+    return [root, *(os.environ.get(name, "") for name in _CACHE_CHOOSERS)]
+
+
+def _same_cache(record: Mapping[str, Any]) -> bool:
+    """The full run would use the cache it used then, and could: a cache made unusable
+    since is an error of the full run's to report."""
+    facts = record.get("cache")
+    if not isinstance(facts, list) or not facts or not isinstance(facts[0], str):
+        return False
+    root = facts[0]
+    return facts == _cache_facts(root) and os.path.isdir(root) and os.access(root, os.W_OK)
+
+
+def _expected_refs(sources: object) -> dict[str, dict[str, str | None]] | None:
+    """URL -> the ref table recorded for it, or None for anything but what a run wrote."""
+    if not isinstance(sources, list) or not sources:
+        return None
+    expected: dict[str, dict[str, str | None]] = {}
+    for item in sources:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict)):
+            return None
+        url, refs = item
+        if not isinstance(url, str) or not url or url.startswith("-"):
+            return None
+        if any(ord(c) < 32 or ord(c) == 127 for c in url):
+            return None  # no URL agentsync accepts holds one
+        expected[url] = refs
+    return expected
+
+
 def _advertised(wrapper: str, urls: list[str]) -> dict[str, dict[str, str]] | None:
-    """What each URL advertises, or None when any ls-remote failed or ran out of time."""
+    """What a mirror of each URL would list (see `gitenv.peeled_as_mirrored`), or None when
+    any ls-remote failed or ran out of time."""
     import threading
 
-    found: dict[str, dict[str, str]] = {}
-    failed: list[str] = []
-    pending = list(urls)
-    guard = threading.Lock()
+    runs = _Runs(wrapper, urls, threading.Lock())
+    # daemons: an interrupted run ends at once
+    threads = [threading.Thread(target=runs.work, daemon=True) for _ in range(_THREADS)]
+    try:
+        for thread in threads[: len(urls)]:
+            thread.start()
+        for thread in threads[: len(urls)]:
+            thread.join()
+    except BaseException:
+        runs.stop()
+        raise
+    return None if runs.failed else runs.found
 
-    def work() -> None:
+
+class _Runs:
+    """The ls-remotes of one answer, shared by its threads."""
+
+    def __init__(self, wrapper: str, urls: list[str], guard: Lock) -> None:
+        self.wrapper = wrapper
+        self.pending = list(urls)
+        self.guard = guard
+        self.found: dict[str, dict[str, str]] = {}
+        self.failed = False
+        self.running: set[int] = set()  # process groups of the gits still running
+
+    def work(self) -> None:
         while True:
-            with guard:
-                if not pending or failed:
+            with self.guard:
+                if not self.pending or self.failed:
                     return
-                url = pending.pop()
-            advertised = _ls_remote(wrapper, url)
-            with guard:
-                if advertised is None:
-                    failed.append(url)
+                url = self.pending.pop()
+            out = self._ls_remote(url)
+            with self.guard:
+                if out is None:
+                    self.failed = True
                 else:
-                    found[url] = advertised
+                    self.found[url] = gitenv.peeled_as_mirrored(out)
 
-    # daemons: Ctrl-C ends the run at once, and the ls-remotes die with it (setpriv)
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(_THREADS, len(urls)))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return None if failed else found
+    def stop(self) -> None:
+        """Interrupted: kill every git still running with its helpers (an https transport
+        is a process of its own, which the parent-death signal does not reach)."""
+        with self.guard:
+            self.failed = True
+            for pid in self.running:
+                _kill_group(pid)
 
+    def _ls_remote(self, url: str) -> bytes | None:
+        """What `git ls-remote URL` printed; None when it failed or took over the budget."""
+        import subprocess
 
-def _ls_remote(wrapper: str, url: str) -> dict[str, str] | None:
-    import signal
-    import subprocess
-
-    env = gitenv.git_env()
-    try:
-        argv = gitenv.through_setpriv(
-            wrapper,
-            ["git", *gitenv.HARDENING, "ls-remote", "--end-of-options", url],
-            env.get("PATH", os.defpath),
-        )
-    except OSError:
-        return None
-    try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,  # no terminal to prompt on, and killable as a group
-        )
-    except OSError:
-        return None
-    try:
-        out, _err = proc.communicate(timeout=_BUDGET)
-    except subprocess.TimeoutExpired:
+        env = gitenv.git_env()
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.communicate()
-        return None
-    return gitenv.parse_ls_remote(out) if proc.returncode == 0 else None
+            argv = gitenv.through_setpriv(
+                self.wrapper,
+                ["git", *gitenv.HARDENING, "ls-remote", "--end-of-options", url],
+                env.get("PATH", os.defpath),
+            )
+            with self.guard:
+                if self.failed:
+                    return None
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,  # no terminal to prompt on; killable as a group
+                )
+                self.running.add(proc.pid)
+        except (OSError, ValueError):  # ValueError: a NUL byte in an argument
+            return None
+        try:
+            out, _err = proc.communicate(timeout=_BUDGET)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            proc.communicate()
+            return None
+        finally:
+            with self.guard:
+                self.running.discard(proc.pid)
+        return out if proc.returncode == 0 else None
+
+
+def _kill_group(pid: int) -> None:
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def remember_up_to_date(
     root: Path,
     state_dir: Path,
+    cache: Path,
     manifest: bytes,
     lock: bytes,
-    sources: Sequence[tuple[str, Mapping[str, str]]],
+    sources: Sequence[tuple[str, Mapping[str, str | None]]],
 ) -> None:
     """Record a full `outdated` that found every agent up to date with these inputs: the
-    manifest and lock bytes it read, and each source's URL with the refs its mirror held."""
+    manifest and lock bytes it read, the cache it used, and each source's URL with the ref
+    table its resolutions read (a ref at no commit as None)."""
     import json
 
     record = _record_of(str(root), manifest, lock)
+    record["cache"] = _cache_facts(str(cache))
     record["sources"] = [[url, dict(refs)] for url, refs in sources]
     try:
         _write_cache_file(os.path.join(state_dir, RECORD), json.dumps(record).encode())

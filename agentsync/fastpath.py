@@ -466,7 +466,10 @@ def _load(path: str) -> dict[str, Any] | None:
         return None
     import json
 
-    raw = json.loads(data)
+    try:
+        raw = json.loads(data)
+    except RecursionError:  # nested past Python's limit: not a record agentsync wrote
+        return None
     return raw if isinstance(raw, dict) and raw.get("version") == _VERSION else None
 
 

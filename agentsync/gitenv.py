@@ -163,6 +163,21 @@ def parse_ls_remote(out: bytes) -> dict[str, str]:
     return advertised
 
 
+def peeled_as_mirrored(out: bytes) -> dict[str, str]:
+    """What a mirror's ref table would say once it fetched all that `git ls-remote` printed:
+    its branches and tags at the object they finally name (an annotated tag peeled, as
+    `^{}` lines show), and its HEAD kept as REMOTE_HEAD."""
+    values: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    for line in out.decode(errors="replace").splitlines():
+        oid, _tab, name = line.partition("\t")
+        if name.endswith("^{}"):
+            peeled[name[:-3]] = oid
+        elif name:
+            values[name] = oid
+    return as_mirrored({name: peeled.get(name, oid) for name, oid in values.items()})
+
+
 def as_mirrored(advertised: Mapping[str, str]) -> dict[str, str]:
     """What a mirror holds once it fetched all that a remote advertises: its branches and
     tags, and its HEAD kept as REMOTE_HEAD."""

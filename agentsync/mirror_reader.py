@@ -527,6 +527,13 @@ class RefTable:
                 table[name] = Commit(peeled) if peeled is not None else None
         return table
 
+    def listed(self) -> dict[str, Commit | None] | None:
+        """The table as this run listed it (what its resolutions read), or None when the
+        run never listed it; never listed anew, so another run's fetch meanwhile is not in
+        it."""
+        with self._guard:
+            return None if self._refs is None else dict(self._refs)
+
     def forget(self) -> None:
         """List the refs again on the next question (after a fetch)."""
         with self._guard:

@@ -138,34 +138,29 @@ def _remember_outdated(
 ) -> None:
     """Record an `outdated` that printed only "all agents are up to date", with the refs of
     every source's mirror, for agentsync.fast_outdated; anything else forgets the record."""
-    from agentsync import fast_outdated, render, vcs
+    from agentsync import fast_outdated, render
     from agentsync.fastpath import UP_TO_DATE
-    from agentsync.mirror_reader import REF_PATTERNS
 
     state_dir = run.project.state_dir
     if not state_dir.is_dir():
         return  # never the first thing in a project's state folder
     manifest_bytes, lock_bytes = run.manifest_bytes, run.lock_bytes
     clean = report.ok and render.report_text(report) == ([UP_TO_DATE], [])
-    sources: list[tuple[str, dict[str, str]]] = []
+    sources: list[tuple[str, dict[str, str | None]]] = []
     for name in manifest.sources if clean else ():
         mirror = catalog.mirror(name)
-        if mirror.location.kind == "path":
-            clean = False  # the full run looks at its working tree too
-            break
-        try:
-            refs = vcs.ref_files(mirror.path, REF_PATTERNS)
-            if refs is None:
-                refs = vcs.ref_values(mirror.path, REF_PATTERNS)
-        except vcs.GitError:
+        # The table the resolutions read, not the mirror's files now: another run may
+        # have fetched since. A local folder's working tree is looked at too.
+        table = mirror.reader.refs.listed()
+        if mirror.location.kind == "path" or table is None:
             clean = False
             break
-        sources.append((mirror.location.git_url, refs))
+        sources.append((mirror.location.git_url, dict(table)))
     if not clean or manifest_bytes is None or lock_bytes is None or not sources:
         fast_outdated.forget_up_to_date(state_dir)
         return
     fast_outdated.remember_up_to_date(
-        run.project.root, state_dir, manifest_bytes, lock_bytes, sources
+        run.project.root, state_dir, run.store.root, manifest_bytes, lock_bytes, sources
     )
 
 

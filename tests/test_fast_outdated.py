@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +159,105 @@ def test_a_source_in_a_local_folder_leaves_no_record(tmp_path: Path, repo: GitRe
     assert inproc(root, "install").code == 0
     assert inproc(root, "outdated").code == 0
     assert not (root / RECORD).exists()
+
+
+def test_the_record_holds_the_refs_the_run_read_not_a_later_fetch(
+    project: Path, repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run may fetch the shared mirror between this run's resolution and its record:
+    the record keeps the table the resolution read, so the change is still seen."""
+    from agentsync import updater
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(project / "agentsync.toml", other / "agentsync.toml")
+    assert inproc(other, "install").code == 0
+    real = updater._remember_outdated
+
+    def fetched_meanwhile(*args: object) -> None:
+        repo.write("agents/alpha.md", agent_md("alpha", "Changed meanwhile."))
+        repo.commit("alpha changes")
+        with monkeypatch.context() as inner:  # the other project's run, in full
+            inner.setattr(updater, "_remember_outdated", real)
+            assert inproc(other, "-v", "outdated").code == 1
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(updater, "_remember_outdated", fetched_meanwhile)
+    assert inproc(project, "outdated").out == "all agents are up to date\n"
+    monkeypatch.setattr(updater, "_remember_outdated", real)
+    behind = inproc(project, "outdated")
+    assert behind.code == 1 and "alpha" in behind.out
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("damage", ["nested", "nul-url"])
+def test_a_damaged_record_is_no_record(project: Path, damage: str) -> None:
+    assert inproc(project, "outdated").code == 0
+    path = project / RECORD
+    record = json.loads(path.read_text())
+    if damage == "nested":
+        path.write_text("[" * 200_000 + "]" * 200_000)
+    else:
+        url, refs = record["sources"][0]
+        record["sources"][0] = [url + "\u0000x", refs]
+        path.write_text(json.dumps(record))
+    again = inproc(project, "outdated")
+    assert again == Run(0, "all agents are up to date\n", ""), again
+
+
+def test_a_cache_made_unusable_is_the_full_runs_error(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert inproc(project, "outdated").code == 0
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("AGENTSYNC_CACHE_DIR", str(blocked))
+    failed = inproc(project, "outdated")
+    assert failed.code != 0 and "not usable" in failed.err, failed
+
+
+_INTERRUPTED = """
+import sys
+from agentsync import fast_outdated
+fast_outdated._advertised(sys.argv[1], ["file:///nowhere"])
+"""
+
+
+def test_an_interrupted_answer_leaves_no_git_or_helper_running(tmp_path: Path) -> None:
+    """Ctrl-C kills each running git with its process group: a helper it started (as git
+    starts `git remote-https`) gets no parent-death signal of its own."""
+    from agentsync import gitenv
+
+    setpriv = gitenv.setpriv()
+    if setpriv is None:
+        pytest.skip("no setpriv with --pdeathsig on this machine")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    marker = tmp_path / "helper.pid"
+    (fake / "git").write_text(f"#!/bin/sh\nsleep 60 &\necho $! > {marker}\nwait\n")
+    (fake / "git").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    answer = subprocess.Popen([sys.executable, "-c", _INTERRUPTED, setpriv], env=env)
+    deadline = time.monotonic() + 10
+    while not (marker.exists() and marker.read_text().strip()):
+        assert time.monotonic() < deadline, "the fake git never started"
+        time.sleep(0.02)
+    helper = int(marker.read_text())
+    answer.send_signal(signal.SIGINT)
+    answer.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while _alive(helper) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        assert not _alive(helper)
+    finally:
+        if _alive(helper):
+            os.kill(helper, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
