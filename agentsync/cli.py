@@ -19,6 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 from agentsync import __version__
 from agentsync.errors import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     JSON_SCHEMA,
@@ -1358,8 +1359,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         )
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:  # Typer turns Ctrl-C in a command into this exit code
         echo("error: interrupted", err=True)
-        sys.exit(130)
+        _json_error(
+            {"code": "interrupted", "subject": None, "message": "interrupted", "hint": None}
+        )
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

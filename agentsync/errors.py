@@ -10,6 +10,7 @@ from agentsync.textsafe import inline
 EXIT_OK = 0
 EXIT_FAILED = 1  # the operation failed or found problems
 EXIT_USAGE = 2  # usage or input error: bad flags, invalid manifest or lock
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 # The version of the --json output contract: raised when a key or its meaning changes.
 JSON_SCHEMA = 1

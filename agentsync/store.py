@@ -113,7 +113,9 @@ class Store:
 
         from concurrent.futures import ThreadPoolExecutor  # its import costs a warm run 4 ms
 
-        with ThreadPoolExecutor(max_workers=min(8, len(mirrors))) as pool:
+        # Ctrl-C reaches this thread only, and the pool would wait for its threads' gits.
+        pool = ThreadPoolExecutor(max_workers=min(8, len(mirrors)))
+        with pool, vcs.stopped_on_interrupt():
             errors = [e for e in pool.map(work, mirrors) if e is not None]
         if errors:
             raise _combine(errors)

@@ -177,14 +177,15 @@ def run_git(
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
     command = next((arg for arg in args if not arg.startswith("-")), "git")
-    proc = _spawn(
-        argv,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        outlives=command in _LONG_COMMANDS,
-        env=env,
-        pass_fds=pass_fds,
-    )
+    long = command in _LONG_COMMANDS
+    with _running_guard if long else contextlib.nullcontext():
+        if long and _stopping.is_set():  # interrupted: no retry may start another
+            raise GitError(command, 130, "interrupted")
+        proc = _spawn(
+            argv, stdin=subprocess.DEVNULL, cwd=cwd, outlives=long, env=env, pass_fds=pass_fds
+        )
+        if long:
+            _running.add(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -195,6 +196,10 @@ def run_git(
         _kill_group(proc)
         proc.communicate()
         raise
+    finally:
+        if long:
+            with _running_guard:
+                _running.discard(proc)
     result = GitResult(proc.returncode, out, err.decode(errors="replace"))
     if check and result.returncode != 0:
         raise classify(command, result.returncode, result.stderr)
@@ -275,6 +280,30 @@ def _spawn(
         )
     except FileNotFoundError:
         raise AgentsyncError("git was not found on PATH", hint=_INSTALL_GIT) from None
+
+
+# The long commands running now, on any thread: an interrupt reaches only the main thread,
+# which kills these so that the threads waiting on them end at once, not at their timeout.
+_running: set[subprocess.Popen[bytes]] = set()
+_running_guard = threading.Lock()
+_stopping = threading.Event()
+
+
+@contextlib.contextmanager
+def stopped_on_interrupt() -> Iterator[None]:
+    """Inside a thread pool that runs long commands (entered after it, so left before it
+    waits for its threads): an interrupt, or any failure, in the waiting thread kills
+    every fetch, ls-remote or clone still running, with their helpers, and no other starts
+    (a retry) until the next such block, as the run is ending."""
+    _stopping.clear()
+    try:
+        yield
+    except BaseException:
+        with _running_guard:
+            _stopping.set()
+            for proc in _running:
+                _kill_group(proc)
+        raise
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

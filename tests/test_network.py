@@ -7,6 +7,7 @@ import fcntl
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import termios
@@ -223,6 +224,53 @@ def test_a_fetch_killed_midway_leaves_the_cache_usable(make_repo: MakeRepo, tmp_
             )
             assert fsck.returncode == 0, (round_, fsck.stderr)
     assert "round 6" in installed(project, "helper").read_text()
+
+
+# -- interrupted -------------------------------------------------------------------------------
+
+
+def _git_processes_naming(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in line and "git" in line:
+            found.append(line)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
+def test_ctrl_c_during_parallel_fetches_ends_the_run_at_once(project_dir: Path) -> None:
+    """Ctrl-C reaches only the main thread, which waits for the fetch threads: their gits
+    are killed (with their helpers) so that the run ends now, not at the fetch timeout."""
+    with tcp_server() as server:
+        sources = "".join(
+            f'[sources.s{i}]\nurl = "git://127.0.0.1:{server.port}/s{i}"\ninclude = ["*"]\n\n'
+            for i in range(2)
+        )
+        (project_dir / "agentsync.toml").write_text(sources + "[agents]\n")
+        run = subprocess.Popen(
+            [sys.executable, "-m", "agentsync", "install"],
+            cwd=project_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while server.connections < 2:
+            assert time.monotonic() < deadline, "the fetches never connected"
+            time.sleep(0.02)
+        asked = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        _out, err = run.communicate(timeout=60)
+        took = time.monotonic() - asked
+    assert run.returncode == 130 and "interrupted" in err, (run.returncode, err)
+    assert took < 10, took  # the fetch timeout is 60 s
+    assert "Traceback" not in err
+    assert _git_processes_naming(f"127.0.0.1:{server.port}") == []
 
 
 # -- offline ----------------------------------------------------------------------------------
