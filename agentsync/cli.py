@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -366,7 +367,26 @@ def echo(text: str, *, err: bool = False, nl: bool = True, painter: Painter | No
     if coloured and painter is not None:
         shown = painter(shown)
     # color=True: the decision is ours (--color=always into a pipe keeps its colour)
-    typer.echo(shown, err=err, nl=nl, color=True if coloured else None)
+    _emit(shown, err=err, nl=nl, color=True if coloured else None)
+
+
+def _emit(text: str, *, err: bool = False, nl: bool = True, color: bool | None = None) -> None:
+    """Write to stdout or stderr; output that cannot be written (a full disk, /dev/full,
+    an I/O error) is an error of its own, told on stderr. A closed pipe (`| head`) ends the
+    run quietly, as Typer does."""
+    try:
+        typer.echo(text, err=err, nl=nl, color=color)
+    except OSError as error:
+        if err or error.errno == errno.EPIPE:
+            raise  # stderr is where it would be told; a pipe's reader left on purpose
+        from agentsync.errors import StorageError
+
+        reason = error.strerror or str(error)
+        raise StorageError(
+            f"could not write the output: {reason}",
+            hint="free some space where the output goes, or send it elsewhere",
+            subject="stdout",
+        ) from None
 
 
 def say(g: Globals, text: str, painter: Painter | None = None) -> None:
@@ -386,7 +406,7 @@ def say_lines(g: Globals, lines: Iterable[str], painter: Painter | None = None) 
         return
     text = "".join(f"{printable(line)}\n" for line in lines)
     if text:
-        typer.echo(text, nl=False)
+        _emit(text, nl=False)
 
 
 def _prefix_painter(kinds: dict[str, str]) -> Painter:
@@ -433,7 +453,7 @@ def show_error(error: AgentsyncError) -> None:
 def emit_json(data: Any) -> None:
     """The exact data, with the characters a terminal acts on written as \\u escapes."""
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    typer.echo(json_text(text))
+    _emit(json_text(text))
 
 
 def finish(code: int) -> NoReturn:
@@ -1394,4 +1414,6 @@ def _command_name(info: Any) -> str:
 
 def _json_error(error: dict[str, str | None]) -> None:
     if _STYLE.json:
-        emit_json({"schema": JSON_SCHEMA, "error": error})
+        # told on stderr already: stdout that cannot be written is no second error
+        with contextlib.suppress(AgentsyncError):
+            emit_json({"schema": JSON_SCHEMA, "error": error})

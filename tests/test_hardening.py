@@ -441,6 +441,34 @@ def test_a_tree_bomb_is_bounded_in_time_and_memory(make_repo: MakeRepo, project_
     assert "hint: set `path` for this source in agentsync.toml" in done.stderr
 
 
+# -- output that cannot be written ----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_one_clear_error(
+    cli: Cli, project_dir: Path, good_source: GitRepo
+) -> None:
+    write_manifest(project_dir, good_source.url, 'helper = "good"\n', source="good")
+    assert cli("install", cwd=project_dir).code == 0
+    for args in (["status"], ["--json", "status"], ["-v", "outdated"], ["show", "helper"]):
+        with Path("/dev/full").open("w") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "agentsync", *args],
+                cwd=project_dir,
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr == (
+            "error: stdout: could not write the output: No space left on device\n"
+            "hint: free some space where the output goes, or send it elsewhere\n"
+        ), (args, done.stderr)
+
+
 # -- the git layer fails clearly: no git, odd paths, garbage objects ----------------------------
 
 
