@@ -562,12 +562,14 @@ def _git_failure(error: vcs.GitError, location: Location, root: Path) -> SourceE
     """What a git command that failed under a mirror's lock means for the source; the
     message is redacted here, where it is built (git's stderr may hold the URL's password)."""
     name = location.display
+    # ls-remote asks the remote as a fetch does (whether its refs moved): the same words
+    asked = "fetch" if error.command == "ls-remote" else error.command
     if isinstance(error, vcs.GitTimeout):
         return NetworkError(
-            f"fetch timed out after {error.seconds:g}s", hint=TIMEOUT_HINT, subject=name
+            f"{asked} timed out after {error.seconds:g}s", hint=TIMEOUT_HINT, subject=name
         )
     detail = redact_text(error.detail, location.git_url)
-    if error.command != "fetch":  # init, update-ref: the cache folder itself failed
+    if asked != "fetch":  # init, update-ref: the cache folder itself failed
         return _cache_error(root, detail, name)
     message = f"could not fetch: {detail or 'git fetch failed'}"
     if isinstance(error, vcs.GitAuthFailed):

@@ -112,6 +112,7 @@ def test_a_remote_that_fails_is_left_to_the_full_run(
     shutil.move(repo.path, tmp_path / "gone")
     failed = inproc(project, "outdated")
     assert failed.code != 0 and "error:" in failed.err and "Traceback" not in failed.err
+    assert "could not fetch" in failed.err and "cache" not in failed.err  # the source, not ours
     assert runs.count == 1
     shutil.move(tmp_path / "gone", repo.path)
     # a CI token is sent by the full run only
