@@ -262,3 +262,27 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+def test_an_outdated_killed_after_each_write_never_leaves_a_record_that_vouches_wrongly(
+    project: Path, repo: GitRepo
+) -> None:
+    """`outdated` writes the cache (the discovery index) and then its record: killed after
+    any of those writes, the record is whole or absent, and the next `outdated` answers as
+    a full run does, before and after upstream moves."""
+    from tests.procs import agentsync
+
+    record = project / RECORD
+    killed = 0
+    for fault in range(1, 8):
+        record.unlink(missing_ok=True)
+        run = agentsync(project, "outdated", fault=fault)
+        killed += run.code < 0
+        if record.exists():  # whole or absent, never torn
+            assert json.loads(record.read_text())["sources"]
+        assert agentsync(project, "outdated") == Run(0, "all agents are up to date\n", "")
+    assert killed >= 1
+    repo.write("agents/alpha.md", agent_md("alpha", "Changed upstream."))
+    repo.commit("alpha changes")
+    behind = agentsync(project, "outdated")
+    assert behind.code == 1 and "alpha" in behind.out
