@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 RECORD = "outdated.json"
-# What chooses the cache folder (see store.default_cache_dir and platformdirs).
-_CACHE_CHOOSERS = ("AGENTSYNC_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
+# What chooses the default cache folder (platformdirs' user cache folder).
+_DEFAULT_CACHE_CHOOSERS = ("XDG_CACHE_HOME", "HOME")
 _QUIET = frozenset({"-q", "--quiet"})
 # The full run's timeout is a minute; a remote slower than this is left to it, so a slow
 # network costs this much more at most, and a fast one the ls-remotes alone.
@@ -93,8 +93,12 @@ def _answer(argv: Sequence[str]) -> int | None:
 
 
 def _cache_facts(root: str) -> list[str]:
-    """The cache a run uses and everything that chooses it."""
-    return [root, *(os.environ.get(name, "") for name in _CACHE_CHOOSERS)]
+    """The cache a run uses and what chose it: AGENTSYNC_CACHE_DIR, else the folders the
+    platform's user cache folder is found from."""
+    configured = os.environ.get("AGENTSYNC_CACHE_DIR", "")
+    if configured:
+        return [root, configured]
+    return [root, "", *(os.environ.get(name, "") for name in _DEFAULT_CACHE_CHOOSERS)]
 
 
 def _same_cache(record: Mapping[str, Any]) -> bool:

@@ -66,6 +66,8 @@ def test_a_second_outdated_is_answered_from_the_refs_alone(
     assert inproc(project, "outdated") == first
     assert inproc(project, "-q", "outdated") == Run(0, "", "")
     assert inproc(project.parent, "-C", str(project), "outdated") == first
+    monkeypatch.setenv("HOME", str(project.parent / "another-home"))  # the cache is named
+    assert inproc(project, "outdated") == first
     assert runs.count == 1
     # anything else on the line takes the full run
     assert inproc(project, "-v", "outdated").code == 0
