@@ -379,14 +379,24 @@ def _emit(text: str, *, err: bool = False, nl: bool = True, color: bool | None =
     except OSError as error:
         if err or error.errno == errno.EPIPE:
             raise  # stderr is where it would be told; a pipe's reader left on purpose
-        from agentsync.errors import StorageError
+        raise _output_error(error) from None
 
-        reason = error.strerror or str(error)
-        raise StorageError(
-            f"could not write the output: {reason}",
-            hint="free some space where the output goes, or send it elsewhere",
-            subject="stdout",
-        ) from None
+
+# What a write to stdout fails with when the output cannot go anywhere (Typer's own writes,
+# help included, reach `main` as these).
+_OUTPUT_ERRNOS = frozenset(
+    code for code in (errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", None)) if code
+)
+
+
+def _output_error(error: OSError) -> AgentsyncError:
+    from agentsync.errors import StorageError
+
+    return StorageError(
+        f"could not write the output: {error.strerror or error}",
+        hint="free some space where the output goes, or send it elsewhere",
+        subject="stdout",
+    )
 
 
 def say(g: Globals, text: str, painter: Painter | None = None) -> None:
@@ -1372,6 +1382,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
                 }
             )
         sys.exit(EXIT_USAGE if failed else EXIT_OK)
+    except OSError as error:  # Typer's own writes (help): ours are AgentsyncErrors already
+        if error.errno not in _OUTPUT_ERRNOS:
+            raise
+        show_error(_output_error(error))
+        sys.exit(EXIT_FAILED)
     except typer.Abort:
         echo("error: interrupted", err=True)
         _json_error(

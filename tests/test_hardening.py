@@ -451,7 +451,8 @@ def test_output_that_cannot_be_written_is_one_clear_error(
 ) -> None:
     write_manifest(project_dir, good_source.url, 'helper = "good"\n', source="good")
     assert cli("install", cwd=project_dir).code == 0
-    for args in (["status"], ["--json", "status"], ["-v", "outdated"], ["show", "helper"]):
+    cases = (["status"], ["--json", "status"], ["-v", "outdated"], ["show", "helper"])
+    for args in (*cases, ["--help"], ["status", "--help"]):
         with Path("/dev/full").open("w") as full:
             done = subprocess.run(
                 [sys.executable, "-m", "agentsync", *args],
