@@ -288,3 +288,67 @@ def test_an_outdated_killed_after_each_write_never_leaves_a_record_that_vouches_
     repo.commit("alpha changes")
     behind = agentsync(project, "outdated")
     assert behind.code == 1 and "alpha" in behind.out
+
+
+def test_an_annotated_tag_is_compared_at_the_commit_it_peels_to(
+    project: Path, repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record holds the ref table (tags at their commits); ls-remote shows an annotated
+    tag's own id and, on a `^{}` line, its commit: the second is compared."""
+    repo.git("tag", "-a", "-m", "release", "v2.0")
+    assert inproc(project, "outdated").code == 0
+    record = json.loads((project / RECORD).read_text())
+    assert record["sources"][0][1]["refs/tags/v2.0"] == repo.head()
+    runs = FullRuns(monkeypatch)
+    assert inproc(project, "outdated").out == "all agents are up to date\n"
+    assert runs.count == 0
+
+
+def test_a_remote_slower_than_the_budget_is_left_and_no_git_stays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentsync import fast_outdated, gitenv
+    from tests.servers import tcp_server
+
+    setpriv = gitenv.setpriv()
+    if setpriv is None:
+        pytest.skip("no setpriv with --pdeathsig on this machine")
+    monkeypatch.setattr(fast_outdated, "_BUDGET", 0.5)
+    with tcp_server() as server:
+        url = f"git://127.0.0.1:{server.port}/slow"
+        started = time.monotonic()
+        assert fast_outdated._advertised(setpriv, [url]) is None
+        assert time.monotonic() - started < 5
+        assert server.connections == 1
+        deadline = time.monotonic() + 5
+        while _git_naming(url) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _git_naming(url) == []
+
+
+def _git_naming(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in line:
+            found.append(line)
+    return found
+
+
+def test_without_agentsync_cache_dir_the_cache_is_named_by_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentsync import fast_outdated
+
+    monkeypatch.delenv("AGENTSYNC_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "one"))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    record = {"cache": fast_outdated._cache_facts(str(cache))}
+    assert fast_outdated._same_cache(record)
+    monkeypatch.setenv("HOME", str(tmp_path / "two"))  # another default cache folder
+    assert not fast_outdated._same_cache(record)

@@ -496,3 +496,25 @@ def test_offline_store_runs_no_git_for_a_missing_mirror(
     with Store(offline=True) as store, pytest.raises(NetworkError):
         store.mirror(parse_location(repo.url, Path.cwd())).fetch()
     assert calls == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the death signal is Linux's")
+def test_a_setpriv_without_the_death_signal_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old setpriv (before util-linux 2.33) refuses --pdeathsig: the probe finds that
+    once, and long commands fall back to the pre-exec hook."""
+    old = tmp_path / "old-bin"
+    old.mkdir()
+    (old / "setpriv").write_text("#!/bin/sh\necho 'unrecognized option' >&2\nexit 1\n")
+    (old / "setpriv").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{old}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(gitenv, "_setpriv_found", [])
+    assert gitenv.setpriv() is None
+    assert gitenv.dying_with_parent(["git", "ls-remote"], os.environ["PATH"]) is None
+    monkeypatch.setattr(gitenv, "_setpriv_found", [])
+    monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
+    real = shutil.which("setpriv")
+    if real is not None and gitenv.setpriv() is not None:
+        wrapped = gitenv.dying_with_parent(["git", "ls-remote"], os.environ["PATH"])
+        assert wrapped is not None and wrapped[:4] == [real, "--pdeathsig", "KILL", "--"]
