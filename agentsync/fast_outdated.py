@@ -177,7 +177,7 @@ class _Runs:
         with self.guard:
             self.failed = True
             for pid in self.running:
-                _kill_group(pid)
+                gitenv.kill_group(pid)
 
     def _ls_remote(self, url: str) -> bytes | None:
         """What `git ls-remote URL` printed; None when it failed or took over the budget."""
@@ -207,22 +207,13 @@ class _Runs:
         try:
             out, _err = proc.communicate(timeout=_BUDGET)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
+            gitenv.kill_group(proc.pid)
             proc.communicate()
             return None
         finally:
             with self.guard:
                 self.running.discard(proc.pid)
         return out if proc.returncode == 0 else None
-
-
-def _kill_group(pid: int) -> None:
-    import signal
-
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def remember_up_to_date(

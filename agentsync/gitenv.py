@@ -155,18 +155,19 @@ def through_setpriv(wrapper: str, argv: list[str], path: str) -> list[str]:
 
 def parse_ls_remote(out: bytes) -> dict[str, str]:
     """What `git ls-remote` printed: ref name (and `HEAD`) -> object id, peeled tags left out."""
-    advertised: dict[str, str] = {}
-    for line in out.decode(errors="replace").splitlines():
-        oid, _tab, name = line.partition("\t")
-        if name and not name.endswith("^{}"):
-            advertised[name] = oid
-    return advertised
+    return _ls_remote_lines(out)[0]
 
 
 def peeled_as_mirrored(out: bytes) -> dict[str, str]:
     """What a mirror's ref table would say once it fetched all that `git ls-remote` printed:
     its branches and tags at the object they finally name (an annotated tag peeled, as
     `^{}` lines show), and its HEAD kept as REMOTE_HEAD."""
+    values, peeled = _ls_remote_lines(out)
+    return as_mirrored({name: peeled.get(name, oid) for name, oid in values.items()})
+
+
+def _ls_remote_lines(out: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """(ref name -> object id, tag name -> the object its `^{}` line peels it to)."""
     values: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in out.decode(errors="replace").splitlines():
@@ -175,7 +176,7 @@ def peeled_as_mirrored(out: bytes) -> dict[str, str]:
             peeled[name[:-3]] = oid
         elif name:
             values[name] = oid
-    return as_mirrored({name: peeled.get(name, oid) for name, oid in values.items()})
+    return values, peeled
 
 
 def as_mirrored(advertised: Mapping[str, str]) -> dict[str, str]:
@@ -189,3 +190,14 @@ def as_mirrored(advertised: Mapping[str, str]) -> dict[str, str]:
     if "HEAD" in advertised:
         held[REMOTE_HEAD] = advertised["HEAD"]
     return held
+
+
+def kill_group(pid: int) -> None:
+    """Kill the process group `pid` leads (a git and the helpers it started: a transport,
+    ssh, upload-pack), if it is still there."""
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -138,30 +138,41 @@ def _remember_outdated(
 ) -> None:
     """Record an `outdated` that printed only "all agents are up to date", with the refs of
     every source's mirror, for agentsync.fast_outdated; anything else forgets the record."""
-    from agentsync import fast_outdated, render
-    from agentsync.fastpath import UP_TO_DATE
+    from agentsync import fast_outdated
 
     state_dir = run.project.state_dir
     if not state_dir.is_dir():
         return  # never the first thing in a project's state folder
     manifest_bytes, lock_bytes = run.manifest_bytes, run.lock_bytes
-    clean = report.ok and render.report_text(report) == ([UP_TO_DATE], [])
-    sources: list[tuple[str, dict[str, str | None]]] = []
-    for name in manifest.sources if clean else ():
-        mirror = catalog.mirror(name)
-        # The table the resolutions read, not the mirror's files now: another run may
-        # have fetched since. A local folder's working tree is looked at too.
-        table = mirror.reader.refs.listed()
-        if mirror.location.kind == "path" or table is None:
-            clean = False
-            break
-        sources.append((mirror.location.git_url, dict(table)))
-    if not clean or manifest_bytes is None or lock_bytes is None or not sources:
+    sources = _outdated_sources(manifest, catalog, report)
+    if not sources or manifest_bytes is None or lock_bytes is None:
         fast_outdated.forget_up_to_date(state_dir)
         return
     fast_outdated.remember_up_to_date(
         run.project.root, state_dir, run.store.root, manifest_bytes, lock_bytes, sources
     )
+
+
+def _outdated_sources(
+    manifest: Manifest, catalog: Catalog, report: SyncReport
+) -> list[tuple[str, dict[str, str | None]]] | None:
+    """Each source's URL and ref table when the report says only "all agents are up to
+    date", else None."""
+    from agentsync import render
+    from agentsync.fastpath import UP_TO_DATE
+
+    if not report.ok or render.report_text(report) != ([UP_TO_DATE], []):
+        return None
+    sources: list[tuple[str, dict[str, str | None]]] = []
+    for name in manifest.sources:
+        mirror = catalog.mirror(name)
+        # The table the resolutions read, not the mirror's files now: another run may
+        # have fetched since. A local folder's working tree is looked at too.
+        table = mirror.reader.refs.listed()
+        if mirror.location.kind == "path" or table is None:
+            return None
+        sources.append((mirror.location.git_url, dict(table)))
+    return sources
 
 
 def _scope(names: Sequence[str], manifest: Manifest, old: Lock) -> UpdateScope:

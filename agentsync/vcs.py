@@ -308,10 +308,10 @@ def stopped_on_interrupt() -> Iterator[None]:
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     # git spawns helpers (git-remote-https, ssh, upload-pack): kill them all, not just git.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if hasattr(os, "killpg"):
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover - Windows
+    if hasattr(os, "killpg"):
+        gitenv.kill_group(proc.pid)
+    else:  # pragma: no cover - Windows
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             proc.kill()
 
 

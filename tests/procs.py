@@ -124,3 +124,25 @@ def inproc(cwd: Path, *args: str) -> Run:
     finally:
         os.chdir(here)
     return Run(code, out.getvalue(), err.getvalue())
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie nobody reaped yet counts as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return fields[0] != "Z"
+
+
+def processes_naming(text: str) -> list[str]:
+    """The command lines of the running processes that hold `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in line:
+            found.append(line)
+    return found

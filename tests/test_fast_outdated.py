@@ -17,7 +17,7 @@ import pytest
 
 import agentsync.cli
 from tests.fixtures import GitRepo, MakeRepo, agent_md, agents_repo, write_manifest
-from tests.procs import Run, inproc
+from tests.procs import Run, alive, inproc, processes_naming
 
 pytestmark = pytest.mark.slow
 
@@ -249,21 +249,13 @@ def test_an_interrupted_answer_leaves_no_git_or_helper_running(tmp_path: Path) -
     answer.send_signal(signal.SIGINT)
     answer.wait(timeout=10)
     deadline = time.monotonic() + 5
-    while _alive(helper) and time.monotonic() < deadline:
+    while alive(helper) and time.monotonic() < deadline:
         time.sleep(0.02)
     try:
-        assert not _alive(helper)
+        assert not alive(helper)
     finally:
-        if _alive(helper):
+        if alive(helper):
             os.kill(helper, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 def test_an_outdated_killed_after_each_write_never_leaves_a_record_that_vouches_wrongly(
@@ -321,21 +313,9 @@ def test_a_remote_slower_than_the_budget_is_left_and_no_git_stays(
         assert time.monotonic() - started < 5
         assert server.connections == 1
         deadline = time.monotonic() + 5
-        while _git_naming(url) and time.monotonic() < deadline:
+        while processes_naming(url) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert _git_naming(url) == []
-
-
-def _git_naming(text: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if text in line:
-            found.append(line)
-    return found
+        assert processes_naming(url) == []
 
 
 def test_without_agentsync_cache_dir_the_cache_is_named_by_home(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import Cli, MakeRepo, agent_md, cache_dir, installed, write_manifest
-from tests.procs import run_many
+from tests.procs import processes_naming, run_many
 from tests.servers import AuthServer, closed_port, self_signed_cert, tcp_server
 
 pytestmark = pytest.mark.slow  # servers, timeouts and killed fetches
@@ -229,18 +229,6 @@ def test_a_fetch_killed_midway_leaves_the_cache_usable(make_repo: MakeRepo, tmp_
 # -- interrupted -------------------------------------------------------------------------------
 
 
-def _git_processes_naming(text: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if text in line and "git" in line:
-            found.append(line)
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
 def test_ctrl_c_during_parallel_fetches_ends_the_run_at_once(project_dir: Path) -> None:
     """Ctrl-C reaches only the main thread, which waits for the fetch threads: their gits
@@ -270,7 +258,7 @@ def test_ctrl_c_during_parallel_fetches_ends_the_run_at_once(project_dir: Path) 
     assert run.returncode == 130 and "interrupted" in err, (run.returncode, err)
     assert took < 10, took  # the fetch timeout is 60 s
     assert "Traceback" not in err
-    assert _git_processes_naming(f"127.0.0.1:{server.port}") == []
+    assert processes_naming(f"127.0.0.1:{server.port}") == []
 
 
 # -- offline ----------------------------------------------------------------------------------

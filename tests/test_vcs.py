@@ -17,6 +17,7 @@ from agentsync.errors import AgentsyncError, NetworkError, SourceError
 from agentsync.store import Store
 from agentsync.urls import Location, UrlRejected, parse_location
 from tests.fixtures import MakeRepo
+from tests.procs import alive
 from tests.servers import AuthServer, closed_port, self_signed_cert, tcp_server
 
 # --- environment ---------------------------------------------------------------------------
@@ -286,15 +287,6 @@ time.sleep(60)
 """
 
 
-def _alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie nobody reaped yet counts as gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return fields[0] != "Z"
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the death signal is Linux's")
 @pytest.mark.parametrize(
     ("route", "outlives"),
@@ -314,15 +306,15 @@ def test_a_long_command_dies_with_agentsync(route: str, outlives: bool) -> None:
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     try:
-        assert _alive(child)
+        assert alive(child)
         parent.kill()
         parent.wait(timeout=10)
         deadline = time.monotonic() + 5
-        while _alive(child) and time.monotonic() < deadline:
+        while alive(child) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert _alive(child) is not outlives
+        assert alive(child) is not outlives
     finally:
-        if _alive(child):
+        if alive(child):
             os.kill(child, signal.SIGKILL)
         parent.stdout.close()
 
